@@ -1,0 +1,33 @@
+//! Cloudflare Pages: the API client and the production-branch switch step.
+//!
+//! The Helm index is served by a Pages project that deploys from the publishing branch;
+//! this module moves that project from the old branch to the new one and back.
+//!
+//! | file | owns |
+//! | --- | --- |
+//! | `transport.rs` | the HTTP seam: [`Transport`], [`HttpRequest`], [`HttpResponse`] |
+//! | `reqwest_transport.rs` | [`ReqwestTransport`], the only file that names reqwest |
+//! | `config.rs` | [`Config`] from the environment, the [`Token`] that never prints |
+//! | `types.rs` | serde types of the API: envelope, project, deployment, PATCH body |
+//! | `error.rs` | [`ApiError`] and [`human_message`] |
+//! | `client.rs` | [`PagesClient`]: calls, retries, the never-blind deployment POST |
+//! | `switch.rs` | the step: observe, [`plan_switch`], [`apply_switch`], [`verify_deployment`], [`rollback_switch`] |
+//! | `standin.rs` | [`StandIn`], a stateful local server of the Pages API for tests and `demo` |
+
+mod client;
+mod config;
+mod error;
+mod reqwest_transport;
+mod time;
+mod transport;
+mod types;
+
+pub use client::{MAX_DEPLOYMENTS_PER_PAGE, PagesClient, RetryPolicy, Sleeper, ThreadSleeper, check_project_name};
+pub use config::{Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url};
+pub use error::{ApiError, ErrorContext, human_message};
+pub use reqwest_transport::{ReqwestTransport, TransportOptions};
+pub use transport::{Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind};
+pub use types::{
+    ApiMessage, Deployment, Environment, Envelope, Page, Project, ProjectPatch, ResultInfo, Source,
+    SourceConfig, Stage, Trigger, TriggerMetadata,
+};
