@@ -18,6 +18,7 @@ mod client;
 mod config;
 mod error;
 mod reqwest_transport;
+mod standin;
 mod time;
 mod transport;
 mod types;
@@ -26,6 +27,10 @@ pub use client::{MAX_DEPLOYMENTS_PER_PAGE, PagesClient, RetryPolicy, Sleeper, Th
 pub use config::{Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url};
 pub use error::{ApiError, ErrorContext, human_message};
 pub use reqwest_transport::{ReqwestTransport, TransportOptions};
+pub use standin::{
+    Access, ApiState, BearerSeen, DeploymentRecord, Fault, FaultKind, ProjectRecord, RecordedRequest,
+    StandIn, StandInProject, TokenRule,
+};
 pub use transport::{Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind};
 pub use types::{
     ApiMessage, Deployment, Environment, Envelope, Page, Project, ProjectPatch, ResultInfo, Source,
