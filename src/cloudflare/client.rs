@@ -11,7 +11,7 @@ use super::config::{Config, ConfigError, Token, validate_account};
 use super::error::ApiError;
 use super::time::{epoch_millis, parse_rfc3339_millis};
 use super::transport::{Body, HttpRequest, HttpResponse, Method, Transport, TransportErrorKind};
-use super::types::{Deployment, Environment, Envelope, Page, Project, ProjectPatch};
+use super::types::{Deployment, Envelope, Environment, Page, Project, ProjectPatch};
 
 /// The most the deployments list returns per page (more is refused with 8000024).
 pub const MAX_DEPLOYMENTS_PER_PAGE: u32 = 25;
@@ -158,9 +158,8 @@ impl<T: Transport> PagesClient<T> {
             let items: Vec<Project> = decode(env.result, &url)?;
             let short = items.len() < PROJECTS_PER_PAGE as usize;
             all.extend(items);
-            let total_reached = info.is_some_and(|i| {
-                i.total_count > 0 && page * PROJECTS_PER_PAGE >= i.total_count
-            });
+            let total_reached = info
+                .is_some_and(|i| i.total_count > 0 && page * PROJECTS_PER_PAGE >= i.total_count);
             if short || total_reached {
                 break;
             }
@@ -269,7 +268,13 @@ impl<T: Transport> PagesClient<T> {
     }
 
     /// Sends one logical call, retrying per `mode` and the policy; errors come out redacted.
-    fn call(&self, method: Method, url: &str, body: Body, mode: Mode) -> Result<Envelope, ApiError> {
+    fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Body,
+        mode: Mode,
+    ) -> Result<Envelope, ApiError> {
         let mut retry = RetryState::new();
         loop {
             let (err, wait) = match self.attempt(method, url, body.clone(), mode) {
@@ -362,7 +367,10 @@ impl<T: Transport> PagesClient<T> {
     }
 
     fn projects_url(&self) -> String {
-        format!("{}/accounts/{}/pages/projects", self.base_url, self.account_id)
+        format!(
+            "{}/accounts/{}/pages/projects",
+            self.base_url, self.account_id
+        )
     }
 
     fn project_url(&self, name: &str) -> Result<String, ApiError> {
@@ -459,7 +467,10 @@ impl RetryState {
 
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+    policy
+        .base_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay)
 }
 
 /// `Retry-After` in seconds; an HTTP-date is not honoured and counts as absent.

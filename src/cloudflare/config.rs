@@ -123,7 +123,10 @@ impl Config {
 
     /// Returns the account id, or the error that tells the user how to set it.
     pub fn require_account(&self) -> Result<&str, ConfigError> {
-        let id = self.account_id.as_deref().ok_or(ConfigError::MissingAccount)?;
+        let id = self
+            .account_id
+            .as_deref()
+            .ok_or(ConfigError::MissingAccount)?;
         validate_account(id)?;
         Ok(id)
     }

@@ -46,7 +46,11 @@ pub enum ApiError {
     },
     /// An error status whose body is not the API's envelope.
     #[error("HTTP {code} from {url}: {body}")]
-    Status { code: u16, url: String, body: String },
+    Status {
+        code: u16,
+        url: String,
+        body: String,
+    },
     /// The API answered with `success: false`.
     #[error("HTTP {status} from {url}: {}", list_errors(errors))]
     Api {
@@ -130,13 +134,22 @@ impl ApiError {
         let r = |s: String| s.replace(secret, "***");
         let rm = |m: Vec<ApiMessage>| m.into_iter().map(|m| redact_message(m, secret)).collect();
         match self {
-            ApiError::Transport { method, url, kind, message } => ApiError::Transport {
+            ApiError::Transport {
+                method,
+                url,
+                kind,
+                message,
+            } => ApiError::Transport {
                 method,
                 url: r(url),
                 kind,
                 message: r(message),
             },
-            ApiError::Timeout { method, url, message } => ApiError::Timeout {
+            ApiError::Timeout {
+                method,
+                url,
+                message,
+            } => ApiError::Timeout {
                 method,
                 url: r(url),
                 message: r(message),
@@ -146,7 +159,12 @@ impl ApiError {
                 url: r(url),
                 body: r(body),
             },
-            ApiError::Api { status, url, errors, messages } => ApiError::Api {
+            ApiError::Api {
+                status,
+                url,
+                errors,
+                messages,
+            } => ApiError::Api {
                 status,
                 url: r(url),
                 errors: rm(errors),
@@ -156,17 +174,30 @@ impl ApiError {
                 url: r(url),
                 message: r(message),
             },
-            ApiError::RateLimited { url, retry_after_secs, cap_secs } => ApiError::RateLimited {
+            ApiError::RateLimited {
+                url,
+                retry_after_secs,
+                cap_secs,
+            } => ApiError::RateLimited {
                 url: r(url),
                 retry_after_secs,
                 cap_secs,
             },
-            ApiError::InvalidInput { what, value, reason } => ApiError::InvalidInput {
+            ApiError::InvalidInput {
+                what,
+                value,
+                reason,
+            } => ApiError::InvalidInput {
                 what,
                 value: r(value),
                 reason,
             },
-            ApiError::GaveUp { attempts, elapsed_ms, deadline_hit, last } => ApiError::GaveUp {
+            ApiError::GaveUp {
+                attempts,
+                elapsed_ms,
+                deadline_hit,
+                last,
+            } => ApiError::GaveUp {
                 attempts,
                 elapsed_ms,
                 deadline_hit,
@@ -208,7 +239,11 @@ pub fn human_message(err: &ApiError, ctx: &ErrorContext) -> String {
     let detail = match err.root() {
         ApiError::Api { .. } => code_message(err, ctx),
         ApiError::Status { code, url, body } => status_message(*code, url, body),
-        ApiError::RateLimited { retry_after_secs, cap_secs, .. } => format!(
+        ApiError::RateLimited {
+            retry_after_secs,
+            cap_secs,
+            ..
+        } => format!(
             "the Cloudflare API is rate limiting this user (HTTP 429) and asks to wait \
              {retry_after_secs}s, more than the {cap_secs}s rebranch waits: another tool may be \
              spending the same user's budget (1200 requests per 5 minutes); wait, then run the \
@@ -230,8 +265,17 @@ pub fn human_message(err: &ApiError, ctx: &ErrorContext) -> String {
         ApiError::GaveUp { .. } => String::new(),
     };
     let retry_note = match err {
-        ApiError::GaveUp { attempts, elapsed_ms, deadline_hit, .. } => {
-            let why = if *deadline_hit { "the time limit ran out" } else { "no attempts left" };
+        ApiError::GaveUp {
+            attempts,
+            elapsed_ms,
+            deadline_hit,
+            ..
+        } => {
+            let why = if *deadline_hit {
+                "the time limit ran out"
+            } else {
+                "no attempts left"
+            };
             format!(
                 " (gave up after {attempts} attempts over {:.1}s: {why}; a PATCH or GET may be \
                  run again safely)",
@@ -244,9 +288,16 @@ pub fn human_message(err: &ApiError, ctx: &ErrorContext) -> String {
 }
 
 fn subject(ctx: &ErrorContext) -> String {
-    let action = if ctx.action.is_empty() { "call the Pages API" } else { &ctx.action };
+    let action = if ctx.action.is_empty() {
+        "call the Pages API"
+    } else {
+        &ctx.action
+    };
     match &ctx.project {
-        Some(p) => format!("{action} for Pages project \"{p}\" in account {}", ctx.account),
+        Some(p) => format!(
+            "{action} for Pages project \"{p}\" in account {}",
+            ctx.account
+        ),
         None => format!("{action} in account {}", ctx.account),
     }
 }
@@ -256,9 +307,8 @@ fn code_message(err: &ApiError, ctx: &ErrorContext) -> String {
     let account = &ctx.account;
     match (err.code(), err.http_status()) {
         (Some(CODE_PROJECT_NOT_FOUND), _) => not_found_message(project, account, ctx),
-        (Some(CODE_AUTH | CODE_INVALID_TOKEN | CODE_PAGES_UNAUTHORIZED), _) | (_, Some(401 | 403)) => {
-            auth_message(account, ctx.write)
-        }
+        (Some(CODE_AUTH | CODE_INVALID_TOKEN | CODE_PAGES_UNAUTHORIZED), _)
+        | (_, Some(401 | 403)) => auth_message(account, ctx.write),
         (Some(CODE_SOURCE_ON_DIRECT_UPLOAD), _) => format!(
             "\"{project}\" is a Direct Upload project, and the API refuses any `source` change on \
              it (8000069); only production_branch can be changed there. Re-run `rebranch plan` so \

@@ -19,20 +19,33 @@ mod config;
 mod error;
 mod reqwest_transport;
 mod standin;
+mod switch;
 mod time;
 mod transport;
 mod types;
 
-pub use client::{MAX_DEPLOYMENTS_PER_PAGE, PagesClient, RetryPolicy, Sleeper, ThreadSleeper, check_project_name};
-pub use config::{Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url};
+pub use client::{
+    MAX_DEPLOYMENTS_PER_PAGE, PagesClient, RetryPolicy, Sleeper, ThreadSleeper, check_project_name,
+};
+pub use config::{
+    Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url,
+};
 pub use error::{ApiError, ErrorContext, human_message};
 pub use reqwest_transport::{ReqwestTransport, TransportOptions};
 pub use standin::{
-    Access, ApiState, BearerSeen, DeploymentRecord, Fault, FaultKind, ProjectRecord, RecordedRequest,
-    StandIn, StandInProject, TokenRule,
+    Access, ApiState, BearerSeen, DeploymentRecord, Fault, FaultKind, ProjectRecord,
+    RecordedRequest, StandIn, StandInProject, TokenRule,
 };
-pub use transport::{Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind};
+pub use switch::{
+    BranchFields, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions, Progress,
+    ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,
+    SwitchRecord, apply_switch, build_patch, observe, plan_switch, projects_for_repository,
+    rollback_switch, verify_deployment,
+};
+pub use transport::{
+    Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
+};
 pub use types::{
-    ApiMessage, Deployment, Environment, Envelope, Page, Project, ProjectPatch, ResultInfo, Source,
+    ApiMessage, Deployment, Envelope, Environment, Page, Project, ProjectPatch, ResultInfo, Source,
     SourceConfig, Stage, Trigger, TriggerMetadata,
 };

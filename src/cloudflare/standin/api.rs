@@ -41,7 +41,9 @@ impl ProjectRecord {
 
     /// The top-level production branch.
     pub fn production_branch(&self) -> &str {
-        self.project["production_branch"].as_str().unwrap_or_default()
+        self.project["production_branch"]
+            .as_str()
+            .unwrap_or_default()
     }
 
     /// The project as GET shows it: secrets hidden, canonical and latest deployment filled in.
@@ -347,7 +349,11 @@ fn list_deployments(project: &ProjectRecord, req: &Request) -> Response {
         Ok(p) => p,
         Err(response) => return response,
     };
-    let env = req.query().into_iter().find(|(k, _)| *k == "env").map(|(_, v)| v);
+    let env = req
+        .query()
+        .into_iter()
+        .find(|(k, _)| *k == "env")
+        .map(|(_, v)| v);
     let items = project
         .deployments
         .iter()
@@ -374,11 +380,19 @@ fn patch_project(project: &mut ProjectRecord, req: &Request) -> Response {
             return failure(400, 8000000, "source requires `type` and `config`.");
         }
     }
-    if patch.get("production_branch").is_some_and(|b| !b.is_string()) {
+    if patch
+        .get("production_branch")
+        .is_some_and(|b| !b.is_string())
+    {
         return failure(400, 8000033, "You must set a production branch.");
     }
     let kept = keep_repository(&project.project);
-    for key in ["production_branch", "source", "build_config", "deployment_configs"] {
+    for key in [
+        "production_branch",
+        "source",
+        "build_config",
+        "deployment_configs",
+    ] {
         if let Some(value) = patch.get(key) {
             merge(&mut project.project[key], value);
         }
@@ -428,7 +442,10 @@ fn merge(target: &mut Value, patch: &Value) {
 
 /// GET never returns the value of a `secret_text` env var.
 fn hide_secrets(project: &mut Value) {
-    let Some(configs) = project.get_mut("deployment_configs").and_then(Value::as_object_mut) else {
+    let Some(configs) = project
+        .get_mut("deployment_configs")
+        .and_then(Value::as_object_mut)
+    else {
         return;
     };
     for env in configs.values_mut() {
@@ -469,7 +486,9 @@ fn new_deployment(
     let short_id = &id[..8.min(id.len())];
     let subdomain = project.project["subdomain"].as_str().unwrap_or_default();
     let production = branch == project.production_branch();
-    let alias = branch.replace(|c: char| !c.is_ascii_alphanumeric(), "-").to_lowercase();
+    let alias = branch
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        .to_lowercase();
     let now = format_rfc3339(created_millis);
     let value = json!({
         "id": id, "short_id": short_id,

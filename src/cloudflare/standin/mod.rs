@@ -78,7 +78,9 @@ pub struct TokenRule {
 
 impl std::fmt::Debug for TokenRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRule").field("access", &self.access).finish()
+        f.debug_struct("TokenRule")
+            .field("access", &self.access)
+            .finish()
     }
 }
 
@@ -114,7 +116,12 @@ pub struct Fault {
 
 impl Fault {
     /// A fault for `method` (or any) requests whose path contains `path_contains`.
-    pub fn new(method: Option<&str>, path_contains: &str, kind: FaultKind, times: Option<u32>) -> Self {
+    pub fn new(
+        method: Option<&str>,
+        path_contains: &str,
+        kind: FaultKind,
+        times: Option<u32>,
+    ) -> Self {
         Self {
             method: method.map(str::to_owned),
             path_contains: path_contains.to_owned(),
@@ -263,8 +270,15 @@ impl std::fmt::Debug for StandIn {
 fn initial_state(projects: Vec<StandInProject>) -> ApiState {
     let mut state = ApiState::default();
     for (index, p) in projects.into_iter().enumerate() {
-        let branch = p.project["production_branch"].as_str().unwrap_or_default().to_owned();
-        let trigger = if p.project["source"].is_null() { "ad_hoc" } else { "github:push" };
+        let branch = p.project["production_branch"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let trigger = if p.project["source"].is_null() {
+            "ad_hoc"
+        } else {
+            "github:push"
+        };
         state.add_project(ProjectRecord {
             account_id: p.account_id,
             project: p.project,
@@ -334,7 +348,11 @@ impl Shared {
             .headers
             .iter()
             .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("authorization") { "<redacted>" } else { v };
+                let v = if k.eq_ignore_ascii_case("authorization") {
+                    "<redacted>"
+                } else {
+                    v
+                };
                 (k.clone(), v.to_owned())
             })
             .collect();
@@ -372,7 +390,9 @@ fn rate_limited(retry_after_secs: Option<u64>) -> Response {
         "Please wait and consider throttling your request speed",
     );
     if let Some(secs) = retry_after_secs {
-        response.headers.push(("Retry-After".to_owned(), secs.to_string()));
+        response
+            .headers
+            .push(("Retry-After".to_owned(), secs.to_string()));
     }
     response
 }
