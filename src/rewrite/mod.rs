@@ -1,0 +1,408 @@
+//! The CI rewriter: finds every whole-word occurrence of an old branch name in a CI or
+//! config file, classifies it by its context as `rewrite`, `keep` or `review`, and edits
+//! the original text at the byte spans of the `rewrite` occurrences only.
+//!
+//! Pure: string in, string out. Each format has its own analyser (`yaml`, `toml`, `json`);
+//! they share the value rules in `rules` and the shell word splitter in `shell`. After the
+//! splice, the result is parsed again and compared with the original (`RewriteError::Verify`
+//! when anything changed beyond the edited values).
+//!
+//! Word rule: an occurrence of `charts` is a maximal run equal to the name whose neighbours
+//! are not letters, digits, `_` or `-`. So `charts/**`, `./charts`, `origin/charts` and
+//! `charts.example.com` are occurrences (most classified `keep`), while `helm-charts`,
+//! `charts_dir` and `mycharts` are not.
+
+mod edits;
+mod json;
+mod rules;
+mod shell;
+mod toml;
+mod words;
+mod yaml;
+
+#[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod prop_tests;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+pub use edits::write_atomic;
+
+/// Maps old branch names to new ones, e.g. `charts -> release`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchMap(Vec<(String, String)>);
+
+impl BranchMap {
+    /// Validates and builds a map: names non-empty, valid as branch names, old names
+    /// distinct, and no pair renaming a branch to itself.
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, RewriteError> {
+        if pairs.is_empty() {
+            return Err(RewriteError::Map("the branch map is empty".into()));
+        }
+        for (i, (old, new)) in pairs.iter().enumerate() {
+            for name in [old, new] {
+                check_branch_name(name)?;
+            }
+            if old == new {
+                return Err(RewriteError::Map(format!("`{old}` is mapped to itself")));
+            }
+            if pairs[..i].iter().any(|(o, _)| o == old) {
+                return Err(RewriteError::Map(format!("`{old}` is mapped twice")));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    /// Parses `OLD=NEW` arguments.
+    pub fn parse_pairs<S: AsRef<str>>(args: &[S]) -> Result<Self, RewriteError> {
+        let mut pairs = Vec::new();
+        for arg in args {
+            let arg = arg.as_ref();
+            let Some((old, new)) = arg.split_once('=') else {
+                return Err(RewriteError::Map(format!("`{arg}` is not OLD=NEW")));
+            };
+            pairs.push((old.to_string(), new.to_string()));
+        }
+        Self::new(pairs)
+    }
+
+    /// The pairs, in the order given.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+fn check_branch_name(name: &str) -> Result<(), RewriteError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-');
+    let valid = !name.is_empty()
+        && name.chars().all(ok_char)
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.contains("..")
+        && !name.contains("//");
+    if valid {
+        Ok(())
+    } else {
+        Err(RewriteError::Map(format!(
+            "`{name}` is not a branch name this rewriter handles (letters, digits, `.`, `_`, `/`, `-`)"
+        )))
+    }
+}
+
+/// What the rewriter knows about the repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoContext {
+    /// `owner/name`, to recognise `raw.githubusercontent.com/<slug>/<branch>/…` URLs.
+    pub slug: Option<String>,
+    /// The stable branch, e.g. `main`.
+    pub main_branch: String,
+}
+
+/// How an occurrence is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// A branch reference: rewritten.
+    Rewrite,
+    /// Not a branch reference (a path, a chart name, another repository's ref, a URL…).
+    Keep,
+    /// Ambiguous or cosmetic: shown to the user, changed only when resolved as `Rewrite`.
+    Review,
+}
+
+/// One whole-word occurrence of an old branch name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Occurrence {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// Byte span in the original text.
+    pub span: Range<usize>,
+    pub verdict: Verdict,
+    /// Where it was found, e.g. `on.push.branches` or `run: git push origin HEAD:charts`.
+    pub context: String,
+    pub old: String,
+    /// The replacement; equal to `old` unless the occurrence is rewritten.
+    pub new: String,
+    pub reason: String,
+}
+
+/// The result of rewriting one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileRewrite {
+    pub path: String,
+    pub original: String,
+    pub rewritten: String,
+    pub occurrences: Vec<Occurrence>,
+    /// Explanations of additions made for implicit defaults, and of defaults left alone.
+    pub notes: Vec<String>,
+}
+
+impl FileRewrite {
+    /// Tells whether the rewritten text differs from the original.
+    pub fn changed(&self) -> bool {
+        self.original != self.rewritten
+    }
+
+    /// The occurrences still classified `review` (after resolutions).
+    pub fn reviews(&self) -> impl Iterator<Item = &Occurrence> {
+        self.occurrences
+            .iter()
+            .filter(|o| o.verdict == Verdict::Review)
+    }
+
+    /// A unified diff with `a/` and `b/` headers; empty when nothing changed.
+    pub fn unified_diff(&self) -> String {
+        if !self.changed() {
+            return String::new();
+        }
+        let diff = similar::TextDiff::from_lines(&self.original, &self.rewritten);
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{}", self.path), &format!("b/{}", self.path))
+            .to_string()
+    }
+}
+
+/// Review items resolved by the user, keyed by path and 1-based line.
+pub type Resolutions = BTreeMap<(String, usize), Verdict>;
+
+/// The kinds of files the rewriter understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// `.github/workflows/*.yml`
+    GithubWorkflow,
+    /// `.github/*.yml`, e.g. dependabot.
+    GithubActionConfig,
+    /// `.gitlab-ci.yml`
+    GitlabCi,
+    /// chart-releaser's `cr.yaml`
+    ChartReleaser,
+    /// chart-testing's `ct.yaml`
+    ChartTesting,
+    /// Renovate JSON or JSON5.
+    Renovate,
+    /// `netlify.toml`, `wrangler.toml`, …
+    Toml,
+    /// Any other YAML (composite actions, …).
+    OtherYaml,
+}
+
+/// Errors of the rewriter; a file with an error is left untouched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: the rewritten text failed verification, file left untouched: {message}")]
+    Verify { path: String, message: String },
+    #[error("{path}: not a file kind the rewriter understands")]
+    Unsupported { path: String },
+    #[error("invalid branch map: {0}")]
+    Map(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+/// Tells the kind of a file from its repository path.
+pub fn detect_kind(path: &str) -> Option<FileKind> {
+    let path = path.replace('\\', "/");
+    let path = path.trim_start_matches("./");
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let lower = base.to_ascii_lowercase();
+    let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
+    let stem = lower.trim_end_matches(".yaml").trim_end_matches(".yml");
+    if yaml && (path.starts_with(".github/workflows/") || path.contains("/.github/workflows/")) {
+        return Some(FileKind::GithubWorkflow);
+    }
+    if lower == ".gitlab-ci.yml" || lower.ends_with(".gitlab-ci.yml") {
+        return Some(FileKind::GitlabCi);
+    }
+    if yaml && matches!(stem, "cr" | ".cr") {
+        return Some(FileKind::ChartReleaser);
+    }
+    if yaml && matches!(stem, "ct" | ".ct") {
+        return Some(FileKind::ChartTesting);
+    }
+    if is_renovate(&lower) {
+        return Some(FileKind::Renovate);
+    }
+    if lower.ends_with(".toml") {
+        return Some(FileKind::Toml);
+    }
+    if yaml && (path.starts_with(".github/") || path.contains("/.github/")) {
+        return Some(FileKind::GithubActionConfig);
+    }
+    yaml.then_some(FileKind::OtherYaml)
+}
+
+fn is_renovate(base: &str) -> bool {
+    matches!(
+        base,
+        "renovate.json" | "renovate.json5" | ".renovaterc" | ".renovaterc.json" | ".renovaterc.json5"
+    )
+}
+
+/// Rewrites one file's text. Deterministic; never panics; on error nothing is changed.
+pub fn rewrite_file(
+    path: &str,
+    text: &str,
+    map: &BranchMap,
+    ctx: &RepoContext,
+    resolutions: &Resolutions,
+) -> Result<FileRewrite, RewriteError> {
+    let kind = detect_kind(path).ok_or_else(|| RewriteError::Unsupported {
+        path: path.to_string(),
+    })?;
+    rewrite_as(kind, path, text, map, ctx, resolutions)
+}
+
+/// Like [`rewrite_file`], with the file kind given.
+pub fn rewrite_as(
+    kind: FileKind,
+    path: &str,
+    text: &str,
+    map: &BranchMap,
+    ctx: &RepoContext,
+    resolutions: &Resolutions,
+) -> Result<FileRewrite, RewriteError> {
+    let hits = words::find_hits(text, map);
+    let env = rules::Env { kind, map, ctx };
+    let analysis = match kind {
+        FileKind::Toml => toml::analyse(text, &hits, &env),
+        FileKind::Renovate => json::analyse(text, &hits, &env),
+        _ => yaml::analyse(text, &hits, &env),
+    }
+    .map_err(|e| e.into_error(path, text))?;
+    let occurrences = build_occurrences(path, text, &hits, analysis.judgements, map, resolutions);
+    let rewritten = edits::splice(text, &occurrences, &analysis.insertions);
+    let verified = match kind {
+        FileKind::Toml => toml::verify(text, &rewritten, map),
+        FileKind::Renovate => json::verify(text, &rewritten, map),
+        _ => yaml::verify(text, &rewritten, map, analysis.insertions.len()),
+    };
+    verified.map_err(|message| RewriteError::Verify {
+        path: path.to_string(),
+        message,
+    })?;
+    let notes = analysis.insertions.iter().map(|i| i.note.clone()).collect();
+    let mut notes: Vec<String> = notes;
+    notes.extend(analysis.notes);
+    Ok(FileRewrite {
+        path: path.to_string(),
+        original: text.to_string(),
+        rewritten,
+        occurrences,
+        notes,
+    })
+}
+
+fn build_occurrences(
+    path: &str,
+    text: &str,
+    hits: &[words::Hit],
+    judgements: Vec<rules::Judgement>,
+    map: &BranchMap,
+    resolutions: &Resolutions,
+) -> Vec<Occurrence> {
+    let lines = words::LineIndex::new(text);
+    hits.iter()
+        .zip(judgements)
+        .map(|(hit, j)| {
+            let (old, new_name) = &map.0[hit.name];
+            let (line, column) = lines.line_col(text, hit.start);
+            let mut verdict = j.verdict;
+            let mut reason = j.reason;
+            if verdict == Verdict::Review {
+                if let Some(&resolved) = resolutions.get(&(path.to_string(), line)) {
+                    verdict = resolved;
+                    reason = format!("{reason}; resolved as {resolved:?}");
+                }
+            }
+            let new = if verdict == Verdict::Rewrite { new_name.clone() } else { old.clone() };
+            Occurrence {
+                line,
+                column,
+                span: hit.start..hit.start + old.len(),
+                verdict,
+                context: j.context,
+                old: old.clone(),
+                new,
+                reason,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> BranchMap {
+        BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid map")
+    }
+
+    #[test]
+    fn branch_map_rejects_bad_input() {
+        assert!(BranchMap::new(vec![]).is_err());
+        assert!(BranchMap::new(vec![("a".into(), "a".into())]).is_err());
+        assert!(BranchMap::new(vec![("a".into(), "b".into()), ("a".into(), "c".into())]).is_err());
+        assert!(BranchMap::new(vec![("a b".into(), "c".into())]).is_err());
+        assert!(BranchMap::parse_pairs(&["charts=release"]).is_ok());
+        assert!(BranchMap::parse_pairs(&["charts"]).is_err());
+    }
+
+    #[test]
+    fn detects_kinds() {
+        assert_eq!(detect_kind(".github/workflows/release.yml"), Some(FileKind::GithubWorkflow));
+        assert_eq!(detect_kind(".github/dependabot.yml"), Some(FileKind::GithubActionConfig));
+        assert_eq!(detect_kind(".gitlab-ci.yml"), Some(FileKind::GitlabCi));
+        assert_eq!(detect_kind("cr.yaml"), Some(FileKind::ChartReleaser));
+        assert_eq!(detect_kind(".github/ct.yaml"), Some(FileKind::ChartTesting));
+        assert_eq!(detect_kind("renovate.json5"), Some(FileKind::Renovate));
+        assert_eq!(detect_kind("netlify.toml"), Some(FileKind::Toml));
+        assert_eq!(detect_kind("charts/app/values.yaml"), Some(FileKind::OtherYaml));
+        assert_eq!(detect_kind("README.md"), None);
+    }
+
+    #[test]
+    fn diff_has_headers() {
+        let text = "on:\n  push:\n    branches: [charts]\n";
+        let ctx = RepoContext::default();
+        let out = rewrite_file(".github/workflows/a.yml", text, &map(), &ctx, &Resolutions::new())
+            .expect("rewrites");
+        assert!(out.changed());
+        let diff = out.unified_diff();
+        assert!(diff.starts_with("--- a/.github/workflows/a.yml\n+++ b/.github/workflows/a.yml\n"));
+        assert!(diff.contains("+    branches: [release]"));
+    }
+
+    #[test]
+    fn resolutions_turn_reviews_into_rewrites() {
+        let text = "x:\n  y: charts\n";
+        let ctx = RepoContext::default();
+        let none = rewrite_file("a.yml", text, &map(), &ctx, &Resolutions::new()).expect("ok");
+        assert_eq!(none.reviews().count(), 1);
+        let mut res = Resolutions::new();
+        res.insert(("a.yml".into(), 2), Verdict::Rewrite);
+        let done = rewrite_file("a.yml", text, &map(), &ctx, &res).expect("ok");
+        assert_eq!(done.rewritten, "x:\n  y: release\n");
+    }
+
+    #[test]
+    fn unsupported_file_is_an_error() {
+        let ctx = RepoContext::default();
+        let err = rewrite_file("README.md", "charts", &map(), &ctx, &Resolutions::new());
+        assert!(matches!(err, Err(RewriteError::Unsupported { .. })));
+    }
+}

@@ -1,0 +1,540 @@
+//! Shell in `run:` / `script:` values: a small word splitter (quotes, escapes, `&&`, `;`,
+//! `|`, line continuations, comments) and the rules that judge a word by its command
+//! (`git push origin HEAD:charts`, `cr index --pages-branch charts`, `cd charts`, …).
+
+use super::edits::Insertion;
+use super::rules::{self, Call, Env, Judgement, call};
+use super::words::Hit;
+use super::Verdict;
+
+/// A shell word: its raw span in the source, its unquoted text, and for each byte of the
+/// text the source offset it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub offs: Vec<usize>,
+}
+
+/// A script split into commands (lists of words) and comments (byte ranges).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Script {
+    pub commands: Vec<Vec<Word>>,
+    pub comments: Vec<(usize, usize)>,
+}
+
+/// Splits `src` into commands and words. Never fails: unterminated quotes end at the end.
+pub(crate) fn split(src: &str) -> Script {
+    let mut sp = Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None };
+    sp.run();
+    sp.script
+}
+
+struct Splitter<'a> {
+    src: &'a str,
+    i: usize,
+    script: Script,
+    cmd: Vec<Word>,
+    word: Option<Word>,
+}
+
+impl Splitter<'_> {
+    fn run(&mut self) {
+        let bytes = self.src.as_bytes();
+        while self.i < bytes.len() {
+            let c = bytes[self.i];
+            match c {
+                b'\\' => self.escape(),
+                b' ' | b'\t' | b'\r' => self.next_word(1),
+                b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'`' => {
+                    self.next_word(1);
+                    self.next_command();
+                }
+                b'<' | b'>' => self.next_word(1),
+                b'#' if self.word.is_none() => self.comment(),
+                b'\'' => self.single_quoted(),
+                b'"' => self.double_quoted(),
+                b'$' if bytes.get(self.i + 1) == Some(&b'(') => {
+                    self.next_word(2);
+                    self.next_command();
+                }
+                _ => self.push_char(self.i),
+            }
+        }
+        self.next_word(0);
+        self.next_command();
+    }
+
+    fn push_char(&mut self, at: usize) {
+        let ch = self.src[at..].chars().next().unwrap_or(' ');
+        let w = self.word.get_or_insert_with(|| Word {
+            start: at,
+            end: at,
+            text: String::new(),
+            offs: Vec::new(),
+        });
+        w.text.push(ch);
+        w.offs.extend(at..at + ch.len_utf8());
+        w.end = at + ch.len_utf8();
+        self.i = at + ch.len_utf8();
+    }
+
+    fn escape(&mut self) {
+        let rest = &self.src[self.i + 1..];
+        if rest.starts_with('\n') || rest.starts_with("\r\n") {
+            let skip = if rest.starts_with('\n') { 2 } else { 3 };
+            self.next_word(skip);
+        } else if rest.is_empty() {
+            self.i += 1;
+        } else {
+            self.open_word(self.i);
+            self.push_char(self.i + 1);
+        }
+    }
+
+    fn open_word(&mut self, at: usize) {
+        self.word.get_or_insert_with(|| Word { start: at, end: at, text: String::new(), offs: Vec::new() });
+    }
+
+    fn single_quoted(&mut self) {
+        self.open_word(self.i);
+        let start = self.i + 1;
+        let end = self.src[start..].find('\'').map_or(self.src.len(), |p| start + p);
+        let mut at = start;
+        while at < end {
+            self.push_char(at);
+            at = self.i;
+        }
+        self.i = (end + 1).min(self.src.len());
+        self.close_word_at(self.i);
+    }
+
+    fn double_quoted(&mut self) {
+        self.open_word(self.i);
+        let bytes = self.src.as_bytes();
+        let mut at = self.i + 1;
+        while at < bytes.len() && bytes[at] != b'"' {
+            if bytes[at] == b'\\' && matches!(bytes.get(at + 1), Some(b'"' | b'\\' | b'$' | b'`')) {
+                at += 1;
+            }
+            self.push_char(at);
+            at = self.i;
+        }
+        self.i = (at + 1).min(bytes.len());
+        self.close_word_at(self.i);
+    }
+
+    fn close_word_at(&mut self, end: usize) {
+        if let Some(w) = self.word.as_mut() {
+            w.end = end;
+        }
+    }
+
+    fn comment(&mut self) {
+        let start = self.i;
+        let end = self.src[start..].find('\n').map_or(self.src.len(), |p| start + p);
+        self.script.comments.push((start, end));
+        self.i = end;
+    }
+
+    fn next_word(&mut self, skip: usize) {
+        if let Some(w) = self.word.take() {
+            self.cmd.push(w);
+        }
+        self.i += skip;
+    }
+
+    fn next_command(&mut self) {
+        if !self.cmd.is_empty() {
+            self.script.commands.push(std::mem::take(&mut self.cmd));
+        }
+    }
+}
+
+/// Judges the hits inside the shell text `src` (a value starting at file offset `base`),
+/// and proposes `--pages-branch` for a `cr index` that relies on the `gh-pages` default.
+pub(crate) fn judge(
+    src: &str,
+    base: usize,
+    hits: &[Hit],
+    key: &str,
+    env: &Env,
+) -> (Vec<Judgement>, Vec<Insertion>) {
+    let script = split(src);
+    let judgements = hits
+        .iter()
+        .map(|h| judge_hit(src, &script, h.start - base, h.len, key, env))
+        .collect();
+    let insertions = implicit_pages_branch(&script, base, env);
+    (judgements, insertions)
+}
+
+fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: &Env) -> Judgement {
+    if let Some(&(s, e)) = script.comments.iter().find(|(s, e)| *s <= at && at < *e) {
+        let context = format!("{key}: comment");
+        return Judgement::new(rules::prose_call(&src[s..e], at - s, len), context);
+    }
+    for cmd in &script.commands {
+        for (wi, w) in cmd.iter().enumerate() {
+            if let Some(ti) = w.offs.iter().position(|&o| o == at) {
+                let context = format!("{key}: {}", command_text(src, cmd));
+                let contiguous = w.offs.get(ti + len - 1) == Some(&(at + len - 1));
+                let c = if contiguous {
+                    word_call(src, cmd, wi, ti, len, env)
+                } else {
+                    call(Verdict::Review, "a word split by quoting")
+                };
+                return Judgement::new(c, context);
+            }
+        }
+    }
+    Judgement::new(call(Verdict::Review, "shell text the splitter could not place"), key)
+}
+
+fn command_text(src: &str, cmd: &[Word]) -> String {
+    let (Some(first), Some(last)) = (cmd.first(), cmd.last()) else {
+        return String::new();
+    };
+    let raw: String = src[first.start..last.end]
+        .split_whitespace()
+        .filter(|w| *w != "\\")
+        .collect::<Vec<_>>()
+        .join(" ");
+    if raw.chars().count() > 80 {
+        let cut: String = raw.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        raw
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "if", "then", "elif", "else", "fi", "do", "done", "while", "until", "!", "time", "sudo", "env",
+    "command", "exec", "{", "}", "export", "local", "declare", "readonly", "for", "in",
+];
+
+fn assignment_eq(text: &str) -> Option<usize> {
+    let eq = text.find('=')?;
+    let name = &text[..eq];
+    let valid = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    valid.then_some(eq)
+}
+
+/// Index of the command name: the first word that is neither a keyword nor an assignment.
+fn head(cmd: &[Word]) -> Option<usize> {
+    cmd.iter()
+        .position(|w| !KEYWORDS.contains(&w.text.as_str()) && assignment_eq(&w.text).is_none())
+}
+
+fn basename(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Call {
+    let t = cmd[wi].text.as_str();
+    if let Some(c) = rules::url_call(t, ti, len, env) {
+        return c;
+    }
+    let h = head(cmd);
+    if h.is_none_or(|h| wi < h) {
+        if let Some(c) = assignment_call(t, ti, len, env) {
+            return c;
+        }
+    }
+    if let Some(c) = rules::ref_prefix_call(t, ti, len) {
+        return c;
+    }
+    let Some(h) = h else {
+        return call(Verdict::Review, "a bare word in a shell command");
+    };
+    if wi == h {
+        return call(Verdict::Keep, "a command name");
+    }
+    if let Some(c) = option_call(cmd, wi, ti, len, env) {
+        return c;
+    }
+    let name = basename(&cmd[h].text);
+    if name == "git" {
+        return git_call(cmd, h, wi, ti, len);
+    }
+    args_call(src, cmd, name, wi, ti, len)
+}
+
+fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usize) -> Call {
+    let t = cmd[wi].text.as_str();
+    if matches!(name, "echo" | "printf" | "::notice" | "logger") || t.contains(' ') {
+        let (s, e) = (cmd[wi].start, cmd[wi].end);
+        return rules::prose_call(&src[s..e], cmd[wi].offs[ti] - s, len);
+    }
+    let whole = t.len() == len;
+    if whole && mentions_branch_variable(cmd) {
+        return call(Verdict::Rewrite, "compared with a branch variable");
+    }
+    if let Some(c) = rules::path_call(t, ti, len) {
+        return c;
+    }
+    if PATH_COMMANDS.contains(&name) {
+        return call(Verdict::Keep, "an argument of a command that takes paths or chart names");
+    }
+    call(Verdict::Review, "a bare word in a shell command")
+}
+
+const PATH_COMMANDS: &[&str] = &[
+    "cd", "ls", "mkdir", "cp", "mv", "rm", "find", "tar", "helm", "ct", "cat", "touch", "pushd",
+    "rsync", "chmod", "chown", "du", "tree", "zip", "unzip", "ln", "yq", "cr", "wrangler",
+    "rmdir", "stat", "readlink", "realpath", "basename", "dirname", "kubeval", "kubeconform",
+    "for", "docker",
+];
+
+fn mentions_branch_variable(cmd: &[Word]) -> bool {
+    cmd.iter().any(|w| {
+        let u = w.text.to_ascii_uppercase();
+        (u.contains('$') && (u.contains("BRANCH") || u.contains("_REF")))
+            || u.contains("GITHUB.REF")
+            || u.contains("GITHUB.HEAD_REF")
+            || u.contains("GITHUB.BASE_REF")
+    })
+}
+
+fn assignment_call(t: &str, ti: usize, len: usize, env: &Env) -> Option<Call> {
+    let eq = assignment_eq(t)?;
+    if ti <= eq {
+        return Some(call(Verdict::Keep, "a variable name"));
+    }
+    let (name, value, rel) = (&t[..eq], &t[eq + 1..], ti - eq - 1);
+    Some(if rules::is_branch_key(name) {
+        rules::branch_value_call(value, rel, len, env)
+    } else if rules::is_path_key(name) {
+        call(Verdict::Keep, "the value of a path variable")
+    } else {
+        rules::generic_call(value, rel, len, env)
+    })
+}
+
+fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Option<Call> {
+    let t = cmd[wi].text.as_str();
+    if t.starts_with("--") {
+        if let Some(eq) = t.find('=').filter(|&eq| ti > eq) {
+            return Some(option_value_call(&t[..eq], &t[eq + 1..], ti - eq - 1, len, env));
+        }
+    }
+    if t.starts_with('-') || wi == 0 {
+        return None;
+    }
+    let prev = cmd[wi - 1].text.as_str();
+    let name = prev.trim_start_matches('-');
+    let known = rules::is_branch_key(name)
+        || rules::is_path_key(name)
+        || matches!(name, "base" | "head" | "orphan" | "onto" | "target" | "message" | "title" | "body");
+    let takes_value = prev.starts_with("--") && !prev.contains('=') && known
+        || matches!(prev, "-b" | "-B");
+    takes_value.then(|| option_value_call(prev, t, ti, len, env))
+}
+
+fn option_value_call(opt: &str, value: &str, rel: usize, len: usize, env: &Env) -> Call {
+    let name = opt.trim_start_matches('-');
+    if rules::is_branch_key(name) || matches!(name, "b" | "B" | "base" | "head" | "orphan" | "onto" | "target") {
+        rules::branch_value_call(value, rel, len, env)
+    } else if rules::is_path_key(name) {
+        call(Verdict::Keep, "the value of a path or name option")
+    } else if matches!(name, "message" | "title" | "body") {
+        rules::prose_call(value, rel, len)
+    } else {
+        rules::generic_call(value, rel, len, env)
+    }
+}
+
+const REF_SUBS: &[&str] = &[
+    "checkout", "switch", "branch", "merge", "rebase", "log", "diff", "show", "reset",
+    "rev-parse", "rev-list", "cherry-pick", "revert", "ls-remote", "ls-tree", "archive",
+    "show-ref", "update-ref", "symbolic-ref", "merge-base", "describe", "cat-file", "read-tree",
+    "restore", "shortlog", "whatchanged", "cherry", "format-patch", "range-diff", "tag",
+];
+const REMOTE_SUBS: &[&str] = &["push", "fetch", "pull"];
+const PATH_SUBS: &[&str] = &["add", "rm", "mv", "commit", "ls-files", "status", "clean", "grep", "stash"];
+
+fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call {
+    let mut k = head + 1;
+    while k < cmd.len() && cmd[k].text.starts_with('-') {
+        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") { 2 } else { 1 };
+    }
+    if wi <= k || k >= cmd.len() {
+        return call(Verdict::Keep, "a git option value (a path)");
+    }
+    let sub = cmd[k].text.as_str();
+    let mut positional = 0;
+    let mut dashdash = false;
+    for (i, w) in cmd.iter().enumerate().skip(k + 1) {
+        let prev = cmd[i - 1].text.as_str();
+        if i == wi {
+            return git_arg_call(sub, &w.text, ti, len, positional, dashdash, prev);
+        }
+        if w.text == "--" {
+            dashdash = true;
+        } else if !w.text.starts_with('-') && !value_option(prev) {
+            positional += 1;
+        }
+    }
+    call(Verdict::Review, "a git argument the rewriter could not place")
+}
+
+fn value_option(opt: &str) -> bool {
+    matches!(
+        opt,
+        "-m" | "-F" | "--message" | "-b" | "-B" | "--orphan" | "--branch" | "--onto" | "--depth"
+            | "-o" | "--format" | "--pretty" | "--author" | "--grep" | "-C" | "-c" | "--origin"
+            | "--reference" | "-X" | "--strategy" | "-s"
+    )
+}
+
+fn git_arg_call(sub: &str, t: &str, ti: usize, len: usize, pos: usize, dashdash: bool, prev: &str) -> Call {
+    if dashdash {
+        return call(Verdict::Keep, "a path after `--`");
+    }
+    if matches!(prev, "-m" | "--message" | "-F") {
+        return rules::prose_call(t, ti, len);
+    }
+    if matches!(prev, "-b" | "-B" | "--orphan" | "--branch" | "--onto") {
+        return ref_word_call(sub, t, ti, len);
+    }
+    if REMOTE_SUBS.contains(&sub) {
+        return if pos == 0 {
+            call(Verdict::Keep, "a remote name")
+        } else {
+            ref_word_call(sub, t, ti, len)
+        };
+    }
+    if sub == "worktree" {
+        return match pos {
+            0 => call(Verdict::Keep, "a worktree subcommand"),
+            1 => call(Verdict::Keep, "a worktree path"),
+            _ => ref_word_call(sub, t, ti, len),
+        };
+    }
+    if sub == "clone" {
+        return call(Verdict::Keep, "a clone source or directory");
+    }
+    if REF_SUBS.contains(&sub) {
+        return ref_word_call(sub, t, ti, len);
+    }
+    if PATH_SUBS.contains(&sub) {
+        return call(Verdict::Keep, "a path argument of git");
+    }
+    call(Verdict::Review, "an argument of a git command the rewriter does not know")
+}
+
+/// A ref expression: `charts`, `+charts`, `HEAD:charts`, `charts:charts`, `main..charts`,
+/// `charts~1`, `charts@{u}`. After `:` in `show`/`cat-file` comes a path.
+fn ref_word_call(sub: &str, t: &str, ti: usize, len: usize) -> Call {
+    let colon = t[..ti].rfind(':');
+    if colon.is_some() && matches!(sub, "show" | "cat-file" | "archive" | "ls-tree") {
+        return call(Verdict::Keep, "a path inside a commit");
+    }
+    let seg_start = t[..ti]
+        .rfind([':', '.'])
+        .map_or(0, |p| p + 1);
+    let lead = &t[seg_start..ti];
+    let tail = &t[ti + len..];
+    let tail_ok = tail.is_empty()
+        || tail.starts_with(':')
+        || tail.starts_with("..")
+        || tail.starts_with('~')
+        || tail.starts_with('^')
+        || tail.starts_with("@{");
+    if matches!(lead, "" | "+" | "^") && tail_ok {
+        return call(Verdict::Rewrite, "a branch argument of a git command");
+    }
+    rules::path_call(t, ti, len)
+        .unwrap_or_else(|| call(Verdict::Review, "part of a git argument that may name the branch"))
+}
+
+fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Insertion> {
+    let Some((_, new)) = env.map.pairs().iter().find(|(old, _)| old == "gh-pages") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for cmd in &script.commands {
+        let Some(h) = head(cmd) else { continue };
+        let is_cr_index = basename(&cmd[h].text) == "cr"
+            && cmd.get(h + 1).is_some_and(|w| w.text == "index");
+        let has_flag = cmd.iter().any(|w| w.text.starts_with("--pages-branch"));
+        if is_cr_index && !has_flag {
+            if let Some(last) = cmd.last() {
+                out.push(Insertion {
+                    at: base + last.end,
+                    text: format!(" --pages-branch {new}"),
+                    note: format!(
+                        "`cr index` publishes to its default `--pages-branch gh-pages`; \
+                         added `--pages-branch {new}` because gh-pages is renamed"
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::words::find_hits;
+    use crate::rewrite::{BranchMap, FileKind, RepoContext};
+
+    fn verdicts(src: &str) -> Vec<Verdict> {
+        let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
+        let ctx = RepoContext::default();
+        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
+        let hits = find_hits(src, &map);
+        judge(src, 0, &hits, "run", &env).0.into_iter().map(|j| j.verdict).collect()
+    }
+
+    use Verdict::{Keep, Review, Rewrite};
+
+    #[test]
+    fn splits_words_and_commands() {
+        let s = split("git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n");
+        assert_eq!(s.commands.len(), 2);
+        assert_eq!(s.commands[0][3].text, "HEAD:charts");
+        assert_eq!(s.commands[1].len(), 3);
+        assert_eq!(s.comments.len(), 1);
+    }
+
+    #[test]
+    fn git_refspecs() {
+        assert_eq!(verdicts("git push origin HEAD:charts"), vec![Rewrite]);
+        assert_eq!(verdicts("git push origin +charts :charts charts:charts"), vec![Rewrite; 4]);
+        assert_eq!(verdicts("git fetch origin charts --depth=1"), vec![Rewrite]);
+        assert_eq!(verdicts("git checkout -b charts origin/charts"), vec![Rewrite, Rewrite]);
+        assert_eq!(verdicts("git worktree add charts charts"), vec![Keep, Rewrite]);
+        assert_eq!(verdicts("git diff main..charts -- charts"), vec![Rewrite, Keep]);
+        assert_eq!(verdicts("git show charts:charts/index.yaml"), vec![Rewrite, Keep]);
+    }
+
+    #[test]
+    fn tools_and_paths() {
+        assert_eq!(verdicts("cr index --pages-branch charts"), vec![Rewrite]);
+        assert_eq!(verdicts("cr index --pages-branch=charts"), vec![Rewrite]);
+        assert_eq!(verdicts("ct lint --chart-dirs charts"), vec![Keep]);
+        assert_eq!(verdicts("helm package charts/app && cd ./charts"), vec![Keep, Keep]);
+        assert_eq!(verdicts("PAGES_BRANCH=charts ./publish.sh"), vec![Rewrite]);
+        assert_eq!(verdicts("echo \"deploying to the charts branch\""), vec![Review]);
+        assert_eq!(verdicts("frobnicate charts"), vec![Review]);
+        assert_eq!(verdicts("[ \"$GITHUB_REF_NAME\" = \"charts\" ]"), vec![Rewrite]);
+        assert_eq!(verdicts("git\tpush\torigin\tcharts"), vec![Rewrite]);
+    }
+
+    #[test]
+    fn cr_index_default_is_made_explicit() {
+        let map = BranchMap::new(vec![("gh-pages".into(), "release".into())]).expect("valid");
+        let ctx = RepoContext::default();
+        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
+        let src = "cr index -o acme -r helm --push";
+        let (_, ins) = judge(src, 10, &[], "run", &env);
+        assert_eq!(ins.len(), 1);
+        assert_eq!(ins[0].at, 10 + src.len());
+        assert_eq!(ins[0].text, " --pages-branch release");
+    }
+}

@@ -1,0 +1,204 @@
+//! Whole-word occurrences of branch names, line/column lookup, and the normalisation used
+//! when comparing a document before and after the edit.
+
+use super::BranchMap;
+
+/// A whole-word occurrence of `map.pairs()[name].0` starting at byte `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub start: usize,
+    pub name: usize,
+    pub len: usize,
+}
+
+impl Hit {
+    pub fn end(&self) -> usize {
+        self.start + self.len
+    }
+}
+
+/// Characters that make a neighbour part of the same word.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '-'
+}
+
+/// Finds every whole-word occurrence of every old name, sorted, without overlaps (the
+/// longer name wins where two start at the same place).
+pub(crate) fn find_hits(text: &str, map: &BranchMap) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for (name, (old, _)) in map.pairs().iter().enumerate() {
+        for start in find_word(text, old) {
+            hits.push(Hit {
+                start,
+                name,
+                len: old.len(),
+            });
+        }
+    }
+    hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.len)));
+    let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
+    for hit in hits {
+        if out.last().is_none_or(|last| hit.start >= last.end()) {
+            out.push(hit);
+        }
+    }
+    out
+}
+
+/// Byte offsets of whole-word occurrences of `word` in `text`.
+pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    if word.is_empty() {
+        return out;
+    }
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(word) {
+        let start = from + pos;
+        let end = start + word.len();
+        let before_ok = !text[..start].chars().next_back().is_some_and(is_word_char);
+        let after_ok = !text[end..].chars().next().is_some_and(is_word_char);
+        if before_ok && after_ok {
+            out.push(start);
+        }
+        from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    out
+}
+
+/// Replaces every whole word of every old or new name by a placeholder, so two versions
+/// of a value compare equal when they differ only by renamed branches.
+pub(crate) fn normalize(value: &str, map: &BranchMap) -> String {
+    let mut names: Vec<&str> = map
+        .pairs()
+        .iter()
+        .flat_map(|(o, n)| [o.as_str(), n.as_str()])
+        .collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for name in names {
+        for start in find_word(value, name) {
+            let end = start + name.len();
+            if spans.iter().all(|&(s, e)| end <= s || start >= e) {
+                spans.push((start, end));
+            }
+        }
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(value.len());
+    let mut at = 0;
+    for (s, e) in spans {
+        out.push_str(&value[at..s]);
+        out.push('\u{0}');
+        at = e;
+    }
+    out.push_str(&value[at..]);
+    out
+}
+
+/// Line starts of a text, for 1-based line and character-column lookup.
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { starts }
+    }
+
+    /// 1-based line and 1-based column in characters of byte offset `at`.
+    pub fn line_col(&self, text: &str, at: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= at).max(1);
+        let start = self.starts[line - 1];
+        let column = text.get(start..at).map_or(1, |s| s.chars().count() + 1);
+        (line, column)
+    }
+}
+
+/// Byte offset of the start of the line holding `at`.
+pub(crate) fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// Byte offset of the end of the line holding `at` (before `\r\n` or `\n`).
+pub(crate) fn line_end(text: &str, at: usize) -> usize {
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    if end > at && text.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\r') {
+        end - 1
+    } else {
+        end
+    }
+}
+
+/// The line ending the text uses: `\r\n` when its first line ends so.
+pub(crate) fn eol_of(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> BranchMap {
+        BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid")
+    }
+
+    #[test]
+    fn word_boundaries() {
+        let text = "charts helm-charts charts/** ./charts charts_dir mycharts origin/charts charts.";
+        let found: Vec<&str> = find_word(text, "charts")
+            .into_iter()
+            .map(|s| &text[s..])
+            .collect();
+        assert_eq!(found.len(), 5);
+        assert!(found[1].starts_with("charts/**"));
+        assert!(found[2].starts_with("charts charts_dir"));
+    }
+
+    #[test]
+    fn non_ascii_neighbours() {
+        assert_eq!(find_word("übercharts charts", "charts"), vec![12]);
+        assert_eq!(find_word("é charts", "charts"), vec![3]);
+    }
+
+    #[test]
+    fn normalize_equates_renames() {
+        let m = map();
+        assert_eq!(normalize("a charts b", &m), normalize("a release b", &m));
+        assert_ne!(normalize("a charts b", &m), normalize("a main b", &m));
+    }
+
+    #[test]
+    fn line_columns_count_characters() {
+        let text = "ü\nab charts";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(text, 6), (2, 4));
+        assert_eq!(idx.line_col(text, 0), (1, 1));
+    }
+
+    #[test]
+    fn line_bounds_and_eol() {
+        let text = "a: b\r\nc: d";
+        assert_eq!(line_end(text, 0), 4);
+        assert_eq!(line_start(text, 8), 6);
+        assert_eq!(eol_of(text), "\r\n");
+        assert_eq!(eol_of("a\nb"), "\n");
+    }
+
+    #[test]
+    fn overlapping_names_prefer_longer() {
+        let m = BranchMap::new(vec![
+            ("charts".into(), "release".into()),
+            ("charts/dev".into(), "release-dev".into()),
+        ])
+        .expect("valid");
+        let hits = find_hits("x charts/dev y charts", &m);
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].name, 1);
+        assert_eq!(hits[1].name, 0);
+    }
+}

@@ -1,0 +1,660 @@
+//! YAML files (GitHub workflows, GitLab CI, cr.yaml, ct.yaml, dependabot, others):
+//! yaml-rust2 events → a small tree whose scalars carry byte spans → one judgement per
+//! occurrence from its key path; plus implicit `gh-pages` defaults made explicit.
+//!
+//! yaml-rust2's markers count characters, so they go through a char→byte table built once
+//! per file. A quoted scalar's marker is its opening quote; a plain or block scalar's is its
+//! first character, and its end is found by counting the value's non-blank characters in
+//! the source (folding and indentation only change blanks).
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::edits::Insertion;
+use super::rules::{self, Analysis, AnalyseError, Call, Env, Judgement, call};
+use super::words::{self, Hit};
+use super::{BranchMap, FileKind, Verdict, shell};
+
+/// Deeper nesting than this is refused as a parse error.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Judges every hit of a YAML file.
+pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, AnalyseError> {
+    let docs = parse_tree(text)?;
+    let mut walker = Walker {
+        text,
+        hits,
+        env,
+        out: vec![None; hits.len()],
+        spans: Vec::new(),
+        analysis: Analysis::default(),
+    };
+    for doc in &docs {
+        walker.walk(doc, &mut Vec::new(), None);
+        walker.implicit_cr_yaml(doc);
+    }
+    walker.finish()
+}
+
+/// Parses both texts and checks the rewritten one equals the original except for values
+/// that differ only by renamed branches, and for events added by insertions.
+pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap, insertions: usize) -> Result<(), String> {
+    if original == rewritten {
+        return Ok(());
+    }
+    let before = events(original).map_err(|e| e.message)?;
+    let after = events(rewritten).map_err(|e| format!("the result does not parse: {}", e.message))?;
+    let mut i = 0;
+    for ev in &after {
+        if i < before.len() && same_event(&before[i], ev, map) {
+            i += 1;
+        } else if insertions == 0 || !insertable(ev, map) {
+            return Err(format!("unexpected change near {ev:?}"));
+        }
+    }
+    if i == before.len() {
+        Ok(())
+    } else {
+        Err(format!("an event went missing: {:?}", before[i]))
+    }
+}
+
+fn insertable(ev: &Event, map: &BranchMap) -> bool {
+    match ev {
+        Event::MappingStart(..) | Event::MappingEnd => true,
+        Event::Scalar(v, ..) => {
+            matches!(v.as_str(), "with" | "pages_branch" | "branch" | "publish_branch" | "pages-branch")
+                || map.pairs().iter().any(|(_, n)| n == v)
+        }
+        _ => false,
+    }
+}
+
+fn same_event(a: &Event, b: &Event, map: &BranchMap) -> bool {
+    match (a, b) {
+        (Event::Scalar(va, sa, aa, ta), Event::Scalar(vb, sb, ab, tb)) => {
+            sa == sb && aa == ab && ta == tb && (va == vb || words::normalize(va, map) == words::normalize(vb, map))
+        }
+        _ => a == b,
+    }
+}
+
+fn parse_error(message: String, m: Marker) -> AnalyseError {
+    AnalyseError {
+        line: m.line().max(1),
+        column: m.col() + 1,
+        message,
+    }
+}
+
+/// All events of a text, with markers, refusing nesting deeper than [`MAX_DEPTH`].
+fn marked_events(text: &str) -> Result<Vec<(Event, Marker)>, AnalyseError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        let (ev, mark) = parser
+            .next_token()
+            .map_err(|e| parse_error(e.info().to_string(), *e.marker()))?;
+        match ev {
+            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
+        }
+        let end = ev == Event::StreamEnd;
+        out.push((ev, mark));
+        if end {
+            return Ok(out);
+        }
+    }
+}
+
+fn events(text: &str) -> Result<Vec<Event>, AnalyseError> {
+    Ok(marked_events(text)?.into_iter().map(|(e, _)| e).collect())
+}
+
+/// A node of the document tree; scalars keep their content span in bytes.
+#[derive(Debug)]
+struct Node {
+    start: usize,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Scalar { value: String, content: (usize, usize) },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+    Alias,
+}
+
+impl Node {
+    fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.kind {
+            Kind::Map(pairs) => pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+}
+
+enum Frame {
+    Seq(usize, Vec<Node>),
+    Map(usize, Vec<Node>),
+}
+
+fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
+    let evs = marked_events(text)?;
+    let bytes_of: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let to_byte = |m: &Marker| bytes_of.get(m.index()).copied().unwrap_or(text.len());
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut docs = Vec::new();
+    for (ev, mark) in evs {
+        let at = to_byte(&mark);
+        let node = match ev {
+            Event::Scalar(value, style, ..) => {
+                let content = scalar_content(text, at, &value, style);
+                Node { start: at, kind: Kind::Scalar { value, content } }
+            }
+            Event::Alias(_) => Node { start: at, kind: Kind::Alias },
+            Event::SequenceStart(..) => {
+                stack.push(Frame::Seq(at, Vec::new()));
+                continue;
+            }
+            Event::MappingStart(..) => {
+                stack.push(Frame::Map(at, Vec::new()));
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(frame) => close(frame),
+                None => continue,
+            },
+            _ => continue,
+        };
+        match stack.last_mut() {
+            Some(Frame::Seq(_, items) | Frame::Map(_, items)) => items.push(node),
+            None => docs.push(node),
+        }
+    }
+    Ok(docs)
+}
+
+fn close(frame: Frame) -> Node {
+    match frame {
+        Frame::Seq(start, items) => Node { start, kind: Kind::Seq(items) },
+        Frame::Map(start, items) => {
+            let mut pairs = Vec::with_capacity(items.len() / 2);
+            let mut it = items.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                pairs.push((k, v));
+            }
+            Node { start, kind: Kind::Map(pairs) }
+        }
+    }
+}
+
+/// The byte span of a scalar's text in the source (inside the quotes when quoted).
+fn scalar_content(text: &str, at: usize, value: &str, style: TScalarStyle) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    match style {
+        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+            let q = if style == TScalarStyle::SingleQuoted { b'\'' } else { b'"' };
+            if bytes.get(at) != Some(&q) {
+                return (at, at);
+            }
+            let mut i = at + 1;
+            while i < bytes.len() {
+                if bytes[i] == q {
+                    if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += if q == b'"' && bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            (at + 1, i.min(bytes.len()))
+        }
+        _ => {
+            let wanted = value.chars().filter(|c| !c.is_whitespace()).count();
+            let mut seen = 0;
+            let mut end = at;
+            for (i, c) in text[at.min(text.len())..].char_indices() {
+                if seen == wanted {
+                    break;
+                }
+                if !c.is_whitespace() {
+                    seen += 1;
+                }
+                end = at + i + c.len_utf8();
+            }
+            (at, if wanted == 0 { at } else { end })
+        }
+    }
+}
+
+struct Walker<'a> {
+    text: &'a str,
+    hits: &'a [Hit],
+    env: &'a Env<'a>,
+    out: Vec<Option<Judgement>>,
+    spans: Vec<(usize, usize)>,
+    analysis: Analysis,
+}
+
+/// The `uses:` of the mapping a value sits in (a step or a job calling a workflow).
+type Owner<'n> = Option<&'n str>;
+
+impl<'a> Walker<'a> {
+    fn walk(&mut self, node: &Node, path: &mut Vec<String>, owner: Owner) {
+        match &node.kind {
+            Kind::Scalar { value, content } => self.scalar(value, *content, path, owner, false),
+            Kind::Seq(items) => {
+                for item in items {
+                    path.push("[]".into());
+                    self.walk(item, path, owner);
+                    path.pop();
+                }
+            }
+            Kind::Map(pairs) => {
+                let uses = node.get("uses").and_then(|(_, v)| v.as_str());
+                self.implicit_step(node, uses);
+                for (k, v) in pairs {
+                    let key = k.as_str().unwrap_or("?").to_string();
+                    if let Kind::Scalar { value, content } = &k.kind {
+                        self.scalar(value, *content, path, uses, true);
+                    } else {
+                        self.walk(k, path, uses);
+                    }
+                    path.push(key);
+                    self.walk(v, path, uses);
+                    path.pop();
+                }
+            }
+            Kind::Alias => {}
+        }
+    }
+
+    fn hits_in(&self, (s, e): (usize, usize)) -> std::ops::Range<usize> {
+        let lo = self.hits.partition_point(|h| h.start < s);
+        let hi = self.hits.partition_point(|h| h.end() <= e);
+        lo..hi.max(lo)
+    }
+
+    fn scalar(&mut self, value: &str, content: (usize, usize), path: &[String], owner: Owner, is_key: bool) {
+        self.spans.push(content);
+        let range = self.hits_in(content);
+        if range.is_empty() {
+            return;
+        }
+        let keys: Vec<&str> = path.iter().map(String::as_str).filter(|k| *k != "[]").collect();
+        let src = &self.text[content.0..content.1];
+        if !is_key && self.is_shell(&keys, owner) {
+            let label = shell_label(&keys);
+            let (js, ins) = shell::judge(src, content.0, &self.hits[range.clone()], &label, self.env);
+            for (i, j) in range.zip(js) {
+                self.out[i] = Some(j);
+            }
+            self.analysis.insertions.extend(ins);
+            return;
+        }
+        for i in range {
+            let h = self.hits[i];
+            let (c, context) = if is_key {
+                (call(Verdict::Keep, "a mapping key (a job id, input or directory name)"), key_context(&keys, value))
+            } else {
+                self.value_call(&keys, owner, src, h.start - content.0, h.len)
+            };
+            self.out[i] = Some(Judgement::new(c, context));
+        }
+    }
+
+    fn is_shell(&self, keys: &[&str], owner: Owner) -> bool {
+        let last = keys.last().copied().unwrap_or("");
+        match self.env.kind {
+            FileKind::GitlabCi => matches!(last, "script" | "before_script" | "after_script"),
+            _ => last == "run" || (last == "command" && action_is(owner, "cloudflare/wrangler-action")),
+        }
+    }
+
+    fn value_call(&self, keys: &[&str], owner: Owner, src: &str, at: usize, len: usize) -> (Call, String) {
+        let env = self.env;
+        let ctx = keys.join(".");
+        let last = keys.last().copied().unwrap_or("");
+        let parent = keys.len().checked_sub(2).map_or("", |i| keys[i]);
+        if env.kind == FileKind::GithubWorkflow && keys.first() == Some(&"on") {
+            return (trigger_call(keys, src, at, len, env), ctx);
+        }
+        if env.kind == FileKind::GitlabCi {
+            if let Some(c) = gitlab_call(keys, src, at, len, env) {
+                return (c, ctx);
+            }
+        }
+        let c = match last {
+            "uses" => call(Verdict::Keep, "an action or workflow reference (another repository's ref)"),
+            "if" => rules::expr_call(src, at, len, env),
+            "needs" | "extends" | "dependencies" => call(Verdict::Keep, "a job id"),
+            "name" | "description" | "display_name" | "title" | "summary" => rules::prose_call(src, at, len),
+            _ if parent == "with" => return with_call(owner, last, src, at, len, env),
+            _ if matches!(parent, "env" | "variables") => env_call(last, src, at, len, env),
+            _ => key_call(last, src, at, len, env),
+        };
+        (c, ctx)
+    }
+
+    fn finish(mut self) -> Result<Analysis, AnalyseError> {
+        self.spans.sort_unstable();
+        let text = self.text;
+        let judgements = self
+            .out
+            .iter()
+            .zip(self.hits)
+            .map(|(j, h)| j.clone().unwrap_or_else(|| outside_scalar(text, h, &self.spans)))
+            .collect();
+        self.analysis.judgements = judgements;
+        Ok(self.analysis)
+    }
+}
+
+fn shell_label(keys: &[&str]) -> String {
+    keys.last().map_or_else(|| "run".to_string(), |k| k.to_string())
+}
+
+fn key_context(keys: &[&str], value: &str) -> String {
+    if keys.is_empty() {
+        format!("key {value}")
+    } else {
+        format!("key {}.{value}", keys.join("."))
+    }
+}
+
+/// A hit outside every scalar: a comment, or an anchor, alias or tag name.
+fn outside_scalar(text: &str, hit: &Hit, spans: &[(usize, usize)]) -> Judgement {
+    let ls = words::line_start(text, hit.start);
+    let line = &text[ls..hit.start];
+    let hash = line.char_indices().find(|&(i, c)| {
+        c == '#' && (i == 0 || line[..i].ends_with([' ', '\t'])) && !in_spans(spans, ls + i)
+    });
+    match hash {
+        Some((i, _)) => {
+            let comment = &text[ls + i..words::line_end(text, hit.start)];
+            Judgement::new(rules::prose_call(comment, hit.start - ls - i, hit.len), "comment")
+        }
+        None => Judgement::new(call(Verdict::Keep, "an anchor, alias or tag name"), "yaml syntax"),
+    }
+}
+
+fn in_spans(spans: &[(usize, usize)], at: usize) -> bool {
+    let i = spans.partition_point(|&(s, _)| s <= at);
+    spans[..i].iter().rev().take(64).any(|&(s, e)| s <= at && at < e)
+}
+
+fn action_is(owner: Owner, name: &str) -> bool {
+    owner.is_some_and(|u| action_name(u) == name)
+}
+
+fn action_name(uses: &str) -> String {
+    let base = uses.split('@').next().unwrap_or(uses).to_ascii_lowercase();
+    let mut parts = base.splitn(3, '/');
+    match (parts.next(), parts.next()) {
+        (Some(o), Some(r)) => format!("{o}/{r}"),
+        _ => base,
+    }
+}
+
+fn trigger_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> Call {
+    let last = keys.last().copied().unwrap_or("");
+    match last {
+        "branches" | "branches-ignore" => {
+            if src.trim().len() == len {
+                call(Verdict::Rewrite, "a branch filter of a workflow trigger")
+            } else {
+                call(Verdict::Review, "a branch pattern that includes the branch name")
+            }
+        }
+        "paths" | "paths-ignore" => call(Verdict::Keep, "a path filter"),
+        "tags" | "tags-ignore" => call(Verdict::Keep, "a tag filter"),
+        _ => key_call(last, src, at, len, env),
+    }
+}
+
+fn gitlab_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> Option<Call> {
+    let last = keys.last().copied().unwrap_or("");
+    if keys.contains(&"changes") || keys.contains(&"paths") {
+        return Some(call(Verdict::Keep, "a path filter"));
+    }
+    if keys.iter().any(|k| matches!(*k, "only" | "except")) {
+        return Some(if src.trim().len() == len {
+            call(Verdict::Rewrite, "a branch in `only`/`except`")
+        } else {
+            rules::expr_call(src, at, len, env)
+        });
+    }
+    if keys.contains(&"include") && last == "ref" {
+        return Some(call(Verdict::Keep, "another project's ref"));
+    }
+    if keys.len() >= 3 && keys[keys.len() - 3] == "variables" && last == "value" {
+        return Some(env_call(keys[keys.len() - 2], src, at, len, env));
+    }
+    None
+}
+
+fn env_call(name: &str, src: &str, at: usize, len: usize, env: &Env) -> Call {
+    if rules::is_branch_key(name) {
+        rules::branch_value_call(src, at, len, env)
+    } else if rules::is_path_key(name) {
+        call(Verdict::Keep, "the value of a path variable")
+    } else {
+        rules::generic_call(src, at, len, env)
+    }
+}
+
+fn key_call(key: &str, src: &str, at: usize, len: usize, env: &Env) -> Call {
+    if rules::is_branch_key(key) {
+        rules::branch_value_call(src, at, len, env)
+    } else if rules::is_path_key(key) || key == "working-directory" {
+        call(Verdict::Keep, "a path or name")
+    } else {
+        rules::generic_call(src, at, len, env)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Branch,
+    Path,
+    Other,
+}
+
+/// `with:` inputs of actions known to take a branch or a path.
+const INPUTS: &[(&str, &str, Input)] = &[
+    ("actions/checkout", "ref", Input::Branch),
+    ("actions/checkout", "repository", Input::Other),
+    ("helm/chart-releaser-action", "pages_branch", Input::Branch),
+    ("peaceiris/actions-gh-pages", "publish_branch", Input::Branch),
+    ("jamesives/github-pages-deploy-action", "branch", Input::Branch),
+    ("stefanprodan/helm-gh-pages", "branch", Input::Branch),
+    ("stefanprodan/helm-gh-pages", "target_dir", Input::Path),
+    ("cloudflare/pages-action", "branch", Input::Branch),
+    ("peter-evans/create-pull-request", "base", Input::Branch),
+    ("peter-evans/create-pull-request", "branch", Input::Branch),
+    ("stefanzweifel/git-auto-commit-action", "branch", Input::Branch),
+    ("ad-m/github-push-action", "branch", Input::Branch),
+    ("dawidd6/action-download-artifact", "branch", Input::Branch),
+    ("softprops/action-gh-release", "target_commitish", Input::Branch),
+    ("endbug/add-and-commit", "new_branch", Input::Branch),
+    ("actions/github-script", "script", Input::Other),
+];
+
+fn with_call(owner: Owner, input: &str, src: &str, at: usize, len: usize, env: &Env) -> (Call, String) {
+    let action = owner.map(action_name).unwrap_or_default();
+    let context = if action.is_empty() {
+        format!("with.{input}")
+    } else {
+        format!("with.{input} ({action})")
+    };
+    let known = INPUTS.iter().find(|(a, i, _)| *a == action && *i == input).map(|t| t.2);
+    let c = match known {
+        Some(Input::Branch) => rules::branch_value_call(src, at, len, env),
+        Some(Input::Path) => call(Verdict::Keep, "a path input"),
+        Some(Input::Other) => rules::generic_call(src, at, len, env),
+        None => key_call(input, src, at, len, env),
+    };
+    (c, context)
+}
+
+/// Actions that publish to `gh-pages` unless told otherwise, and the input that says so.
+const PAGES_DEFAULTS: &[(&str, &str)] = &[
+    ("helm/chart-releaser-action", "pages_branch"),
+    ("stefanprodan/helm-gh-pages", "branch"),
+    ("peaceiris/actions-gh-pages", "publish_branch"),
+    ("jamesives/github-pages-deploy-action", "branch"),
+];
+
+fn renamed_gh_pages<'m>(env: &'m Env) -> Option<&'m str> {
+    env.map.pairs().iter().find(|(o, _)| o == "gh-pages").map(|(_, n)| n.as_str())
+}
+
+impl Walker<'_> {
+    fn implicit_step(&mut self, step: &Node, uses: Option<&str>) {
+        let (Some(uses), Some(new)) = (uses, renamed_gh_pages(self.env)) else { return };
+        let action = action_name(uses);
+        let Some(&(_, input)) = PAGES_DEFAULTS.iter().find(|(a, _)| *a == action) else { return };
+        let with = step.get("with");
+        if with.is_some_and(|(_, w)| w.get(input).is_some()) {
+            return;
+        }
+        let note = format!(
+            "{action} publishes to `gh-pages` unless `{input}` is set; added `{input}: {new}` \
+             because gh-pages is renamed to {new}"
+        );
+        let text = self.text;
+        let eol = words::eol_of(text);
+        let insertion = match with {
+            Some((_, w)) => insert_into_with(text, w, input, new, eol),
+            None => step.get("uses").and_then(|(k, _)| create_with(text, k.start, input, new, eol)),
+        };
+        match insertion {
+            Some((at, add)) => self.analysis.insertions.push(Insertion { at, text: add, note }),
+            None => self.analysis.notes.push(format!(
+                "{action} relies on the gh-pages default; add `{input}: {new}` by hand (the step's layout is not one the rewriter edits)"
+            )),
+        }
+    }
+
+    fn implicit_cr_yaml(&mut self, doc: &Node) {
+        let Some(new) = renamed_gh_pages(self.env) else { return };
+        let Kind::Map(pairs) = &doc.kind else { return };
+        if self.env.kind != FileKind::ChartReleaser || doc.get("pages-branch").is_some() {
+            return;
+        }
+        let top_level = pairs.first().is_some_and(|(k, _)| words::line_start(self.text, k.start) == k.start);
+        if !top_level || !self.analysis.insertions.is_empty() {
+            return;
+        }
+        let text = self.text;
+        let eol = words::eol_of(text);
+        let add = if text.ends_with('\n') || text.is_empty() {
+            format!("pages-branch: {new}{eol}")
+        } else {
+            format!("{eol}pages-branch: {new}")
+        };
+        self.analysis.insertions.push(Insertion {
+            at: text.len(),
+            text: add,
+            note: format!("cr uses `pages-branch: gh-pages` by default; added `pages-branch: {new}`"),
+        });
+    }
+}
+
+fn insert_into_with(text: &str, with: &Node, input: &str, new: &str, eol: &str) -> Option<(usize, String)> {
+    let Kind::Map(pairs) = &with.kind else { return None };
+    let (first, _) = pairs.first()?;
+    let ls = words::line_start(text, first.start);
+    let indent = &text[ls..first.start];
+    if !indent.bytes().all(|b| b == b' ') {
+        return None;
+    }
+    Some((ls, format!("{indent}{input}: {new}{eol}")))
+}
+
+fn create_with(text: &str, uses_key: usize, input: &str, new: &str, eol: &str) -> Option<(usize, String)> {
+    let ls = words::line_start(text, uses_key);
+    let lead = &text[ls..uses_key];
+    if !lead.bytes().all(|b| b == b' ' || b == b'-') || lead.matches('-').count() > 1 {
+        return None;
+    }
+    let ind = " ".repeat(lead.len());
+    let le = words::line_end(text, uses_key);
+    let body = format!("{ind}with:{eol}{ind}  {input}: {new}");
+    Some(match text[le..].find('\n') {
+        Some(nl) => (le + nl + 1, format!("{body}{eol}")),
+        None => (text.len(), format!("{eol}{body}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rewrite::{RepoContext, Resolutions, rewrite_file};
+
+    fn run(path: &str, text: &str, old: &str) -> crate::rewrite::FileRewrite {
+        let map = BranchMap::new(vec![(old.into(), "release".into())]).expect("valid");
+        let ctx = RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() };
+        rewrite_file(path, text, &map, &ctx, &Resolutions::new()).expect("rewrites")
+    }
+
+    #[test]
+    fn scalar_spans() {
+        let text = "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
+        let docs = parse_tree(text).expect("parses");
+        let Kind::Map(pairs) = &docs[0].kind else { panic!("map") };
+        let spans: Vec<&str> = pairs
+            .iter()
+            .filter_map(|(_, v)| match &v.kind {
+                Kind::Scalar { content, .. } => Some(&text[content.0..content.1]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spans, vec!["x''charts", "q\\\"charts", "one\n  charts", "plain\n  charts"]);
+    }
+
+    #[test]
+    fn nesting_is_capped() {
+        let deep = "[".repeat(MAX_DEPTH + 5);
+        let err = parse_tree(&deep).expect_err("too deep");
+        assert!(err.message.contains("nesting"));
+    }
+
+    #[test]
+    fn non_ascii_before_edit() {
+        let text = "# Ünïcödé ✓\non:\n  push:\n    branches: [charts] # the charts branch\n";
+        let out = run(".github/workflows/a.yml", text, "charts");
+        assert_eq!(out.rewritten, "# Ünïcödé ✓\non:\n  push:\n    branches: [release] # the charts branch\n");
+        assert_eq!(out.reviews().count(), 1);
+    }
+
+    #[test]
+    fn implicit_pages_branch_added() {
+        let text = "jobs:\n  r:\n    steps:\n      - uses: helm/chart-releaser-action@v1.6.0\n        env:\n          X: y\n";
+        let out = run(".github/workflows/a.yml", text, "gh-pages");
+        assert!(out.rewritten.contains("      - uses: helm/chart-releaser-action@v1.6.0\n        with:\n          pages_branch: release\n        env:"));
+        assert_eq!(out.notes.len(), 1);
+    }
+
+    #[test]
+    fn parse_errors_have_positions() {
+        let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
+        let err = rewrite_file("a.yml", "a: [b\nc: d: e\n", &map, &RepoContext::default(), &Resolutions::new());
+        assert!(matches!(err, Err(crate::rewrite::RewriteError::Parse { line: 2.., .. })));
+    }
+}
