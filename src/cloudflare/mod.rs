@@ -49,3 +49,6 @@ pub use types::{
     ApiMessage, Deployment, Envelope, Environment, Page, Project, ProjectPatch, ResultInfo, Source,
     SourceConfig, Stage, Trigger, TriggerMetadata,
 };
+
+#[cfg(test)]
+mod tests;

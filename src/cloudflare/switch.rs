@@ -225,7 +225,7 @@ pub struct RollbackOutcome {
 pub enum StepError {
     #[error("{}", human_message(.error, .context))]
     Api {
-        context: ErrorContext,
+        context: Box<ErrorContext>,
         error: ApiError,
     },
     #[error(
@@ -292,7 +292,10 @@ pub fn observe<T: Transport>(
                     .map(|ps| ps.into_iter().map(|p| p.name).collect())
                     .unwrap_or_default();
             }
-            Err(StepError::Api { context, error })
+            Err(StepError::Api {
+                context: Box::new(context),
+                error,
+            })
         }
     }
 }
@@ -304,11 +307,11 @@ pub fn projects_for_repository<T: Transport>(
     repo: &str,
 ) -> Result<Vec<String>, StepError> {
     let projects = client.list_projects().map_err(|error| StepError::Api {
-        context: ErrorContext {
+        context: Box::new(ErrorContext {
             account: client.account_id().to_owned(),
             action: "list the Pages projects".to_owned(),
             ..ErrorContext::default()
-        },
+        }),
         error,
     })?;
     Ok(projects
@@ -426,7 +429,7 @@ pub fn apply_switch<T: Transport>(
     let answered = client
         .patch_project(&plan.project, &patch)
         .map_err(|error| StepError::Api {
-            context: ctx(),
+            context: Box::new(ctx()),
             error,
         })?;
     let answered = ProjectState::from_project(client.account_id(), &answered);
@@ -451,7 +454,7 @@ pub fn verify_deployment<T: Transport>(
     let api = |action: String, write: bool| {
         let account = account.clone();
         move |error| StepError::Api {
-            context: ErrorContext::new(&account, project, &action, write),
+            context: Box::new(ErrorContext::new(&account, project, &action, write)),
             error,
         }
     };
@@ -570,7 +573,10 @@ fn restore_fields<T: Transport>(
     );
     client
         .patch_project(&record.project, &patch)
-        .map_err(|error| StepError::Api { context, error })?;
+        .map_err(|error| StepError::Api {
+            context: Box::new(context),
+            error,
+        })?;
     let reread = observe(client, &record.project)?;
     check_fields(
         &record.project,
@@ -613,12 +619,12 @@ fn restore_deployment<T: Transport>(
         Ok(_) => Ok(RestoredDeployment::RolledBackTo(old.id.clone())),
         Err(error) if options.old_branch_exists && !error.is_auth() => rebuild(String::new()),
         Err(error) => Err(StepError::Api {
-            context: ErrorContext::new(
+            context: Box::new(ErrorContext::new(
                 client.account_id(),
                 &record.project,
                 &format!("roll production back to deployment {}", old.id),
                 true,
-            ),
+            )),
             error,
         }),
     }
