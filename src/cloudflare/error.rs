@@ -308,7 +308,7 @@ fn code_message(err: &ApiError, ctx: &ErrorContext) -> String {
     match (err.code(), err.http_status()) {
         (Some(CODE_PROJECT_NOT_FOUND), _) => not_found_message(project, account, ctx),
         (Some(CODE_AUTH | CODE_INVALID_TOKEN | CODE_PAGES_UNAUTHORIZED), _)
-        | (_, Some(401 | 403)) => auth_message(account, ctx.write),
+        | (_, Some(401 | 403)) => auth_message(ctx.write),
         (Some(CODE_SOURCE_ON_DIRECT_UPLOAD), _) => format!(
             "\"{project}\" is a Direct Upload project, and the API refuses any `source` change on \
              it (8000069); only production_branch can be changed there. Re-run `rebranch plan` so \
@@ -344,8 +344,8 @@ fn code_message(err: &ApiError, ctx: &ErrorContext) -> String {
 
 fn not_found_message(project: &str, account: &str, ctx: &ErrorContext) -> String {
     let mut msg = format!(
-        "no Pages project named \"{project}\" in account {account} (8000007): check the name \
-         (the project's name, not its *.pages.dev subdomain) and the account id \
+        "there is no such Pages project (8000007): check the name \"{project}\" (the project's \
+         name, not its *.pages.dev subdomain) and the account id {account} \
          (CLOUDFLARE_ACCOUNT_ID or --set cloudflare.account_id); a Workers project is not a \
          Pages project"
     );
@@ -358,7 +358,7 @@ fn not_found_message(project: &str, account: &str, ctx: &ErrorContext) -> String
     msg
 }
 
-fn auth_message(account: &str, write: bool) -> String {
+fn auth_message(write: bool) -> String {
     let needed = if write {
         "the \"Account › Cloudflare Pages › Edit\" permission (a token with only Pages Read can \
          read the project but not change it)"
@@ -366,9 +366,9 @@ fn auth_message(account: &str, write: bool) -> String {
         "the \"Account › Cloudflare Pages › Read\" permission (Edit is needed to apply)"
     };
     format!(
-        "the API token was refused: it is invalid or expired, or it lacks {needed} for account \
-         {account}; create a token with \"Account › Cloudflare Pages › Edit\" for this account and \
-         set CLOUDFLARE_API_TOKEN"
+        "the API token was refused: it is invalid or expired, or it lacks {needed}; create a \
+         token with \"Account › Cloudflare Pages › Edit\" for this account and set \
+         CLOUDFLARE_API_TOKEN"
     )
 }
 
