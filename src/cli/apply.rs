@@ -1,0 +1,377 @@
+//! `rebranch apply` and `rebranch rollback`: the only commands that change anything, each
+//! under the repository's lock and journaled step by step.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{CliError, Ctx, Kind, state_dir};
+use crate::exec::effects::GitEffects;
+use crate::exec::journal::{Event, Journal, StepState};
+use crate::exec::lock::Lock;
+use crate::exec::{self, Outcome};
+use crate::plan::{FORMAT_VERSION, Observed, Plan, Step};
+use crate::{observe, render};
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `rebranch plan --out FILE`, applied exactly as reviewed
+    #[arg(value_name = "PLAN_JSON")]
+    saved: Option<PathBuf>,
+    /// Apply without asking
+    #[arg(short = 'y', long)]
+    yes: bool,
+}
+
+impl ApplyArgs {
+    /// `apply --yes`.
+    pub fn yes() -> ApplyArgs {
+        ApplyArgs {
+            saved: None,
+            yes: true,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Roll back without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
+    let repo = ctx.open()?;
+    let dir = state_dir(&repo);
+    let lock = take_lock(ctx, &dir, "apply")?;
+    let journal_dir = Journal::dir(&dir);
+    let mut journal = match Journal::latest(&journal_dir)? {
+        Some(j) if j.is_unfinished() => resume(ctx, j, args)?,
+        _ => match new_run(ctx, &repo, args, &journal_dir)? {
+            Some(j) => j,
+            None => return Ok(0),
+        },
+    };
+    let mut fx = GitEffects::new(&repo);
+    let mut progress = ctx.ui.progress("applying");
+    let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;
+    let result = report_apply(ctx, &mut journal, &outcome);
+    drop(lock);
+    result
+}
+
+pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> {
+    let repo = ctx.open()?;
+    let dir = state_dir(&repo);
+    let _lock = take_lock(ctx, &dir, "rollback")?;
+    let Some(mut journal) = Journal::latest(&Journal::dir(&dir))?.filter(Journal::has_undoable)
+    else {
+        ctx.ui
+            .out("Nothing to roll back: no apply has changed this repository.\n");
+        return Ok(0);
+    };
+    let undo: Vec<Step> = undoable(&journal)
+        .map(|s| Step {
+            id: s.id,
+            summary: s.action.inverse().summary(),
+            action: s.action.inverse(),
+        })
+        .collect();
+    let mut text = format!(
+        "Rolling back run {} ({} steps, last first):\n",
+        journal.run,
+        undo.len()
+    );
+    render::steps(&mut text, &undo, ctx.ui.out_style);
+    if !ctx.json() {
+        ctx.ui.out(&text);
+    }
+    confirm(ctx, args.yes, "Roll back these steps?", "rollback")?;
+    let mut fx = GitEffects::new(&repo);
+    let mut progress = ctx.ui.progress("undoing");
+    let outcome = exec::rollback(&mut journal, &mut fx, &mut progress)?;
+    if ctx.json() {
+        ctx.ui.out(&outcome_json(&journal, &outcome, "rollback"));
+    }
+    match &outcome.stopped {
+        None => {
+            if !ctx.json() {
+                ctx.ui.out(&format!(
+                    "Rolled back run {}: {} step(s) undone, {} already undone. Every ref the apply touched is back.\n",
+                    journal.run,
+                    outcome.applied.len(),
+                    outcome.already.len()
+                ));
+            }
+            Ok(0)
+        }
+        Some(stop) => {
+            let still: Vec<usize> = undoable(&journal).map(|s| s.id).collect();
+            Err(CliError::new(Kind::Partial, format!("rollback stopped at step {}: {}", stop.step, stop.reason))
+                .cause(format!("undone: {}", ids(&outcome.applied)))
+                .cause(format!("still applied: {}", ids(&still)))
+                .hint("nothing that changed after the migration was overwritten; resolve the cause, then run `rebranch rollback` again")
+                .hint(format!("journal: {}", journal.path.display())))
+        }
+    }
+}
+
+fn take_lock(ctx: &Ctx<'_>, dir: &Path, command: &str) -> Result<Lock, CliError> {
+    let lock = Lock::acquire(dir, command)?;
+    if let Some(h) = &lock.took_over {
+        ctx.ui.warn(&format!(
+            "took over the lock left by `{}` (pid {} on {}), which no longer runs",
+            h.command, h.pid, h.host
+        ));
+    }
+    Ok(lock)
+}
+
+fn resume(ctx: &Ctx<'_>, journal: Journal, args: &ApplyArgs) -> Result<Journal, CliError> {
+    if let Some(path) = &args.saved {
+        let saved = load_saved(path)?;
+        if saved.observed.fingerprint != journal.plan.observed.fingerprint {
+            return Err(CliError::new(
+                Kind::Failure,
+                format!("an apply of another plan stopped part way (run {})", journal.run),
+            )
+            .hint("run `rebranch apply` without a file to resume it, or `rebranch rollback` to undo it, then apply this plan"));
+        }
+    }
+    let done = journal
+        .states
+        .iter()
+        .filter(|s| **s == StepState::Done)
+        .count();
+    ctx.ui.status(&format!(
+        "Resuming run {}: {done} of {} steps were done.",
+        journal.run,
+        journal.states.len()
+    ));
+    Ok(journal)
+}
+
+/// Starts a run: a saved plan checked against live state, or a fresh plan confirmed.
+fn new_run(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    args: &ApplyArgs,
+    dir: &Path,
+) -> Result<Option<Journal>, CliError> {
+    let plan = match &args.saved {
+        Some(path) => {
+            let plan = load_saved(path)?;
+            check_saved(repo, &plan, path)?;
+            plan
+        }
+        None => ctx.plan(repo)?.2,
+    };
+    if plan.is_empty() {
+        ctx.ui.out(&format!(
+            "No changes: the repository already matches {}.\n",
+            plan.plan.name
+        ));
+        return Ok(None);
+    }
+    if args.saved.is_none() {
+        if !ctx.json() {
+            ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
+        }
+        confirm(ctx, args.yes, "Apply these changes?", "apply")?;
+    }
+    Ok(Some(Journal::create(dir, &plan)?))
+}
+
+fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    if !ctx.ui.can_prompt() {
+        let how = if command == "apply" {
+            "pass --yes, or apply a reviewed plan file"
+        } else {
+            "pass --yes"
+        };
+        return Err(CliError::new(Kind::Failure, format!("{command} changes the repository and its remote, and there is no terminal to confirm it"))
+            .hint(format!("{how}; nothing was changed")));
+    }
+    if ctx.ui.confirm(question) {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            Kind::Failure,
+            "declined: nothing was changed",
+        ))
+    }
+}
+
+fn load_saved(path: &Path) -> Result<Plan, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!("cannot read plan {}: {e}", path.display()),
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!(
+                "{}:{}:{}: not a plan document: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ),
+        )
+        .hint("save a plan with `rebranch plan --out FILE`")
+    })?;
+    let version = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        return Err(CliError::new(
+            Kind::Failure,
+            format!("{}: plan format_version {version:?} is not {FORMAT_VERSION}, the one this rebranch reads", path.display()),
+        )
+        .hint("make the plan again with this version of rebranch"));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!("{}: not a valid plan: {e}", path.display()),
+        )
+        .hint("save a plan with `rebranch plan --out FILE`; do not edit it by hand")
+    })
+}
+
+/// The saved plan must be for this repository, and what it observed must still hold.
+fn check_saved(repo: &git2::Repository, plan: &Plan, path: &Path) -> Result<(), CliError> {
+    let remote = &plan.repository.remote;
+    let url = repo
+        .find_remote(remote)
+        .ok()
+        .and_then(|r| r.url().ok().map(crate::git::redact_url))
+        .unwrap_or_default();
+    if url != plan.repository.remote_url {
+        return Err(CliError::new(
+            Kind::Failure,
+            format!(
+                "{} was made for another repository (remote `{remote}` at {}), not this one ({})",
+                path.display(),
+                plan.repository.remote_url,
+                if url.is_empty() {
+                    "no such remote"
+                } else {
+                    &url
+                }
+            ),
+        )
+        .hint("make the plan in this repository with `rebranch plan --out FILE`"));
+    }
+    let now = Observed::new(observe::current_refs(repo, remote, &plan.observed.refs)?);
+    let moved = plan.observed.moved(&now);
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let mut err = CliError::new(
+        Kind::Moved,
+        format!(
+            "refused: the repository changed since {} was made; nothing was changed",
+            path.display()
+        ),
+    );
+    for m in moved {
+        err = err.cause(m);
+    }
+    Err(err.hint("run `rebranch plan` again and review the new plan"))
+}
+
+fn report_apply(ctx: &Ctx<'_>, journal: &mut Journal, outcome: &Outcome) -> Result<u8, CliError> {
+    if ctx.json() {
+        ctx.ui.out(&outcome_json(journal, outcome, "apply"));
+    }
+    let Some(stop) = &outcome.stopped else {
+        if !ctx.json() {
+            ctx.ui.out(&format!(
+                "Applied run {}: {} step(s) applied, {} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
+                journal.run,
+                outcome.applied.len(),
+                outcome.already.len(),
+                journal.path.display()
+            ));
+        }
+        return Ok(0);
+    };
+    let nothing_done = journal.states.iter().all(|s| *s == StepState::Pending);
+    if nothing_done && stop.moved {
+        journal.record(Event::Abandoned {
+            reason: stop.reason.clone(),
+        })?;
+        return Err(CliError::new(
+            Kind::Moved,
+            format!("refused at step {}: {}", stop.step, stop.reason),
+        )
+        .cause("nothing was changed")
+        .hint("run `rebranch plan` again and review the new plan"));
+    }
+    let done: Vec<usize> = journal
+        .plan
+        .actions
+        .iter()
+        .zip(&journal.states)
+        .filter(|(_, s)| **s == StepState::Done)
+        .map(|(a, _)| a.id)
+        .collect();
+    let not_done: Vec<usize> = journal
+        .plan
+        .actions
+        .iter()
+        .zip(&journal.states)
+        .filter(|(_, s)| **s != StepState::Done)
+        .map(|(a, _)| a.id)
+        .collect();
+    Err(CliError::new(
+        Kind::Partial,
+        format!("apply stopped at step {}: {}", stop.step, stop.reason),
+    )
+    .cause(format!("done: {}", ids(&done)))
+    .cause(format!("not done: {}", ids(&not_done)))
+    .hint("`rebranch apply` resumes from where it stopped once the cause is fixed")
+    .hint("`rebranch rollback` undoes the steps that were done")
+    .hint(format!("journal: {}", journal.path.display())))
+}
+
+fn outcome_json(journal: &Journal, outcome: &Outcome, command: &str) -> String {
+    let doc = serde_json::json!({
+        "format_version": FORMAT_VERSION,
+        "command": command,
+        "run": journal.run,
+        "journal": journal.path.display().to_string(),
+        "applied": outcome.applied,
+        "already": outcome.already,
+        "complete": outcome.is_complete(),
+        "stopped": outcome.stopped.as_ref().map(|s| serde_json::json!({"step": s.step, "reason": s.reason, "moved": s.moved})),
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
+}
+
+fn undoable(journal: &Journal) -> impl Iterator<Item = &Step> {
+    journal
+        .plan
+        .actions
+        .iter()
+        .zip(&journal.states)
+        .rev()
+        .filter(|(_, s)| matches!(s, StepState::Started | StepState::Done | StepState::Undoing))
+        .map(|(a, _)| a)
+}
+
+fn ids(ids: &[usize]) -> String {
+    if ids.is_empty() {
+        return "none".to_string();
+    }
+    let list: Vec<String> = ids.iter().map(|i| format!("step {i}")).collect();
+    list.join(", ")
+}

@@ -1,0 +1,159 @@
+//! The one error type of the command line: what went wrong, why, and what to do, with the
+//! exit code its kind stands for. Every core error is mapped to a kind here.
+
+use crate::exec::ExecError;
+use crate::exec::journal::JournalError;
+use crate::exec::lock::LockError;
+use crate::git::GitError;
+use crate::observe::ObserveError;
+use crate::plan::PlanError;
+use crate::spec::SpecError;
+use crate::ui::Ui;
+
+/// What kind of failure, and so which exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 1: bad input, configuration, git or API failure.
+    Failure,
+    /// 3: the repository changed since the plan.
+    Moved,
+    /// 4: review items are unresolved in a non-interactive apply.
+    Review,
+    /// 5: stopped part way; the journal is kept.
+    Partial,
+    /// 64: the command line is wrong.
+    Usage,
+    /// 130: interrupted.
+    Interrupted,
+}
+
+impl Kind {
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::Failure => 1,
+            Kind::Moved => 3,
+            Kind::Review => 4,
+            Kind::Partial => 5,
+            Kind::Usage => 64,
+            Kind::Interrupted => 130,
+        }
+    }
+}
+
+/// An error as the user sees it: `error:`, then `cause:` and `hint:` lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CliError {
+    pub kind: Kind,
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    pub fn new(kind: Kind, message: impl Into<String>) -> CliError {
+        CliError {
+            kind,
+            message: message.into(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn cause(mut self, cause: impl Into<String>) -> CliError {
+        self.causes.push(cause.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Prints the error on stderr.
+    pub fn print(&self, ui: &Ui) {
+        let style = ui.err_style;
+        let mut text = format!("{} {}\n", style.paint("1;31", "error:"), self.message);
+        for c in &self.causes {
+            text.push_str(&format!("{} {c}\n", style.paint("1", "cause:")));
+        }
+        for h in &self.hints {
+            text.push_str(&format!("{} {h}\n", style.paint("1;36", "hint:")));
+        }
+        eprint!("{text}");
+    }
+}
+
+impl From<SpecError> for CliError {
+    fn from(e: SpecError) -> CliError {
+        let hint = match &e {
+            SpecError::UnknownVariable { .. } => {
+                Some("see the plan file's [variables] for what each key means")
+            }
+            SpecError::BadSet { .. } => Some("write --set KEY=VALUE, e.g. --set main=master"),
+            _ => None,
+        };
+        let err = CliError::new(Kind::Failure, e.to_string());
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
+impl From<ObserveError> for CliError {
+    fn from(e: ObserveError) -> CliError {
+        let err = CliError::new(Kind::Failure, e.to_string());
+        match e {
+            ObserveError::NotARepository { .. } => {
+                err.hint("run inside a clone, or name one with --repo DIR")
+            }
+            ObserveError::Shallow { .. } => {
+                err.hint("run `git fetch --unshallow` first, then plan again")
+            }
+            ObserveError::NoRemote { .. } => err.hint(
+                "add it with `git remote add origin URL`, or name yours with --set remote=NAME",
+            ),
+            ObserveError::Git(_) => err,
+        }
+    }
+}
+
+impl From<PlanError> for CliError {
+    fn from(e: PlanError) -> CliError {
+        CliError::new(Kind::Failure, e.message).hint(e.hint)
+    }
+}
+
+impl From<GitError> for CliError {
+    fn from(e: GitError) -> CliError {
+        CliError::new(Kind::Failure, e.to_string())
+    }
+}
+
+impl From<JournalError> for CliError {
+    fn from(e: JournalError) -> CliError {
+        let err = CliError::new(Kind::Failure, e.to_string());
+        match e {
+            JournalError::Corrupt { .. } => err.hint(
+                "nothing was changed; inspect the file, or move it out of .git/rebranch/journal/ to start afresh",
+            ),
+            JournalError::Io { .. } => err,
+        }
+    }
+}
+
+impl From<LockError> for CliError {
+    fn from(e: LockError) -> CliError {
+        let err = CliError::new(Kind::Failure, e.to_string());
+        match e {
+            LockError::Held { .. } => err.hint("wait for it to finish; nothing was changed"),
+            LockError::Io { .. } => err,
+        }
+    }
+}
+
+impl From<ExecError> for CliError {
+    fn from(e: ExecError) -> CliError {
+        CliError::new(Kind::Failure, e.to_string())
+    }
+}

@@ -1,0 +1,141 @@
+//! The side effects an apply or rollback may have, behind one trait so the executor can run
+//! against the real repository or a fault-injecting wrapper in tests.
+
+use std::collections::BTreeMap;
+
+use git2::{Oid, Repository};
+
+use super::ExecError;
+use crate::git::local::{self, LocalBranch, Upstream};
+use crate::git::remote::{self, RefUpdate, RemoteListing};
+
+/// Reads of live state and the writes that change it.
+pub trait Effects {
+    /// The remote branch's current tip (`None`: absent).
+    fn remote_head(&mut self, remote: &str, branch: &str) -> Result<Option<Oid>, ExecError>;
+    /// Whether `tip` is `commit` or descends from it; `false` when unknown locally.
+    fn contains(&self, tip: Oid, commit: Oid) -> bool;
+    /// One ref update on the remote with compare-and-swap; updates the tracking ref.
+    fn push(&mut self, remote: &str, update: &RefUpdate) -> Result<(), ExecError>;
+    fn local_branch(&self, name: &str) -> Result<Option<LocalBranch>, ExecError>;
+    fn rename_local(
+        &mut self,
+        from: &str,
+        to: &str,
+        upstream: Option<&Upstream>,
+    ) -> Result<(), ExecError>;
+    fn create_local(
+        &mut self,
+        name: &str,
+        oid: Oid,
+        upstream: Option<&Upstream>,
+    ) -> Result<(), ExecError>;
+    fn delete_local(&mut self, name: &str, expect: Oid) -> Result<(), ExecError>;
+    fn set_upstream(&mut self, name: &str, upstream: Option<&Upstream>) -> Result<(), ExecError>;
+    fn tracking(&self, remote: &str, branch: &str) -> Option<Oid>;
+    fn set_tracking(
+        &mut self,
+        remote: &str,
+        branch: &str,
+        oid: Option<Oid>,
+    ) -> Result<(), ExecError>;
+}
+
+/// The real effects on a repository. The remote is listed once per run (one connection)
+/// and the listing kept current from the pushes this run makes; every push still checks
+/// the live remote value in its negotiation, so a stale listing can never cause a clobber.
+pub struct GitEffects<'r> {
+    repo: &'r Repository,
+    listings: BTreeMap<String, RemoteListing>,
+}
+
+impl<'r> GitEffects<'r> {
+    pub fn new(repo: &'r Repository) -> GitEffects<'r> {
+        GitEffects {
+            repo,
+            listings: BTreeMap::new(),
+        }
+    }
+
+    fn listing(&mut self, remote: &str) -> Result<&mut RemoteListing, ExecError> {
+        if !self.listings.contains_key(remote) {
+            let listing = remote::list(self.repo, remote)?;
+            self.listings.insert(remote.to_string(), listing);
+        }
+        Ok(self.listings.get_mut(remote).expect("inserted above"))
+    }
+}
+
+impl Effects for GitEffects<'_> {
+    fn remote_head(&mut self, remote: &str, branch: &str) -> Result<Option<Oid>, ExecError> {
+        Ok(self.listing(remote)?.heads.get(branch).copied())
+    }
+
+    fn contains(&self, tip: Oid, commit: Oid) -> bool {
+        tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false)
+    }
+
+    fn push(&mut self, remote: &str, update: &RefUpdate) -> Result<(), ExecError> {
+        let result = remote::push(self.repo, remote, update);
+        // Whatever happened, the cached listing may be stale now: drop it on failure.
+        match result {
+            Ok(()) => {
+                let heads = &mut self.listing(remote)?.heads;
+                match update.new {
+                    Some(oid) => heads.insert(update.branch.clone(), oid),
+                    None => heads.remove(&update.branch),
+                };
+                Ok(())
+            }
+            Err(e) => {
+                self.listings.remove(remote);
+                Err(e.into())
+            }
+        }
+    }
+
+    fn local_branch(&self, name: &str) -> Result<Option<LocalBranch>, ExecError> {
+        Ok(local::read(self.repo, name)?)
+    }
+
+    fn rename_local(
+        &mut self,
+        from: &str,
+        to: &str,
+        upstream: Option<&Upstream>,
+    ) -> Result<(), ExecError> {
+        Ok(local::rename(self.repo, from, to, upstream)?)
+    }
+
+    fn create_local(
+        &mut self,
+        name: &str,
+        oid: Oid,
+        upstream: Option<&Upstream>,
+    ) -> Result<(), ExecError> {
+        Ok(local::create(self.repo, name, oid, upstream)?)
+    }
+
+    fn delete_local(&mut self, name: &str, expect: Oid) -> Result<(), ExecError> {
+        Ok(local::delete(self.repo, name, expect)?)
+    }
+
+    fn set_upstream(&mut self, name: &str, upstream: Option<&Upstream>) -> Result<(), ExecError> {
+        Ok(local::set_upstream(self.repo, name, upstream)?)
+    }
+
+    fn tracking(&self, remote: &str, branch: &str) -> Option<Oid> {
+        self.repo
+            .refname_to_id(&format!("refs/remotes/{remote}/{branch}"))
+            .ok()
+    }
+
+    fn set_tracking(
+        &mut self,
+        remote: &str,
+        branch: &str,
+        oid: Option<Oid>,
+    ) -> Result<(), ExecError> {
+        Ok(remote::set_tracking(self.repo, remote, branch, oid)?)
+    }
+}

@@ -1,0 +1,325 @@
+//! The write-ahead journal: one JSON Lines file per run under `.git/rebranch/journal/`.
+//!
+//! The first line holds the whole plan being applied. Before an action runs, `start` is
+//! written and synced; after it, `done`. Rollback writes `undo` and `undone` the same way.
+//! Replaying the lines gives each action's state, so an interrupted apply can resume and a
+//! rollback knows exactly what to undo. A torn last line (a crash mid-write) is ignored;
+//! any other unreadable line is reported as corruption, never guessed at.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Begin {
+        run: String,
+        started: u64,
+        plan: Box<Plan>,
+    },
+    Start {
+        step: usize,
+    },
+    Done {
+        step: usize,
+        already: bool,
+    },
+    Failed {
+        step: usize,
+        error: String,
+    },
+    Finished,
+    Undo {
+        step: usize,
+    },
+    Undone {
+        step: usize,
+        already: bool,
+    },
+    RolledBack,
+    /// The run stopped before changing anything; it is closed, not resumed.
+    Abandoned {
+        reason: String,
+    },
+}
+
+/// Where an action stands in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    /// Its `start` is written but not its `done`: it may or may not have taken effect.
+    Started,
+    Done,
+    /// Its `undo` is written but not its `undone`.
+    Undoing,
+    Undone,
+}
+
+/// A run's journal, open for appending.
+#[derive(Debug)]
+pub struct Journal {
+    pub path: PathBuf,
+    pub run: String,
+    pub plan: Plan,
+    pub states: Vec<StepState>,
+    pub finished: bool,
+    pub rolled_back: bool,
+    file: File,
+}
+
+/// A journal that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot write the journal {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("the journal {path} is corrupt at line {line}: {message}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl Journal {
+    /// The journal directory inside rebranch's state directory (`.git/rebranch/`).
+    pub fn dir(state_dir: &Path) -> PathBuf {
+        state_dir.join("journal")
+    }
+
+    /// Starts a new run for `plan`, writing its `begin` line.
+    pub fn create(dir: &Path, plan: &Plan) -> Result<Journal, JournalError> {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let started = now();
+        let run = format!("{}-{}", timestamp(started), std::process::id());
+        let path = dir.join(format!("{run}.jsonl"));
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let mut journal = Journal {
+            path,
+            run: run.clone(),
+            plan: plan.clone(),
+            states: vec![StepState::Pending; plan.actions.len()],
+            finished: false,
+            rolled_back: false,
+            file,
+        };
+        journal.record(Event::Begin {
+            run,
+            started,
+            plan: Box::new(plan.clone()),
+        })?;
+        Ok(journal)
+    }
+
+    /// The most recent run, if any.
+    pub fn latest(dir: &Path) -> Result<Option<Journal>, JournalError> {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return Ok(None);
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        paths.sort();
+        match paths.pop() {
+            Some(p) => Journal::open(&p).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Opens a journal and replays it.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let text = fs::read_to_string(path).map_err(io_err(path))?;
+        let events = parse_events(path, &text)?;
+        let corrupt = |message: &str| JournalError::Corrupt {
+            path: path.display().to_string(),
+            line: 1,
+            message: message.to_string(),
+        };
+        let Some(Event::Begin { run, plan, .. }) = events.first().cloned() else {
+            return Err(corrupt("it does not start with the plan it applies"));
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        let mut journal = Journal {
+            path: path.to_path_buf(),
+            run,
+            states: vec![StepState::Pending; plan.actions.len()],
+            plan: *plan,
+            finished: false,
+            rolled_back: false,
+            file,
+        };
+        for (i, event) in events.iter().enumerate().skip(1) {
+            journal
+                .replay(event)
+                .map_err(|message| JournalError::Corrupt {
+                    path: path.display().to_string(),
+                    line: i + 1,
+                    message,
+                })?;
+        }
+        Ok(journal)
+    }
+
+    /// Appends an event, syncs it to disk, and updates the states.
+    pub fn record(&mut self, event: Event) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(&event).map_err(|e| JournalError::Io {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        let path = self.path.clone();
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(io_err(&path))?;
+        self.file.sync_data().map_err(io_err(&path))?;
+        if !matches!(event, Event::Begin { .. }) {
+            self.replay(&event).map_err(|message| JournalError::Io {
+                path: path.display().to_string(),
+                message,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether an apply of this run stopped before its end (and was not rolled back).
+    pub fn is_unfinished(&self) -> bool {
+        !self.finished && !self.rolled_back
+    }
+
+    /// Whether rollback has anything left to undo.
+    pub fn has_undoable(&self) -> bool {
+        !self.rolled_back
+            && self
+                .states
+                .iter()
+                .any(|s| matches!(s, StepState::Started | StepState::Done | StepState::Undoing))
+    }
+
+    fn replay(&mut self, event: &Event) -> Result<(), String> {
+        let n = self.states.len();
+        let slot = |step: usize| {
+            if step < n {
+                Ok(step)
+            } else {
+                Err(format!("step {step} is not in the plan"))
+            }
+        };
+        match event {
+            Event::Begin { .. } => return Err("a second `begin`".to_string()),
+            Event::Start { step } => self.states[slot(*step)?] = StepState::Started,
+            Event::Done { step, .. } => self.states[slot(*step)?] = StepState::Done,
+            Event::Failed { step, .. } => {
+                slot(*step)?;
+            }
+            Event::Finished => self.finished = true,
+            Event::Undo { step } => self.states[slot(*step)?] = StepState::Undoing,
+            Event::Undone { step, .. } => self.states[slot(*step)?] = StepState::Undone,
+            Event::RolledBack | Event::Abandoned { .. } => self.rolled_back = true,
+        }
+        Ok(())
+    }
+}
+
+fn parse_events(path: &Path, text: &str) -> Result<Vec<Event>, JournalError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut events = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<Event>(line) {
+            Ok(e) => events.push(e),
+            // A torn final line: the write it belongs to never completed.
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.display().to_string(),
+                    line: i + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |e| JournalError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `20261124T210203Z` for a Unix time, in UTC.
+pub fn timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil conversion.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_is_utc_civil_time() {
+        assert_eq!(timestamp(0), "19700101T000000Z");
+        assert_eq!(timestamp(1_795_986_123), "20261129T210203Z");
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_but_a_bad_middle_line_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.jsonl");
+        fs::write(&p, "{\"event\":\"finished\"}\n{\"event\":\"sta").unwrap();
+        assert_eq!(
+            parse_events(&p, &fs::read_to_string(&p).unwrap())
+                .unwrap()
+                .len(),
+            1
+        );
+        fs::write(
+            &p,
+            "{\"event\":\"finished\"}\nnot json\n{\"event\":\"finished\"}\n",
+        )
+        .unwrap();
+        let err = parse_events(&p, &fs::read_to_string(&p).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("corrupt at line 2"), "{err}");
+    }
+}

@@ -1,0 +1,288 @@
+//! Apply and rollback: one action at a time, each checked against live state right before
+//! it runs, journaled before and after, stopping at the first failure.
+//!
+//! The executor knows actions only through [`steps::check`], [`steps::run`] and
+//! [`crate::plan::Action::inverse`]; it never matches on their kinds.
+
+pub mod effects;
+pub mod journal;
+pub mod lock;
+pub mod steps;
+
+use crate::git::GitError;
+use crate::git::remote::PushError;
+use crate::plan::Step;
+use effects::Effects;
+use journal::{Event, Journal, JournalError, StepState};
+use steps::Readiness;
+
+/// An action that could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Push(#[from] PushError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{0}")]
+    Moved(String),
+    #[error("injected fault: {0}")]
+    Fault(String),
+}
+
+/// What the executor reports as it goes.
+pub trait Progress {
+    fn event(&mut self, step: &Step, event: StepEvent<'_>);
+}
+
+/// A moment in an action's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepEvent<'a> {
+    Starting,
+    Applied,
+    AlreadyDone,
+    Failed(&'a str),
+}
+
+/// A progress sink that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&mut self, _: &Step, _: StepEvent<'_>) {}
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Step ids that took effect in this run.
+    pub applied: Vec<usize>,
+    /// Step ids whose effect already held.
+    pub already: Vec<usize>,
+    /// Where and why the run stopped, if it did.
+    pub stopped: Option<Stopped>,
+}
+
+/// The step a run stopped at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stopped {
+    pub step: usize,
+    pub reason: String,
+    /// True when live state differs from what the step expects (nothing was attempted).
+    pub moved: bool,
+}
+
+impl Outcome {
+    pub fn is_complete(&self) -> bool {
+        self.stopped.is_none()
+    }
+}
+
+/// Applies the journal's plan from where it stands: steps already done are skipped, so an
+/// interrupted run resumes.
+pub fn apply(
+    journal: &mut Journal,
+    fx: &mut dyn Effects,
+    progress: &mut dyn Progress,
+) -> Result<Outcome, JournalError> {
+    let mut outcome = Outcome::default();
+    let steps = journal.plan.actions.clone();
+    for (i, step) in steps.iter().enumerate() {
+        if journal.states[i] == StepState::Done {
+            continue;
+        }
+        progress.event(step, StepEvent::Starting);
+        let result = fault::at("before", step.id)
+            .and_then(|()| steps::check(&step.action, fx))
+            .and_then(|r| apply_one(journal, i, step, r, fx))
+            .map_err(|e| stopped(step, e));
+        match result {
+            Ok(true) => outcome.applied.push(step.id),
+            Ok(false) => outcome.already.push(step.id),
+            Err(stop) => {
+                journal.record(Event::Failed {
+                    step: i,
+                    error: stop.reason.clone(),
+                })?;
+                progress.event(step, StepEvent::Failed(&stop.reason));
+                outcome.stopped = Some(stop);
+                return Ok(outcome);
+            }
+        }
+        let applied = outcome.applied.last() == Some(&step.id);
+        progress.event(
+            step,
+            if applied {
+                StepEvent::Applied
+            } else {
+                StepEvent::AlreadyDone
+            },
+        );
+        if let Err(e) = fault::at("after", step.id) {
+            let stop = stopped(step, e);
+            journal.record(Event::Failed {
+                step: i,
+                error: stop.reason.clone(),
+            })?;
+            outcome.stopped = Some(stop);
+            return Ok(outcome);
+        }
+    }
+    journal.record(Event::Finished)?;
+    Ok(outcome)
+}
+
+/// Undoes the journal's run, last step first; each inverse is checked against live state,
+/// so nothing that changed since the apply is overwritten.
+pub fn rollback(
+    journal: &mut Journal,
+    fx: &mut dyn Effects,
+    progress: &mut dyn Progress,
+) -> Result<Outcome, JournalError> {
+    let mut outcome = Outcome::default();
+    let steps = journal.plan.actions.clone();
+    for (i, step) in steps.iter().enumerate().rev() {
+        if matches!(journal.states[i], StepState::Pending | StepState::Undone) {
+            continue;
+        }
+        let inverse = Step {
+            id: step.id,
+            summary: step.action.inverse().summary(),
+            action: step.action.inverse(),
+        };
+        progress.event(&inverse, StepEvent::Starting);
+        let result = fault::at("undo", step.id)
+            .and_then(|()| steps::check(&inverse.action, fx))
+            .and_then(|r| undo_one(journal, i, &inverse, r, fx))
+            .map_err(|e| stopped(step, e));
+        match result {
+            Ok(applied) => {
+                let list = if applied {
+                    &mut outcome.applied
+                } else {
+                    &mut outcome.already
+                };
+                list.push(step.id);
+                progress.event(
+                    &inverse,
+                    if applied {
+                        StepEvent::Applied
+                    } else {
+                        StepEvent::AlreadyDone
+                    },
+                );
+            }
+            Err(stop) => {
+                progress.event(&inverse, StepEvent::Failed(&stop.reason));
+                outcome.stopped = Some(stop);
+                return Ok(outcome);
+            }
+        }
+    }
+    journal.record(Event::RolledBack)?;
+    Ok(outcome)
+}
+
+/// Runs one ready step between its journal lines; `Ok(false)` when it was already done.
+fn apply_one(
+    journal: &mut Journal,
+    i: usize,
+    step: &Step,
+    r: Readiness,
+    fx: &mut dyn Effects,
+) -> Result<bool, ExecError> {
+    match r {
+        Readiness::Done => {
+            journal.record(Event::Done {
+                step: i,
+                already: true,
+            })?;
+            Ok(false)
+        }
+        Readiness::Blocked(why) => Err(ExecError::Moved(why)),
+        Readiness::Ready => {
+            journal.record(Event::Start { step: i })?;
+            fault::at("during", step.id)?;
+            steps::run(&step.action, fx)?;
+            journal.record(Event::Done {
+                step: i,
+                already: false,
+            })?;
+            Ok(true)
+        }
+    }
+}
+
+fn undo_one(
+    journal: &mut Journal,
+    i: usize,
+    inverse: &Step,
+    r: Readiness,
+    fx: &mut dyn Effects,
+) -> Result<bool, ExecError> {
+    match r {
+        Readiness::Done => {
+            journal.record(Event::Undone {
+                step: i,
+                already: true,
+            })?;
+            Ok(false)
+        }
+        Readiness::Blocked(why) => Err(ExecError::Moved(why)),
+        Readiness::Ready => {
+            journal.record(Event::Undo { step: i })?;
+            steps::run(&inverse.action, fx)?;
+            journal.record(Event::Undone {
+                step: i,
+                already: false,
+            })?;
+            Ok(true)
+        }
+    }
+}
+
+fn stopped(step: &Step, e: ExecError) -> Stopped {
+    let moved = matches!(
+        e,
+        ExecError::Moved(_) | ExecError::Push(PushError::Moved { .. })
+    );
+    Stopped {
+        step: step.id,
+        reason: e.to_string(),
+        moved,
+    }
+}
+
+/// Test-only fault injection, read from `REBRANCH_FAULT` (`fail-before:N`, `fail-during:N`,
+/// `fail-after:N`, `fail-undo:N`, or `crash-…` to abort the process there). Compiled only
+/// into debug builds: release binaries never read it.
+mod fault {
+    use super::ExecError;
+
+    #[cfg(debug_assertions)]
+    pub fn at(point: &str, step: usize) -> Result<(), ExecError> {
+        let Ok(spec) = std::env::var("REBRANCH_FAULT") else {
+            return Ok(());
+        };
+        for item in spec.split(',') {
+            let Some((what, n)) = item.trim().split_once(':') else {
+                continue;
+            };
+            if n.parse::<usize>().ok() != Some(step) {
+                continue;
+            }
+            if what == format!("fail-{point}") {
+                return Err(ExecError::Fault(format!("{point} step {step}")));
+            }
+            if what == format!("crash-{point}") {
+                std::process::abort();
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(debug_assertions))]
+    pub fn at(_point: &str, _step: usize) -> Result<(), ExecError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! How each kind of action checks its precondition against live state and applies itself.
+//! Adding a kind of action means adding its data in [`crate::plan::action`] and its
+//! behaviour here; the executor only calls [`check`] and [`run`].
+
+use git2::Oid;
+
+use super::ExecError;
+use super::effects::Effects;
+use crate::git::parse_oid;
+use crate::git::remote::RefUpdate;
+use crate::plan::action::{Action, LocalBranchChange, LocalRename, RemoteBranch, Tracking, short};
+
+/// What live state says about an action right before it would run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// The expected state holds: the action can run.
+    Ready,
+    /// The effect already holds: nothing to do.
+    Done,
+    /// Neither: something else changed it. Says what.
+    Blocked(String),
+}
+
+/// Checks the action's precondition against live state.
+pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    match action {
+        Action::RemoteBranch(a) => check_remote(a, fx),
+        Action::LocalRename(a) => check_rename(a, fx),
+        Action::LocalBranch(a) => check_local(a, fx),
+        Action::Tracking(a) => check_tracking(a, fx),
+    }
+}
+
+/// Applies the action; its precondition was checked just before.
+pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    match action {
+        Action::RemoteBranch(a) => fx.push(
+            &a.remote,
+            &RefUpdate {
+                branch: a.branch.clone(),
+                expect: oid(&a.from)?,
+                new: oid(&a.to)?,
+            },
+        ),
+        Action::LocalRename(a) => fx.rename_local(&a.from, &a.to, a.upstream_after.as_ref()),
+        Action::LocalBranch(a) => run_local(a, fx),
+        Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
+    }
+}
+
+fn check_remote(a: &RemoteBranch, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let (from, to) = (oid(&a.from)?, oid(&a.to)?);
+    let live = fx.remote_head(&a.remote, &a.branch)?;
+    if live == to {
+        return Ok(Readiness::Done);
+    }
+    if live != from {
+        return Ok(Readiness::Blocked(format!(
+            "remote branch `{}/{}` is {}, but the plan expects it {}",
+            a.remote,
+            a.branch,
+            show(live),
+            show(from)
+        )));
+    }
+    if let (Some(keeper), Some(from)) = (&a.kept_by, from) {
+        let kept = fx.remote_head(&a.remote, keeper)?;
+        if !kept.is_some_and(|k| fx.contains(k, from)) {
+            return Ok(Readiness::Blocked(format!(
+                "`{}/{keeper}` does not hold {} (it is {}), so deleting `{}` could lose it",
+                a.remote,
+                short(&from.to_string()),
+                show(kept),
+                a.branch
+            )));
+        }
+    }
+    Ok(Readiness::Ready)
+}
+
+fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let from = fx.local_branch(&a.from)?;
+    let to = fx.local_branch(&a.to)?;
+    Ok(match (from, to) {
+        (Some(_), None) => Readiness::Ready,
+        (None, Some(_)) => Readiness::Done,
+        (None, None) => {
+            Readiness::Blocked(format!("neither local `{}` nor `{}` exists", a.from, a.to))
+        }
+        (Some(_), Some(_)) => Readiness::Blocked(format!(
+            "local branches `{}` and `{}` both exist; the rename would overwrite one",
+            a.from, a.to
+        )),
+    })
+}
+
+fn check_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let live = fx.local_branch(&a.branch)?.map(|b| b.oid);
+    let from = a.from.as_ref().map(|s| parse_oid(&s.oid)).transpose()?;
+    let to = a.to.as_ref().map(|s| parse_oid(&s.oid)).transpose()?;
+    if live == to {
+        return Ok(Readiness::Done);
+    }
+    if live != from {
+        return Ok(Readiness::Blocked(format!(
+            "local branch `{}` is {}, but the plan expects it {}",
+            a.branch,
+            show(live),
+            show(from)
+        )));
+    }
+    Ok(Readiness::Ready)
+}
+
+fn check_tracking(a: &Tracking, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    // A remote-tracking ref is a cache of the remote: it is set whatever it holds.
+    let live = fx.tracking(&a.remote, &a.branch);
+    Ok(if live == oid(&a.to)? {
+        Readiness::Done
+    } else {
+        Readiness::Ready
+    })
+}
+
+fn run_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    match (&a.from, &a.to) {
+        (None, Some(to)) => fx.create_local(&a.branch, parse_oid(&to.oid)?, to.upstream.as_ref()),
+        (Some(from), None) => fx.delete_local(&a.branch, parse_oid(&from.oid)?),
+        (Some(from), Some(to)) => {
+            fx.delete_local(&a.branch, parse_oid(&from.oid)?)?;
+            fx.create_local(&a.branch, parse_oid(&to.oid)?, to.upstream.as_ref())
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+fn oid(hex: &Option<String>) -> Result<Option<Oid>, ExecError> {
+    Ok(hex.as_deref().map(parse_oid).transpose()?)
+}
+
+fn show(oid: Option<Oid>) -> String {
+    match oid {
+        Some(o) => format!("at {}", crate::git::short(o)),
+        None => "absent".to_string(),
+    }
+}

@@ -1,0 +1,160 @@
+//! Local branches: read one with its upstream, create, rename (moving the upstream), and
+//! delete with a compare-and-swap on its oid.
+
+use git2::{BranchType, Oid, Repository};
+use serde::{Deserialize, Serialize};
+
+use super::GitError;
+
+/// Where a local branch pulls from: `branch.<name>.remote` and `.merge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upstream {
+    pub remote: String,
+    pub branch: String,
+}
+
+impl std::fmt::Display for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.remote, self.branch)
+    }
+}
+
+/// A local branch's tip and upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalBranch {
+    pub oid: Oid,
+    pub upstream: Option<Upstream>,
+}
+
+/// Reads a local branch, or `None` when it does not exist.
+pub fn read(repo: &Repository, name: &str) -> Result<Option<LocalBranch>, GitError> {
+    let branch = match repo.find_branch(name, BranchType::Local) {
+        Ok(b) => b,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(GitError::from_git(&format!("read branch `{name}`"))(e)),
+    };
+    let oid = branch.get().target().ok_or_else(|| GitError::Op {
+        doing: format!("read branch `{name}`"),
+        message: "it is a symbolic reference".to_string(),
+    })?;
+    Ok(Some(LocalBranch {
+        oid,
+        upstream: upstream(repo, name)?,
+    }))
+}
+
+/// The branch HEAD points at, if HEAD is attached to a branch.
+pub fn checked_out(repo: &Repository) -> Option<String> {
+    let head = repo.find_reference("HEAD").ok()?;
+    let target = head.symbolic_target().ok()??;
+    target.strip_prefix("refs/heads/").map(str::to_string)
+}
+
+/// Creates a local branch at `oid` with an optional upstream; refuses if it exists.
+pub fn create(
+    repo: &Repository,
+    name: &str,
+    oid: Oid,
+    upstream: Option<&Upstream>,
+) -> Result<(), GitError> {
+    let commit = repo.find_commit(oid).map_err(GitError::from_git(&format!(
+        "find commit {oid} for branch `{name}`"
+    )))?;
+    repo.branch(name, &commit, false)
+        .map_err(GitError::from_git(&format!("create branch `{name}`")))?;
+    set_upstream(repo, name, upstream)
+}
+
+/// Renames a local branch (reflog and worktree HEADs follow) and sets its upstream.
+pub fn rename(
+    repo: &Repository,
+    from: &str,
+    to: &str,
+    upstream: Option<&Upstream>,
+) -> Result<(), GitError> {
+    let doing = format!("rename branch `{from}` to `{to}`");
+    let mut branch = repo
+        .find_branch(from, BranchType::Local)
+        .map_err(GitError::from_git(&doing))?;
+    branch
+        .rename(to, false)
+        .map_err(GitError::from_git(&doing))?;
+    set_upstream(repo, to, upstream)
+}
+
+/// Deletes a local branch if it is still at `expect` and not checked out.
+pub fn delete(repo: &Repository, name: &str, expect: Oid) -> Result<(), GitError> {
+    let doing = format!("delete branch `{name}`");
+    if checked_out(repo).as_deref() == Some(name) {
+        return Err(GitError::Op {
+            doing,
+            message: "it is checked out; switch to another branch first".to_string(),
+        });
+    }
+    let mut branch = repo
+        .find_branch(name, BranchType::Local)
+        .map_err(GitError::from_git(&doing))?;
+    let oid = branch.get().target();
+    if oid != Some(expect) {
+        return Err(GitError::Op {
+            doing,
+            message: format!(
+                "it moved to {} since; left as it is",
+                oid.map_or("?".into(), super::short)
+            ),
+        });
+    }
+    branch.delete().map_err(GitError::from_git(&doing))
+}
+
+/// Writes `branch.<name>.remote` and `.merge`, or removes them for `None`.
+pub fn set_upstream(
+    repo: &Repository,
+    name: &str,
+    upstream: Option<&Upstream>,
+) -> Result<(), GitError> {
+    let doing = format!("set the upstream of `{name}`");
+    let mut config = repo.config().map_err(GitError::from_git(&doing))?;
+    let remote_key = format!("branch.{name}.remote");
+    let merge_key = format!("branch.{name}.merge");
+    match upstream {
+        Some(u) => {
+            config
+                .set_str(&remote_key, &u.remote)
+                .map_err(GitError::from_git(&doing))?;
+            let merge = format!("refs/heads/{}", u.branch);
+            config
+                .set_str(&merge_key, &merge)
+                .map_err(GitError::from_git(&doing))
+        }
+        None => {
+            for key in [&remote_key, &merge_key] {
+                match config.remove(key) {
+                    Ok(()) => {}
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                    Err(e) => return Err(GitError::from_git(&doing)(e)),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn upstream(repo: &Repository, name: &str) -> Result<Option<Upstream>, GitError> {
+    let config = repo
+        .config()
+        .map_err(GitError::from_git("read git config"))?;
+    let snapshot = |key: &str| config.get_string(key).ok();
+    let remote = snapshot(&format!("branch.{name}.remote"));
+    let merge = snapshot(&format!("branch.{name}.merge"));
+    Ok(match (remote, merge) {
+        (Some(remote), Some(merge)) => Some(Upstream {
+            remote,
+            branch: merge
+                .strip_prefix("refs/heads/")
+                .unwrap_or(&merge)
+                .to_string(),
+        }),
+        _ => None,
+    })
+}

@@ -1,0 +1,5 @@
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    rebranch::cli::run(std::env::args_os())
+}

@@ -1,0 +1,213 @@
+//! Observe: the read-only look at a repository that a plan is computed from.
+//!
+//! One connection to the remote lists its branches; the local branches, their upstreams and
+//! the remote-tracking refs come from the repository. The facts the pure planner needs about
+//! the commit graph (which tip contains which, which objects are missing) are computed here,
+//! so that planning itself touches no git handle. Nothing is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+
+use crate::git::local::{self, LocalBranch};
+use crate::git::{self, GitError, remote};
+use crate::spec::Target;
+
+/// What the repository looked like when the plan was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub workdir: PathBuf,
+    pub remote: String,
+    /// The remote's URL, with any credentials removed.
+    pub remote_url: String,
+    pub remote_heads: BTreeMap<String, Oid>,
+    pub remote_default: Option<String>,
+    /// Local branches among the ones the plan names.
+    pub local: BTreeMap<String, LocalBranch>,
+    /// `refs/remotes/<remote>/<branch>` among the ones the plan names.
+    pub tracking: BTreeMap<String, Oid>,
+    pub head_branch: Option<String>,
+    /// Pairs `(a, b)` of observed tips where `a` is `b` or an ancestor of it.
+    pub contains: BTreeSet<(Oid, Oid)>,
+    /// Observed tips whose commits are not in the local object database.
+    pub missing: BTreeSet<Oid>,
+}
+
+impl Observation {
+    /// Whether the commit `b` contains `a` (is it or descends from it), when known.
+    pub fn holds(&self, b: Oid, a: Oid) -> bool {
+        a == b || self.contains.contains(&(a, b))
+    }
+
+    /// The refs the plan depends on, as `kind branch → oid or absent`: what a saved plan
+    /// records and what `apply` compares to name what moved.
+    pub fn refs(&self, names: &BTreeSet<String>) -> BTreeMap<String, Option<String>> {
+        let mut out = BTreeMap::new();
+        for name in names {
+            let show = |o: Option<&Oid>| o.map(|o| o.to_string());
+            out.insert(format!("remote {name}"), show(self.remote_heads.get(name)));
+            out.insert(
+                format!("local {name}"),
+                show(self.local.get(name).map(|b| &b.oid)),
+            );
+        }
+        out
+    }
+}
+
+/// The names of every branch a target mentions.
+pub fn target_names(target: &Target) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for b in &target.branches {
+        names.insert(b.name.clone());
+        match &b.origin {
+            crate::spec::BranchOrigin::Existing => {}
+            crate::spec::BranchOrigin::CreateFrom(s) | crate::spec::BranchOrigin::RenameFrom(s) => {
+                names.insert(s.clone());
+            }
+        }
+    }
+    if let Some(r) = &target.rewrite {
+        names.insert(r.commit_on.clone());
+    }
+    names
+}
+
+/// Opens the repository at `dir` (or the one containing it) for a plan.
+pub fn open(dir: &Path) -> Result<Repository, ObserveError> {
+    Repository::discover(dir).map_err(|e| ObserveError::NotARepository {
+        path: dir.display().to_string(),
+        message: e.message().to_string(),
+    })
+}
+
+/// Observes everything the target's plan depends on.
+pub fn observe(repo: &Repository, target: &Target) -> Result<Observation, ObserveError> {
+    let dir = repo.workdir().unwrap_or(repo.path());
+    let workdir = dir.components().collect::<PathBuf>();
+    if repo.is_shallow() {
+        return Err(ObserveError::Shallow {
+            path: workdir.display().to_string(),
+        });
+    }
+    let remote_url = match repo.find_remote(&target.remote) {
+        Ok(r) => git::redact_url(r.url().unwrap_or_default()),
+        Err(_) => return Err(no_remote(repo, &target.remote)),
+    };
+    let listing = remote::list(repo, &target.remote)?;
+    let names = target_names(target);
+    let mut local = BTreeMap::new();
+    let mut tracking = BTreeMap::new();
+    for name in &names {
+        if let Some(b) = local::read(repo, name)? {
+            local.insert(name.clone(), b);
+        }
+        let tracking_ref = format!("refs/remotes/{}/{name}", target.remote);
+        if let Ok(oid) = repo.refname_to_id(&tracking_ref) {
+            tracking.insert(name.clone(), oid);
+        }
+    }
+    let remote_heads: BTreeMap<String, Oid> = listing
+        .heads
+        .into_iter()
+        .filter(|(name, _)| names.contains(name))
+        .collect();
+    let tips = remote_heads.values().chain(local.values().map(|b| &b.oid));
+    let (contains, missing) = graph_facts(repo, tips.copied().collect())?;
+    Ok(Observation {
+        workdir,
+        remote: target.remote.clone(),
+        remote_url,
+        remote_heads,
+        remote_default: listing.default_branch,
+        local,
+        tracking,
+        head_branch: local::checked_out(repo),
+        contains,
+        missing,
+    })
+}
+
+type GraphFacts = (BTreeSet<(Oid, Oid)>, BTreeSet<Oid>);
+
+fn graph_facts(repo: &Repository, tips: BTreeSet<Oid>) -> Result<GraphFacts, ObserveError> {
+    let (present, missing): (Vec<Oid>, Vec<Oid>) = tips
+        .into_iter()
+        .partition(|oid| repo.find_commit(*oid).is_ok());
+    let mut contains = BTreeSet::new();
+    for &a in &present {
+        for &b in &present {
+            if a != b
+                && repo
+                    .graph_descendant_of(b, a)
+                    .map_err(GitError::from_git("walk history"))?
+            {
+                contains.insert((a, b));
+            }
+        }
+    }
+    Ok((contains, missing.into_iter().collect()))
+}
+
+fn no_remote(repo: &Repository, wanted: &str) -> ObserveError {
+    let names: Vec<String> = repo
+        .remotes()
+        .map(|r| {
+            r.iter()
+                .filter_map(|n| n.ok().flatten())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    ObserveError::NoRemote {
+        remote: wanted.to_string(),
+        known: names,
+    }
+}
+
+/// Why the repository could not be observed.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    #[error("{path} is not in a git repository ({message})")]
+    NotARepository { path: String, message: String },
+    #[error(
+        "{path} is a shallow clone: its history is incomplete, so rebranch cannot check that no commit is lost"
+    )]
+    Shallow { path: String },
+    #[error("there is no remote `{remote}` in this repository{}", known_remotes(.known))]
+    NoRemote { remote: String, known: Vec<String> },
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+fn known_remotes(known: &[String]) -> String {
+    if known.is_empty() {
+        " (it has no remotes at all)".to_string()
+    } else {
+        format!(" (it has: {})", known.join(", "))
+    }
+}
+
+/// Re-reads just the refs a saved plan recorded (`remote X` / `local X` keys), in one
+/// connection, so `apply FILE` can name exactly what moved since the plan.
+pub fn current_refs(
+    repo: &Repository,
+    remote_name: &str,
+    recorded: &BTreeMap<String, Option<String>>,
+) -> Result<BTreeMap<String, Option<String>>, ObserveError> {
+    if repo.find_remote(remote_name).is_err() {
+        return Err(no_remote(repo, remote_name));
+    }
+    let listing = remote::list(repo, remote_name)?;
+    let mut out = BTreeMap::new();
+    for key in recorded.keys() {
+        let value = match key.split_once(' ') {
+            Some(("remote", name)) => listing.heads.get(name).map(Oid::to_string),
+            Some(("local", name)) => local::read(repo, name)?.map(|b| b.oid.to_string()),
+            _ => None,
+        };
+        out.insert(key.clone(), value);
+    }
+    Ok(out)
+}

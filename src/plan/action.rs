@@ -1,0 +1,313 @@
+//! The actions a plan is made of: plain data, each with the exact state it expects before
+//! (`from`), the state it leaves (`to`), and its inverse. How an action checks and applies
+//! itself against live state lives in [`crate::exec::steps`]; the executor sees neither.
+
+use serde::{Deserialize, Serialize};
+
+use crate::git::local::Upstream;
+
+/// One step of a migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Creates, moves or deletes a branch on the remote, with compare-and-swap.
+    RemoteBranch(RemoteBranch),
+    /// Renames a local branch and moves its upstream.
+    LocalRename(LocalRename),
+    /// Creates, moves or deletes a local branch.
+    LocalBranch(LocalBranchChange),
+    /// Brings a stale remote-tracking ref in line with the remote.
+    Tracking(Tracking),
+}
+
+/// A remote branch going from `from` to `to` (object ids; `None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteBranch {
+    pub remote: String,
+    pub branch: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// For a delete: the branch that must hold `from` on the remote, so nothing is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<String>,
+    /// Why this step exists, in a few words.
+    pub why: String,
+}
+
+/// A local branch renamed; its tip is carried along, its upstream replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalRename {
+    pub from: String,
+    pub to: String,
+    pub oid: String,
+    pub upstream_before: Option<Upstream>,
+    pub upstream_after: Option<Upstream>,
+}
+
+/// A local branch's state: tip and upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalState {
+    pub oid: String,
+    pub upstream: Option<Upstream>,
+}
+
+/// A local branch going from `from` to `to` (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalBranchChange {
+    pub branch: String,
+    pub from: Option<LocalState>,
+    pub to: Option<LocalState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<String>,
+}
+
+/// `refs/remotes/<remote>/<branch>` going from `from` to `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracking {
+    pub remote: String,
+    pub branch: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The sign a change shows in the plan: `+` create, `~` change, `-` delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    Create,
+    Change,
+    Delete,
+}
+
+impl Sign {
+    fn of<T>(from: &Option<T>, to: &Option<T>) -> Sign {
+        match (from, to) {
+            (None, _) => Sign::Create,
+            (_, None) => Sign::Delete,
+            _ => Sign::Change,
+        }
+    }
+
+    pub fn symbol(self) -> char {
+        match self {
+            Sign::Create => '+',
+            Sign::Change => '~',
+            Sign::Delete => '-',
+        }
+    }
+}
+
+impl Action {
+    /// The action that undoes this one.
+    pub fn inverse(&self) -> Action {
+        match self {
+            Action::RemoteBranch(a) => Action::RemoteBranch(RemoteBranch {
+                remote: a.remote.clone(),
+                branch: a.branch.clone(),
+                from: a.to.clone(),
+                to: a.from.clone(),
+                kept_by: None,
+                why: format!("undo: {}", a.why),
+            }),
+            Action::LocalRename(a) => Action::LocalRename(LocalRename {
+                from: a.to.clone(),
+                to: a.from.clone(),
+                oid: a.oid.clone(),
+                upstream_before: a.upstream_after.clone(),
+                upstream_after: a.upstream_before.clone(),
+            }),
+            Action::LocalBranch(a) => Action::LocalBranch(LocalBranchChange {
+                branch: a.branch.clone(),
+                from: a.to.clone(),
+                to: a.from.clone(),
+                kept_by: None,
+            }),
+            Action::Tracking(a) => Action::Tracking(Tracking {
+                remote: a.remote.clone(),
+                branch: a.branch.clone(),
+                from: a.to.clone(),
+                to: a.from.clone(),
+            }),
+        }
+    }
+
+    /// `+`, `~` or `-`.
+    pub fn sign(&self) -> Sign {
+        match self {
+            Action::RemoteBranch(a) => Sign::of(&a.from, &a.to),
+            Action::LocalRename(_) => Sign::Change,
+            Action::LocalBranch(a) => Sign::of(&a.from, &a.to),
+            Action::Tracking(a) => Sign::of(&a.from, &a.to),
+        }
+    }
+
+    /// What the action changes, e.g. `origin/release` or `branch charts → release`.
+    pub fn subject(&self) -> String {
+        match self {
+            Action::RemoteBranch(a) => format!("{}/{}", a.remote, a.branch),
+            Action::LocalRename(a) => format!("branch {} → {}", a.from, a.to),
+            Action::LocalBranch(a) => format!("branch {}", a.branch),
+            Action::Tracking(a) => format!("refs/remotes/{}/{}", a.remote, a.branch),
+        }
+    }
+
+    /// One line saying what happens, with short object ids.
+    pub fn summary(&self) -> String {
+        match self {
+            Action::RemoteBranch(a) => remote_summary(a),
+            Action::LocalRename(a) => format!(
+                "rename local branch {} to {} at {}, upstream {} → {}",
+                a.from,
+                a.to,
+                short(&a.oid),
+                show_upstream(&a.upstream_before),
+                show_upstream(&a.upstream_after)
+            ),
+            Action::LocalBranch(a) => local_summary(a),
+            Action::Tracking(a) => match (&a.from, &a.to) {
+                (_, Some(to)) => format!("point the remote-tracking ref at {}", short(to)),
+                (_, None) => {
+                    "drop the stale remote-tracking ref (the remote has no such branch)".into()
+                }
+            },
+        }
+    }
+
+    /// The state this action expects before it runs, in words.
+    pub fn expects(&self) -> String {
+        match self {
+            Action::RemoteBranch(a) => {
+                let mut s = format!("{}/{} {}", a.remote, a.branch, state(&a.from));
+                if let (Some(k), Some(from)) = (&a.kept_by, &a.from) {
+                    s.push_str(&format!(", {}/{k} holds {}", a.remote, short(from)));
+                }
+                s
+            }
+            Action::LocalRename(a) => format!(
+                "local {} at {}, local {} absent",
+                a.from,
+                short(&a.oid),
+                a.to
+            ),
+            Action::LocalBranch(a) => format!(
+                "local {} {}",
+                a.branch,
+                state(&a.from.as_ref().map(|s| s.oid.clone()))
+            ),
+            Action::Tracking(a) => format!("{}/{} {}", a.remote, a.branch, state(&a.from)),
+        }
+    }
+
+    /// Whether the action changes the remote (teammates see it) or only this clone.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Action::RemoteBranch(_))
+    }
+}
+
+fn remote_summary(a: &RemoteBranch) -> String {
+    match (&a.from, &a.to) {
+        (None, Some(to)) => format!("create at {} ({})", short(to), a.why),
+        (Some(from), None) => match &a.kept_by {
+            Some(k) => format!("delete {} ({}; its tip is kept by {k})", short(from), a.why),
+            None => format!("delete {} ({})", short(from), a.why),
+        },
+        (Some(from), Some(to)) => format!("move {} → {} ({})", short(from), short(to), a.why),
+        (None, None) => a.why.clone(),
+    }
+}
+
+fn local_summary(a: &LocalBranchChange) -> String {
+    match (&a.from, &a.to) {
+        (None, Some(to)) => format!(
+            "create local branch at {}, upstream {}",
+            short(&to.oid),
+            show_upstream(&to.upstream)
+        ),
+        (Some(from), None) => match &a.kept_by {
+            Some(k) => format!("delete local branch at {} (kept by {k})", short(&from.oid)),
+            None => format!("delete local branch at {}", short(&from.oid)),
+        },
+        (Some(from), Some(to)) => format!(
+            "move local branch {} → {}",
+            short(&from.oid),
+            short(&to.oid)
+        ),
+        (None, None) => String::new(),
+    }
+}
+
+fn state(oid: &Option<String>) -> String {
+    match oid {
+        Some(o) => format!("at {}", short(o)),
+        None => "absent".to_string(),
+    }
+}
+
+fn show_upstream(u: &Option<Upstream>) -> String {
+    u.as_ref().map_or("(none)".to_string(), Upstream::to_string)
+}
+
+/// The seven-character form of a hex object id.
+pub fn short(hex: &str) -> &str {
+    hex.get(..7).unwrap_or(hex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(c: char) -> Option<String> {
+        Some(c.to_string().repeat(40))
+    }
+
+    #[test]
+    fn inverse_of_inverse_is_identity_up_to_notes() {
+        let a = Action::LocalRename(LocalRename {
+            from: "charts".into(),
+            to: "release".into(),
+            oid: "a".repeat(40),
+            upstream_before: None,
+            upstream_after: Some(Upstream {
+                remote: "origin".into(),
+                branch: "release".into(),
+            }),
+        });
+        assert_eq!(a.inverse().inverse(), a);
+        let t = Action::Tracking(Tracking {
+            remote: "o".into(),
+            branch: "b".into(),
+            from: oid('a'),
+            to: None,
+        });
+        assert_eq!(t.inverse().inverse(), t);
+    }
+
+    #[test]
+    fn remote_branch_inverse_swaps_states() {
+        let a = RemoteBranch {
+            remote: "origin".into(),
+            branch: "charts".into(),
+            from: oid('c'),
+            to: None,
+            kept_by: Some("release".into()),
+            why: "renamed to release".into(),
+        };
+        let Action::RemoteBranch(inv) = Action::RemoteBranch(a.clone()).inverse() else {
+            panic!()
+        };
+        assert_eq!((inv.from, inv.to), (None, oid('c')));
+        assert_eq!(Action::RemoteBranch(a).sign(), Sign::Delete);
+    }
+
+    #[test]
+    fn json_shape_is_tagged_by_kind() {
+        let a = Action::Tracking(Tracking {
+            remote: "o".into(),
+            branch: "b".into(),
+            from: None,
+            to: oid('1'),
+        });
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["kind"], "tracking");
+        assert_eq!(serde_json::from_value::<Action>(json).unwrap(), a);
+    }
+}

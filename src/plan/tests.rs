@@ -1,0 +1,232 @@
+//! Planner tests on literal observations: no git, no network.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use git2::Oid;
+
+use super::*;
+use crate::git::local::LocalBranch;
+use crate::observe::Observation;
+use crate::spec::Spec;
+
+fn oid(c: char) -> Oid {
+    Oid::from_str(&c.to_string().repeat(40)).unwrap()
+}
+
+fn target() -> Target {
+    Spec::builtin().resolve(&[], &|_| None).unwrap()
+}
+
+fn obs(remote: &[(&str, char)], local: &[(&str, char)]) -> Observation {
+    Observation {
+        workdir: "/repo".into(),
+        remote: "origin".into(),
+        remote_url: "git://example/repo".into(),
+        remote_heads: remote
+            .iter()
+            .map(|(n, c)| (n.to_string(), oid(*c)))
+            .collect(),
+        remote_default: Some("main".into()),
+        local: local
+            .iter()
+            .map(|(n, c)| {
+                let upstream = Some(Upstream {
+                    remote: "origin".into(),
+                    branch: n.to_string(),
+                });
+                (
+                    n.to_string(),
+                    LocalBranch {
+                        oid: oid(*c),
+                        upstream,
+                    },
+                )
+            })
+            .collect(),
+        tracking: BTreeMap::new(),
+        head_branch: Some("main".into()),
+        contains: BTreeSet::new(),
+        missing: BTreeSet::new(),
+    }
+}
+
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.actions
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}: {}",
+                s.action.sign().symbol(),
+                s.action.subject(),
+                s.summary
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fresh_repository_gets_the_adr_002_order() {
+    let plan = build(
+        &target(),
+        &obs(
+            &[("main", 'a'), ("charts", 'c')],
+            &[("main", 'a'), ("charts", 'c')],
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        lines(&plan),
+        [
+            "+ origin/release: create at ccccccc (tip of charts)",
+            "+ origin/integration: create at aaaaaaa (tip of main)",
+            "- origin/charts: delete ccccccc (renamed to release; its tip is kept by release)",
+            "~ branch charts → release: rename local branch charts to release at ccccccc, upstream origin/charts → origin/release",
+            "+ branch integration: create local branch at aaaaaaa, upstream origin/integration",
+        ]
+    );
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+}
+
+#[test]
+fn migrated_repository_plans_nothing() {
+    let o = obs(
+        &[("main", 'a'), ("release", 'c'), ("integration", 'b')],
+        &[("main", 'a'), ("release", 'c'), ("integration", 'b')],
+    );
+    let mut o = o;
+    o.contains.insert((oid('a'), oid('b')));
+    let plan = build(&target(), &o).unwrap();
+    assert!(plan.is_empty(), "{:?}", lines(&plan));
+}
+
+#[test]
+fn release_equal_to_charts_only_deletes_charts() {
+    let plan = build(
+        &target(),
+        &obs(
+            &[
+                ("main", 'a'),
+                ("charts", 'c'),
+                ("release", 'c'),
+                ("integration", 'a'),
+            ],
+            &[("integration", 'a')],
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        lines(&plan),
+        ["- origin/charts: delete ccccccc (renamed to release; its tip is kept by release)"]
+    );
+}
+
+#[test]
+fn release_elsewhere_is_refused() {
+    let err = build(
+        &target(),
+        &obs(&[("main", 'a'), ("charts", 'c'), ("release", 'd')], &[]),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("`release` already exists at ddddddd"),
+        "{}",
+        err.message
+    );
+    assert!(err.hint.contains("--set to="), "{}", err.hint);
+}
+
+#[test]
+fn release_ahead_of_charts_is_accepted() {
+    let mut o = obs(
+        &[
+            ("main", 'a'),
+            ("charts", 'c'),
+            ("release", 'd'),
+            ("integration", 'a'),
+        ],
+        &[("integration", 'a')],
+    );
+    o.contains.insert((oid('c'), oid('d')));
+    let plan = build(&target(), &o).unwrap();
+    assert_eq!(plan.actions.len(), 1);
+}
+
+#[test]
+fn missing_main_suggests_master() {
+    let err = build(&target(), &obs(&[("master", 'a'), ("charts", 'c')], &[])).unwrap_err();
+    assert_eq!(
+        err.message,
+        "remote `origin` has no branch `main` (the stable branch of the plan)"
+    );
+    assert!(err.hint.contains("--set main=master"));
+}
+
+#[test]
+fn missing_charts_and_release_is_refused() {
+    let err = build(&target(), &obs(&[("main", 'a')], &[])).unwrap_err();
+    assert!(
+        err.message.contains("neither `charts` nor `release`"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn local_branch_ahead_of_remote_is_refused() {
+    let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'e')]);
+    o.contains.insert((oid('c'), oid('e')));
+    let err = build(&target(), &o).unwrap_err();
+    assert!(
+        err.message
+            .contains("local branch `charts` (eeeeeee) is ahead of `origin/charts`"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn missing_objects_ask_for_a_fetch() {
+    let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[]);
+    o.missing.insert(oid('c'));
+    let err = build(&target(), &o).unwrap_err();
+    assert_eq!(err.hint, "run `git fetch origin` and plan again");
+}
+
+#[test]
+fn stale_tracking_ref_is_dropped_after_a_manual_migration() {
+    let mut o = obs(
+        &[("main", 'a'), ("release", 'c'), ("integration", 'a')],
+        &[("integration", 'a')],
+    );
+    o.tracking.insert("charts".into(), oid('c'));
+    let plan = build(&target(), &o).unwrap();
+    assert_eq!(
+        lines(&plan),
+        [
+            "- refs/remotes/origin/charts: drop the stale remote-tracking ref (the remote has no such branch)"
+        ]
+    );
+}
+
+#[test]
+fn fingerprint_changes_when_a_ref_moves() {
+    let a = build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[])).unwrap();
+    let b = build(&target(), &obs(&[("main", 'a'), ("charts", 'd')], &[])).unwrap();
+    assert_ne!(a.observed.fingerprint, b.observed.fingerprint);
+    assert_eq!(
+        a.observed.moved(&b.observed),
+        ["remote charts: ccccccc → ddddddd"]
+    );
+}
+
+#[test]
+fn plan_round_trips_through_json() {
+    let plan = build(
+        &target(),
+        &obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'c')]),
+    )
+    .unwrap();
+    let json = serde_json::to_string(&plan).unwrap();
+    let back: Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, plan);
+}

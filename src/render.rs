@@ -1,0 +1,151 @@
+//! Rendering, pure: a plan as the human diff a release engineer pastes into a review, or as
+//! the stable JSON document (`format_version`) that scripts read and `apply` takes back.
+
+use std::fmt::Write;
+
+use crate::plan::action::{Sign, short};
+use crate::plan::{Plan, Step};
+
+/// ANSI styling, on only when the caller says the output is a colour terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn sign(self, sign: Sign) -> String {
+        let code = match sign {
+            Sign::Create => "32",
+            Sign::Change => "33",
+            Sign::Delete => "31",
+        };
+        self.paint(code, &sign.symbol().to_string())
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+/// The plan as a human diff.
+pub fn plan_text(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({}) for {}",
+        style.bold("Plan"),
+        plan.plan.name,
+        plan.plan.source,
+        plan.repository.path
+    );
+    let _ = writeln!(
+        out,
+        "remote {} {}",
+        plan.repository.remote,
+        style.dim(&plan.repository.remote_url)
+    );
+    out.push('\n');
+    observed(&mut out, plan, style);
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes: the repository already matches {}.",
+            plan.plan.name
+        );
+    } else {
+        steps(&mut out, &plan.actions, style);
+    }
+    warnings(&mut out, &plan.warnings, style);
+    if !plan.is_empty() {
+        let _ = writeln!(out, "\n{}", summary_line(&plan.actions));
+    }
+    out
+}
+
+/// The plan as its JSON document (what `--out` saves and `apply FILE` reads).
+pub fn plan_json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
+}
+
+/// Numbered action lines with their expectations.
+pub fn steps(out: &mut String, steps: &[Step], style: Style) {
+    let width = steps
+        .iter()
+        .map(|s| s.action.subject().chars().count())
+        .max()
+        .unwrap_or(0);
+    for step in steps {
+        let subject = step.action.subject();
+        let pad = " ".repeat(width - subject.chars().count());
+        let _ = writeln!(
+            out,
+            "{} {}{pad}  {}",
+            style.sign(step.action.sign()),
+            style.bold(&subject),
+            step.summary
+        );
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.dim(&format!(
+                "{:>width$}  expects {}",
+                "",
+                step.action.expects()
+            ))
+        );
+    }
+}
+
+/// `Plan: 3 to create, 1 to change, 1 to delete (3 on the remote, 2 in this clone).`
+pub fn summary_line(steps: &[Step]) -> String {
+    let count = |sign: Sign| steps.iter().filter(|s| s.action.sign() == sign).count();
+    let remote = steps.iter().filter(|s| s.action.is_remote()).count();
+    format!(
+        "Plan: {} to create, {} to change, {} to delete ({remote} on the remote, {} in this clone).",
+        count(Sign::Create),
+        count(Sign::Change),
+        count(Sign::Delete),
+        steps.len() - remote
+    )
+}
+
+fn observed(out: &mut String, plan: &Plan, style: Style) {
+    let remote: Vec<(&str, &Option<String>)> = plan
+        .observed
+        .refs
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("remote ").map(|name| (name, v)))
+        .collect();
+    let width =
+        remote.iter().map(|(n, _)| n.len()).max().unwrap_or(0) + plan.repository.remote.len() + 1;
+    for (name, oid) in remote {
+        let label = format!("{}/{name}", plan.repository.remote);
+        let value = oid
+            .as_deref()
+            .map_or_else(|| style.dim("(absent)"), |o| short(o).to_string());
+        let _ = writeln!(out, "  {label:<width$}  {value}");
+    }
+    out.push('\n');
+}
+
+fn warnings(out: &mut String, warnings: &[String], style: Style) {
+    if warnings.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for w in warnings {
+        let _ = writeln!(out, "{} {w}", style.paint("33", "warning:"));
+    }
+}

@@ -1,0 +1,122 @@
+//! The terminal: results on stdout, progress and notices on stderr, colour only on a
+//! terminal and never with `NO_COLOR`, prompts only where someone can answer them.
+
+use std::io::{IsTerminal, Write};
+
+use crate::exec::{Progress, StepEvent};
+use crate::plan::Step;
+use crate::render::Style;
+
+/// Output settings for one command.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub quiet: bool,
+    pub verbose: u8,
+    /// Styling for stdout.
+    pub out_style: Style,
+    /// Styling for stderr.
+    pub err_style: Style,
+}
+
+impl Ui {
+    pub fn new(quiet: bool, verbose: u8) -> Ui {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+            || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Ui {
+            quiet,
+            verbose,
+            out_style: Style {
+                color: !no_color && std::io::stdout().is_terminal(),
+            },
+            err_style: Style {
+                color: !no_color && std::io::stderr().is_terminal(),
+            },
+        }
+    }
+
+    /// A result, on stdout.
+    pub fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    /// A notice, on stderr; silenced by `--quiet`.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// A warning, on stderr, even with `--quiet`.
+    pub fn warn(&self, text: &str) {
+        eprintln!("{} {text}", self.err_style.paint("33", "warning:"));
+    }
+
+    /// Whether a person can answer a prompt: stdin and stderr are terminals, not in CI.
+    pub fn can_prompt(&self) -> bool {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// Asks a yes/no question on the terminal; `false` when it cannot be asked.
+    pub fn confirm(&self, question: &str) -> bool {
+        if !self.can_prompt() {
+            return false;
+        }
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .unwrap_or(false)
+    }
+
+    /// A progress sink that prints one line per step on stderr.
+    pub fn progress(&self, verb: &'static str) -> StepLines {
+        StepLines { ui: *self, verb }
+    }
+}
+
+/// Prints `✓ 1/5 + origin/release  create at …` lines on stderr as steps finish.
+pub struct StepLines {
+    ui: Ui,
+    verb: &'static str,
+}
+
+impl Progress for StepLines {
+    fn event(&mut self, step: &Step, event: StepEvent<'_>) {
+        let style = self.ui.err_style;
+        let line = match event {
+            StepEvent::Starting if self.ui.verbose > 0 => {
+                format!(
+                    "  … {} step {}: {}",
+                    self.verb,
+                    step.id,
+                    step.action.subject()
+                )
+            }
+            StepEvent::Starting => return,
+            StepEvent::Applied => format!(
+                "  {} step {} {} {}  {}",
+                style.paint("32", "✓"),
+                step.id,
+                style.sign(step.action.sign()),
+                step.action.subject(),
+                step.summary
+            ),
+            StepEvent::AlreadyDone => format!(
+                "  {} step {} {}  already done",
+                style.paint("32", "✓"),
+                step.id,
+                step.action.subject()
+            ),
+            StepEvent::Failed(why) => format!(
+                "  {} step {} {}  {why}",
+                style.paint("31", "✗"),
+                step.id,
+                step.action.subject()
+            ),
+        };
+        self.ui.status(&line);
+    }
+}
