@@ -1,0 +1,251 @@
+//! apply, idempotence, resume after a failure, rollback, saved plans.
+
+use crate::support::{Sandbox, git};
+
+#[test]
+fn apply_migrates_and_a_second_apply_does_nothing() {
+    let s = Sandbox::new();
+    let before = s.remote_heads();
+    s.rebranch(&["plan", "--detailed-exitcode"]).expect(2);
+    let run = s.rebranch(&["apply", "--yes"]).expect(0);
+    assert!(run.stdout.contains("5 step(s) applied"), "{}", run.stdout);
+
+    let after = s.remote_heads();
+    assert_eq!(
+        after.get("release"),
+        before.get("charts"),
+        "release holds charts' tip"
+    );
+    assert_eq!(
+        after.get("integration"),
+        before.get("main"),
+        "integration created from main"
+    );
+    assert_eq!(after.get("main"), before.get("main"));
+    assert!(!after.contains_key("charts"), "charts deleted: {after:?}");
+    git(&s.origin, &["fsck", "--no-progress"]);
+
+    let local = s.local_state();
+    assert_eq!(local.get("refs/heads/release"), before.get("charts"));
+    assert_eq!(
+        local.get("branch.release.merge").map(String::as_str),
+        Some("refs/heads/release")
+    );
+    assert_eq!(
+        local.get("branch.integration.merge").map(String::as_str),
+        Some("refs/heads/integration")
+    );
+    assert!(!local.contains_key("refs/heads/charts"));
+    assert!(!local.contains_key("refs/remotes/origin/charts"));
+    assert_eq!(
+        local.get("refs/remotes/origin/release"),
+        before.get("charts")
+    );
+
+    let again = s.rebranch(&["apply", "--yes"]).expect(0);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+    assert_eq!(s.remote_heads(), after);
+    assert_eq!(s.local_state(), local);
+
+    let plan = s.rebranch(&["plan", "--detailed-exitcode"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("No changes: the repository already matches adr-002.")
+    );
+    s.rebranch(&["status", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn rollback_restores_every_ref_exactly() {
+    let s = Sandbox::new();
+    let (remote, local) = (s.remote_heads(), s.local_state());
+    s.rebranch(&["apply", "--yes"]).expect(0);
+    let run = s.rebranch(&["rollback", "--yes"]).expect(0);
+    assert!(run.stdout.contains("5 step(s) undone"), "{}", run.stdout);
+    assert_eq!(s.remote_heads(), remote);
+    assert_eq!(s.local_state(), local);
+    s.rebranch(&["rollback", "--yes"]).expect(0);
+    assert_eq!(
+        s.remote_heads(),
+        remote,
+        "a second rollback changes nothing"
+    );
+}
+
+#[test]
+fn failure_part_way_is_resumed_by_apply() {
+    let s = Sandbox::new();
+    let home = s.dir.path();
+    let run = crate::support::rebranch_env(
+        &s.clone,
+        home,
+        &["apply", "--yes"],
+        &[("REBRANCH_FAULT", "fail-before:3")],
+    )
+    .expect(5);
+    assert!(
+        run.stderr.contains("apply stopped at step 3"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("done: step 1, step 2"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`rebranch apply` resumes"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        s.remote_heads().contains_key("charts"),
+        "charts not yet deleted"
+    );
+    let status = s.rebranch(&["status", "--detailed-exitcode"]).expect(2);
+    assert!(
+        status.stderr.contains("an apply stopped part way"),
+        "{}",
+        status.stderr
+    );
+
+    let resume = s.rebranch(&["apply"]).expect(0);
+    assert!(resume.stderr.contains("Resuming run"), "{}", resume.stderr);
+    assert!(
+        resume.stdout.contains("3 step(s) applied"),
+        "{}",
+        resume.stdout
+    );
+    let heads = s.remote_heads();
+    assert!(
+        heads.contains_key("release")
+            && heads.contains_key("integration")
+            && !heads.contains_key("charts")
+    );
+    s.rebranch(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn failure_part_way_is_undone_by_rollback() {
+    let s = Sandbox::new();
+    let (remote, local) = (s.remote_heads(), s.local_state());
+    crate::support::rebranch_env(
+        &s.clone,
+        s.dir.path(),
+        &["apply", "--yes"],
+        &[("REBRANCH_FAULT", "fail-during:4")],
+    )
+    .expect(5);
+    assert_ne!(s.remote_heads(), remote);
+    s.rebranch(&["rollback", "--yes"]).expect(0);
+    assert_eq!(s.remote_heads(), remote);
+    assert_eq!(s.local_state(), local);
+}
+
+#[test]
+fn crash_leaves_a_journal_that_apply_completes() {
+    let s = Sandbox::new();
+    let run = crate::support::rebranch_env(
+        &s.clone,
+        s.dir.path(),
+        &["apply", "--yes"],
+        &[("REBRANCH_FAULT", "crash-after:1")],
+    );
+    assert_ne!(run.code, 0, "the process aborted");
+    let resume = s.rebranch(&["apply"]).expect(0);
+    assert!(
+        resume.stderr.contains("took over the lock"),
+        "{}",
+        resume.stderr
+    );
+    assert!(
+        resume.stdout.contains("1 already done") || resume.stdout.contains("4 step(s) applied"),
+        "{}",
+        resume.stdout
+    );
+    s.rebranch(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn saved_plan_is_applied_exactly() {
+    let s = Sandbox::new();
+    let plan_path = s.dir.path().join("plan.json");
+    s.rebranch(&[
+        "plan",
+        "--out",
+        plan_path.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .expect(0);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["actions"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["actions"][0]["kind"], "remote_branch");
+    s.rebranch(&["apply", plan_path.to_str().unwrap()])
+        .expect(0);
+    s.rebranch(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn saved_plan_is_refused_after_a_push_to_charts() {
+    let s = Sandbox::new();
+    let plan_path = s.dir.path().join("plan.json");
+    s.rebranch(&["plan", "--out", plan_path.to_str().unwrap()])
+        .expect(0);
+    s.teammate_pushes("charts", "NOTICE");
+    let before = s.remote_heads();
+
+    let run = s
+        .rebranch(&["apply", plan_path.to_str().unwrap()])
+        .expect(3);
+    assert!(
+        run.stderr.contains("refused: the repository changed since"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cause: remote charts:"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.remote_heads(), before, "nothing changed");
+}
+
+#[test]
+fn saved_plan_from_another_repository_is_refused() {
+    let a = Sandbox::new();
+    let b = Sandbox::new();
+    let plan_path = a.dir.path().join("plan.json");
+    a.rebranch(&["plan", "--out", plan_path.to_str().unwrap()])
+        .expect(0);
+    let run = b
+        .rebranch(&["apply", plan_path.to_str().unwrap()])
+        .expect(1);
+    assert!(
+        run.stderr.contains("was made for another repository"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn demo_runs_without_network_or_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo");
+    let run = crate::support::rebranch_in(
+        dir.path(),
+        dir.path(),
+        &["demo", "--dir", target.to_str().unwrap()],
+    )
+    .expect(0);
+    assert!(
+        run.stdout.contains("$ rebranch apply --yes"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Rolled back run"), "{}", run.stdout);
+    assert!(run.stdout.contains(&target.display().to_string()));
+    assert!(crate::support::ls_remote(&target.join("origin.git")).contains_key("charts"));
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the rebranch binary on real repositories and bare remotes, with
+//! the git CLI as the oracle. One integration binary: every module is listed here.
+
+mod support;
+
+mod apply;
+mod errors;
+mod race;
