@@ -289,7 +289,10 @@ pub fn rewrite_as(
     let verified = match kind {
         FileKind::Toml => toml::verify(text, &rewritten, map),
         FileKind::Renovate => json::verify(text, &rewritten, map),
-        _ => yaml::verify(text, &rewritten, map, analysis.insertions.len()),
+        _ => {
+            let inserted: Vec<String> = analysis.insertions.iter().map(|i| i.text.clone()).collect();
+            yaml::verify(text, &rewritten, map, &inserted)
+        }
     };
     verified.map_err(|message| RewriteError::Verify {
         path: path.to_string(),

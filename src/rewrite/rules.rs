@@ -264,8 +264,11 @@ pub(crate) fn expr_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
         let lit = &text[s..e];
         let lit = lit.trim_start_matches('^').trim_end_matches('$');
         let whole = lit.len() == len || lit.strip_prefix("refs/heads/").is_some_and(|r| r.len() == len);
-        if whole && about_refs {
+        if whole && about_refs && !in_substring_test(text, s) {
             return call(Verdict::Rewrite, "compared with a branch ref in an expression");
+        }
+        if whole && about_refs {
+            return call(Verdict::Review, "a prefix or substring test on a ref");
         }
         if let Some(c) = url_call(text, at, len, env).or_else(|| path_call(text, at, len)) {
             return c;
@@ -276,6 +279,14 @@ pub(crate) fn expr_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
         return call(Verdict::Keep, "an identifier (job or step id) in an expression");
     }
     call(Verdict::Review, "a bare word in an expression")
+}
+
+/// Whether the literal starting at `lit` is an argument of startsWith/endsWith/contains.
+fn in_substring_test(text: &str, lit: usize) -> bool {
+    let Some(open) = text[..lit].rfind('(') else { return false };
+    let name = text[..open].trim_end();
+    let name = name.rsplit(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
+    matches!(name.to_ascii_lowercase().as_str(), "startswith" | "endswith" | "contains")
 }
 
 fn regex_at(text: &str, at: usize, len: usize) -> Option<(usize, usize)> {
@@ -290,7 +301,14 @@ pub(crate) fn prose_call(text: &str, at: usize, len: usize) -> Call {
     let lo = floor_char(text, at.saturating_sub(24));
     let hi = floor_char(text, (at + len + 24).min(text.len()));
     let window = text[lo..hi].to_ascii_lowercase();
-    if window.contains("branch") || ref_prefix_call(text, at, len).is_some() {
+    let prev_word = text[..at]
+        .trim_end_matches([' ', '"', '\'', '`'])
+        .rsplit([' ', '\t', '\n'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let after_preposition = matches!(prev_word.as_str(), "to" | "on" | "from" | "into" | "onto");
+    if window.contains("branch") || after_preposition || ref_prefix_call(text, at, len).is_some() {
         call(Verdict::Review, "prose that names the branch (cosmetic)")
     } else {
         call(Verdict::Keep, "prose that does not name the branch")

@@ -25,8 +25,10 @@ pub(crate) struct Script {
 }
 
 /// Splits `src` into commands and words. Never fails: unterminated quotes end at the end.
-pub(crate) fn split(src: &str) -> Script {
-    let mut sp = Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None };
+/// With `folded`, a single line break is a space (YAML folds it so), and only a blank
+/// line ends a command.
+pub(crate) fn split(src: &str, folded: bool) -> Script {
+    let mut sp = Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None, folded };
     sp.run();
     sp.script
 }
@@ -37,6 +39,7 @@ struct Splitter<'a> {
     script: Script,
     cmd: Vec<Word>,
     word: Option<Word>,
+    folded: bool,
 }
 
 impl Splitter<'_> {
@@ -47,6 +50,7 @@ impl Splitter<'_> {
             match c {
                 b'\\' => self.escape(),
                 b' ' | b'\t' | b'\r' => self.next_word(1),
+                b'\n' if self.folded && !self.blank_line_follows() => self.next_word(1),
                 b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'`' => {
                     self.next_word(1);
                     self.next_command();
@@ -64,6 +68,12 @@ impl Splitter<'_> {
         }
         self.next_word(0);
         self.next_command();
+    }
+
+    fn blank_line_follows(&self) -> bool {
+        let rest = &self.src[self.i + 1..];
+        let line = rest.split('\n').next().unwrap_or("");
+        rest.contains('\n') && line.trim().is_empty()
     }
 
     fn push_char(&mut self, at: usize) {
@@ -159,9 +169,10 @@ pub(crate) fn judge(
     base: usize,
     hits: &[Hit],
     key: &str,
+    folded: bool,
     env: &Env,
 ) -> (Vec<Judgement>, Vec<Insertion>) {
-    let script = split(src);
+    let script = split(src, folded);
     let judgements = hits
         .iter()
         .map(|h| judge_hit(src, &script, h.start - base, h.len, key, env))
@@ -273,6 +284,11 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
     if whole && mentions_branch_variable(cmd) {
         return call(Verdict::Rewrite, "compared with a branch variable");
     }
+    let prev = cmd[wi - 1].text.as_str();
+    let file_test = ["-d", "-e", "-f", "-r", "-s", "-w", "-x", "-L"].contains(&prev);
+    if matches!(name, "[" | "[[" | "test") && file_test {
+        return call(Verdict::Keep, "a file test's path");
+    }
     if let Some(c) = rules::path_call(t, ti, len) {
         return c;
     }
@@ -287,6 +303,8 @@ const PATH_COMMANDS: &[&str] = &[
     "rsync", "chmod", "chown", "du", "tree", "zip", "unzip", "ln", "yq", "cr", "wrangler",
     "rmdir", "stat", "readlink", "realpath", "basename", "dirname", "kubeval", "kubeconform",
     "for", "docker",
+    // wrangler-action's `command:` starts at the wrangler subcommand: `pages deploy <dir>`.
+    "pages",
 ];
 
 fn mentions_branch_variable(cmd: &[Word]) -> bool {
@@ -488,14 +506,14 @@ mod tests {
         let ctx = RepoContext::default();
         let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
         let hits = find_hits(src, &map);
-        judge(src, 0, &hits, "run", &env).0.into_iter().map(|j| j.verdict).collect()
+        judge(src, 0, &hits, "run", false, &env).0.into_iter().map(|j| j.verdict).collect()
     }
 
     use Verdict::{Keep, Review, Rewrite};
 
     #[test]
     fn splits_words_and_commands() {
-        let s = split("git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n");
+        let s = split("git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n", false);
         assert_eq!(s.commands.len(), 2);
         assert_eq!(s.commands[0][3].text, "HEAD:charts");
         assert_eq!(s.commands[1].len(), 3);
@@ -532,7 +550,7 @@ mod tests {
         let ctx = RepoContext::default();
         let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
         let src = "cr index -o acme -r helm --push";
-        let (_, ins) = judge(src, 10, &[], "run", &env);
+        let (_, ins) = judge(src, 10, &[], "run", false, &env);
         assert_eq!(ins.len(), 1);
         assert_eq!(ins[0].at, 10 + src.len());
         assert_eq!(ins[0].text, " --pages-branch release");

@@ -112,7 +112,7 @@ fn judge(text: &str, h: &Hit, sites: &[Site], env: &Env) -> (Judgement, Vec<supe
     let c: Call = if site.is_key {
         key_call(&site.path)
     } else if key == "command" {
-        let (mut js, ins) = shell::judge(src, s, std::slice::from_ref(h), key, env);
+        let (mut js, ins) = shell::judge(src, s, std::slice::from_ref(h), key, false, env);
         return (js.pop().unwrap_or_else(|| Judgement::new(call(Verdict::Review, "shell"), key)), ins);
     } else if rules::is_branch_key(key) {
         rules::branch_value_call(src, at, h.len, env)

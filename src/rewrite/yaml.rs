@@ -38,7 +38,7 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
 
 /// Parses both texts and checks the rewritten one equals the original except for values
 /// that differ only by renamed branches, and for events added by insertions.
-pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap, insertions: usize) -> Result<(), String> {
+pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap, insertions: &[String]) -> Result<(), String> {
     if original == rewritten {
         return Ok(());
     }
@@ -46,9 +46,9 @@ pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap, insertion
     let after = events(rewritten).map_err(|e| format!("the result does not parse: {}", e.message))?;
     let mut i = 0;
     for ev in &after {
-        if i < before.len() && same_event(&before[i], ev, map) {
+        if i < before.len() && same_event(&before[i], ev, map, insertions) {
             i += 1;
-        } else if insertions == 0 || !insertable(ev, map) {
+        } else if insertions.is_empty() || !insertable(ev, map) {
             return Err(format!("unexpected change near {ev:?}"));
         }
     }
@@ -70,13 +70,25 @@ fn insertable(ev: &Event, map: &BranchMap) -> bool {
     }
 }
 
-fn same_event(a: &Event, b: &Event, map: &BranchMap) -> bool {
+fn same_event(a: &Event, b: &Event, map: &BranchMap, insertions: &[String]) -> bool {
     match (a, b) {
         (Event::Scalar(va, sa, aa, ta), Event::Scalar(vb, sb, ab, tb)) => {
-            sa == sb && aa == ab && ta == tb && (va == vb || words::normalize(va, map) == words::normalize(vb, map))
+            sa == sb && aa == ab && ta == tb && same_value(va, vb, map, insertions)
         }
         _ => a == b,
     }
+}
+
+/// Equal up to renamed branches and, inside shell values, appended options.
+fn same_value(a: &str, b: &str, map: &BranchMap, insertions: &[String]) -> bool {
+    if a == b || words::normalize(a, map) == words::normalize(b, map) {
+        return true;
+    }
+    let mut stripped = b.to_string();
+    for ins in insertions.iter().filter(|i| i.starts_with(' ')) {
+        stripped = stripped.replacen(ins.as_str(), "", 1);
+    }
+    words::normalize(a, map) == words::normalize(&stripped, map)
 }
 
 fn parse_error(message: String, m: Marker) -> AnalyseError {
@@ -125,7 +137,7 @@ struct Node {
 
 #[derive(Debug)]
 enum Kind {
-    Scalar { value: String, content: (usize, usize) },
+    Scalar { value: String, content: (usize, usize), literal: bool },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
     Alias,
@@ -163,7 +175,8 @@ fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
         let node = match ev {
             Event::Scalar(value, style, ..) => {
                 let content = scalar_content(text, at, &value, style);
-                Node { start: at, kind: Kind::Scalar { value, content } }
+                let literal = style == TScalarStyle::Literal;
+                Node { start: at, kind: Kind::Scalar { value, content, literal } }
             }
             Event::Alias(_) => Node { start: at, kind: Kind::Alias },
             Event::SequenceStart(..) => {
@@ -257,7 +270,9 @@ type Owner<'n> = Option<&'n str>;
 impl<'a> Walker<'a> {
     fn walk(&mut self, node: &Node, path: &mut Vec<String>, owner: Owner) {
         match &node.kind {
-            Kind::Scalar { value, content } => self.scalar(value, *content, path, owner, false),
+            Kind::Scalar { value, content, literal } => {
+                self.scalar(value, (*content, *literal), path, owner, false)
+            }
             Kind::Seq(items) => {
                 for item in items {
                     path.push("[]".into());
@@ -266,12 +281,13 @@ impl<'a> Walker<'a> {
                 }
             }
             Kind::Map(pairs) => {
-                let uses = node.get("uses").and_then(|(_, v)| v.as_str());
-                self.implicit_step(node, uses);
+                let own = node.get("uses").and_then(|(_, v)| v.as_str());
+                self.implicit_step(node, own);
+                let uses = own.or(owner);
                 for (k, v) in pairs {
                     let key = k.as_str().unwrap_or("?").to_string();
-                    if let Kind::Scalar { value, content } = &k.kind {
-                        self.scalar(value, *content, path, uses, true);
+                    if let Kind::Scalar { value, content, literal } = &k.kind {
+                        self.scalar(value, (*content, *literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);
                     }
@@ -290,17 +306,18 @@ impl<'a> Walker<'a> {
         lo..hi.max(lo)
     }
 
-    fn scalar(&mut self, value: &str, content: (usize, usize), path: &[String], owner: Owner, is_key: bool) {
+    fn scalar(&mut self, value: &str, (content, literal): ((usize, usize), bool), path: &[String], owner: Owner, is_key: bool) {
         self.spans.push(content);
         let range = self.hits_in(content);
-        if range.is_empty() {
+        let keys: Vec<&str> = path.iter().map(String::as_str).filter(|k| *k != "[]").collect();
+        let shell = !is_key && self.is_shell(&keys, owner);
+        if range.is_empty() && !(shell && renamed_gh_pages(self.env).is_some()) {
             return;
         }
-        let keys: Vec<&str> = path.iter().map(String::as_str).filter(|k| *k != "[]").collect();
         let src = &self.text[content.0..content.1];
-        if !is_key && self.is_shell(&keys, owner) {
+        if shell {
             let label = shell_label(&keys);
-            let (js, ins) = shell::judge(src, content.0, &self.hits[range.clone()], &label, self.env);
+            let (js, ins) = shell::judge(src, content.0, &self.hits[range.clone()], &label, !literal, self.env);
             for (i, j) in range.zip(js) {
                 self.out[i] = Some(j);
             }
@@ -345,6 +362,7 @@ impl<'a> Walker<'a> {
             "needs" | "extends" | "dependencies" => call(Verdict::Keep, "a job id"),
             "name" | "description" | "display_name" | "title" | "summary" => rules::prose_call(src, at, len),
             _ if parent == "with" => return with_call(owner, last, src, at, len, env),
+            "default" if rules::is_branch_key(parent) => rules::branch_value_call(src, at, len, env),
             _ if matches!(parent, "env" | "variables") => env_call(last, src, at, len, env),
             _ => key_call(last, src, at, len, env),
         };
@@ -423,6 +441,7 @@ fn trigger_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> C
         }
         "paths" | "paths-ignore" => call(Verdict::Keep, "a path filter"),
         "tags" | "tags-ignore" => call(Verdict::Keep, "a tag filter"),
+        _ if keys.iter().any(|k| rules::is_branch_key(k)) => rules::branch_value_call(src, at, len, env),
         _ => key_call(last, src, at, len, env),
     }
 }
@@ -433,7 +452,8 @@ fn gitlab_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> Op
         return Some(call(Verdict::Keep, "a path filter"));
     }
     if keys.iter().any(|k| matches!(*k, "only" | "except")) {
-        return Some(if src.trim().len() == len {
+        let exact_regex = src.trim().strip_prefix("/^").and_then(|r| r.strip_suffix("$/")).is_some_and(|r| r.len() == len);
+        return Some(if src.trim().len() == len || exact_regex {
             call(Verdict::Rewrite, "a branch in `only`/`except`")
         } else {
             rules::expr_call(src, at, len, env)
@@ -530,7 +550,8 @@ impl Walker<'_> {
         let action = action_name(uses);
         let Some(&(_, input)) = PAGES_DEFAULTS.iter().find(|(a, _)| *a == action) else { return };
         let with = step.get("with");
-        if with.is_some_and(|(_, w)| w.get(input).is_some()) {
+        let env_set = step.get("env").is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
+        if env_set || with.is_some_and(|(_, w)| w.get(input).is_some()) {
             return;
         }
         let note = format!(
