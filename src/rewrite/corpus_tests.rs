@@ -43,7 +43,11 @@ fn file_with_prefix(dir: &Path, prefix: &str) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
         .collect();
     found.sort();
     found.into_iter().next()
@@ -56,14 +60,24 @@ fn load_case(dir: &Path) -> Case {
     let pairs: Vec<String> = doc
         .get("branches")
         .and_then(Item::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_else(|| vec!["charts=release".to_string()]);
     let input_path = file_with_prefix(dir, "input.").expect("input file");
     let input = std::fs::read_to_string(&input_path).expect("input readable");
-    let expected = file_with_prefix(dir, "expected.").map(|p| std::fs::read_to_string(p).expect("expected readable"));
+    let expected = file_with_prefix(dir, "expected.")
+        .map(|p| std::fs::read_to_string(p).expect("expected readable"));
     let mut resolutions = Resolutions::new();
     let path = get("path").expect("case.toml has path");
-    for r in doc.get("resolve").and_then(Item::as_array).into_iter().flat_map(|a| a.iter()) {
+    for r in doc
+        .get("resolve")
+        .and_then(Item::as_array)
+        .into_iter()
+        .flat_map(|a| a.iter())
+    {
         let t = r.as_inline_table().expect("resolve entries are tables");
         let line = t.get("line").and_then(|v| v.as_integer()).expect("line") as usize;
         let verdict = parse_verdict(t.get("verdict").and_then(|v| v.as_str()).expect("verdict"));
@@ -72,9 +86,16 @@ fn load_case(dir: &Path) -> Case {
     Case {
         dir: dir.to_path_buf(),
         map: BranchMap::parse_pairs(&pairs).expect("valid branch map"),
-        ctx: RepoContext { slug: get("slug"), main_branch: get("main").unwrap_or_else(|| "main".into()) },
+        ctx: RepoContext {
+            slug: get("slug"),
+            main_branch: get("main").unwrap_or_else(|| "main".into()),
+        },
         input,
-        input_name: input_path.file_name().and_then(|n| n.to_str()).unwrap_or("input").to_string(),
+        input_name: input_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("input")
+            .to_string(),
         expected,
         verdicts: parse_verdicts(&doc),
         resolutions,
@@ -92,12 +113,18 @@ fn parse_verdict(s: &str) -> Verdict {
 }
 
 fn parse_verdicts(doc: &DocumentMut) -> Vec<(usize, usize, Verdict)> {
-    let Some(arr) = doc.get("occurrences").and_then(Item::as_array) else { return Vec::new() };
+    let Some(arr) = doc.get("occurrences").and_then(Item::as_array) else {
+        return Vec::new();
+    };
     arr.iter()
         .map(|v| {
             let t = v.as_inline_table().expect("occurrence is an inline table");
             let n = |k: &str| t.get(k).and_then(|x| x.as_integer()).expect("integer") as usize;
-            (n("line"), n("column"), parse_verdict(t.get("verdict").and_then(|x| x.as_str()).expect("verdict")))
+            (
+                n("line"),
+                n("column"),
+                parse_verdict(t.get("verdict").and_then(|x| x.as_str()).expect("verdict")),
+            )
         })
         .collect()
 }
@@ -128,18 +155,34 @@ fn bless(case: &Case, out: &super::FileRewrite) {
     doc["occurrences"] = value(arr);
     std::fs::write(&spec_path, doc.to_string()).expect("write case.toml");
     let ext = case.input_name.trim_start_matches("input.");
-    std::fs::write(case.dir.join(format!("expected.{ext}")), &out.rewritten).expect("write expected");
+    std::fs::write(case.dir.join(format!("expected.{ext}")), &out.rewritten)
+        .expect("write expected");
 }
 
 #[test]
 fn corpus_cases() {
     let cases = load_cases();
-    assert!(cases.len() >= 40, "the corpus has {} cases, wants at least 40", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "the corpus has {} cases, wants at least 40",
+        cases.len()
+    );
     let blessing = std::env::var_os("REBRANCH_BLESS").is_some();
     let mut failures = Vec::new();
     for case in &cases {
-        let name = case.dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
-        let out = match rewrite_file(&case.path, &case.input, &case.map, &case.ctx, &case.resolutions) {
+        let name = case
+            .dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let out = match rewrite_file(
+            &case.path,
+            &case.input,
+            &case.map,
+            &case.ctx,
+            &case.resolutions,
+        ) {
             Ok(out) => out,
             Err(e) => {
                 failures.push(format!("{name}: error {e}"));
@@ -153,18 +196,38 @@ fn corpus_cases() {
         if case.expected.as_deref() != Some(out.rewritten.as_str()) {
             failures.push(format!("{name}: output differs:\n{}", out.unified_diff()));
         }
-        let got: Vec<(usize, usize, Verdict)> = out.occurrences.iter().map(|o| (o.line, o.column, o.verdict)).collect();
+        let got: Vec<(usize, usize, Verdict)> = out
+            .occurrences
+            .iter()
+            .map(|o| (o.line, o.column, o.verdict))
+            .collect();
         if got != case.verdicts {
-            failures.push(format!("{name}: verdicts differ:\n got {got:?}\nwant {:?}", case.verdicts));
+            failures.push(format!(
+                "{name}: verdicts differ:\n got {got:?}\nwant {:?}",
+                case.verdicts
+            ));
         }
-        let again = rewrite_file(&case.path, &out.rewritten, &case.map, &case.ctx, &Resolutions::new());
+        let again = rewrite_file(
+            &case.path,
+            &out.rewritten,
+            &case.map,
+            &case.ctx,
+            &Resolutions::new(),
+        );
         match again {
             Ok(again) if again.rewritten == out.rewritten => {}
-            Ok(again) => failures.push(format!("{name}: not idempotent:\n{}", again.unified_diff())),
+            Ok(again) => {
+                failures.push(format!("{name}: not idempotent:\n{}", again.unified_diff()))
+            }
             Err(e) => failures.push(format!("{name}: second run failed: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Occurrence keys `(case, line, column)`.
@@ -188,7 +251,12 @@ fn naive_sed(name: &str, text: &str, old: &str) -> Keys {
 fn score(predicted: &Keys, expected: &Keys) -> (f64, f64, usize, usize) {
     let tp = predicted.intersection(expected).count();
     let ratio = |n: usize, d: usize| if d == 0 { 1.0 } else { n as f64 / d as f64 };
-    (ratio(tp, predicted.len()), ratio(tp, expected.len()), predicted.len() - tp, expected.len() - tp)
+    (
+        ratio(tp, predicted.len()),
+        ratio(tp, expected.len()),
+        predicted.len() - tp,
+        expected.len() - tp,
+    )
 }
 
 #[test]
@@ -203,12 +271,22 @@ fn corpus_scores() {
                 expected.insert((name.clone(), l, c));
             }
         }
-        let out = rewrite_file(&case.path, &case.input, &case.map, &case.ctx, &case.resolutions);
+        let out = rewrite_file(
+            &case.path,
+            &case.input,
+            &case.map,
+            &case.ctx,
+            &case.resolutions,
+        );
         if let Ok(out) = out {
             occurrences += out.occurrences.len();
             reviews += out.reviews().count();
             insertions += out.notes.len();
-            for o in out.occurrences.iter().filter(|o| o.verdict == Verdict::Rewrite) {
+            for o in out
+                .occurrences
+                .iter()
+                .filter(|o| o.verdict == Verdict::Rewrite)
+            {
                 classifier.insert((name.clone(), o.line, o.column));
             }
         }
@@ -218,10 +296,17 @@ fn corpus_scores() {
     }
     let (cp, cr, cfp, cfn) = score(&classifier, &expected);
     let (sp, sr, sfp, sfn) = score(&sed, &expected);
-    println!("corpus: {} cases, {occurrences} occurrences, {} expected rewrites, {reviews} reviews, {insertions} implicit-default notes", cases.len(), expected.len());
+    println!(
+        "corpus: {} cases, {occurrences} occurrences, {} expected rewrites, {reviews} reviews, {insertions} implicit-default notes",
+        cases.len(),
+        expected.len()
+    );
     println!("classifier: precision {cp:.3} recall {cr:.3} (false rewrites {cfp}, missed {cfn})");
     println!("naive sed:  precision {sp:.3} recall {sr:.3} (false rewrites {sfp}, missed {sfn})");
-    assert!(cp >= 0.99 && cr >= 0.99, "classifier precision {cp} recall {cr}");
+    assert!(
+        cp >= 0.99 && cr >= 0.99,
+        "classifier precision {cp} recall {cr}"
+    );
 }
 
 /// Prints every occurrence with its verdict, context and reason, and every diff, for
@@ -231,7 +316,13 @@ fn corpus_scores() {
 fn corpus_dump() {
     for case in load_cases() {
         println!("=== {} ({})", case.dir.display(), case.path);
-        match rewrite_file(&case.path, &case.input, &case.map, &case.ctx, &case.resolutions) {
+        match rewrite_file(
+            &case.path,
+            &case.input,
+            &case.map,
+            &case.ctx,
+            &case.resolutions,
+        ) {
             Ok(out) => {
                 let lines: Vec<&str> = case.input.lines().collect();
                 for o in &out.occurrences {

@@ -3,9 +3,9 @@
 //! (`//`, `/* */`) survive byte for byte.
 
 use super::BranchMap;
-use super::rules::{self, Analysis, AnalyseError, Call, Env, Judgement, call};
-use super::words::{self, Hit};
 use super::Verdict;
+use super::rules::{self, AnalyseError, Analysis, Call, Env, Judgement, call};
+use super::words::{self, Hit};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
@@ -34,7 +34,9 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, AnalyseError> {
             out.push(Tok::Comment(i, end));
             i = end;
         } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let end = text[i + 2..].find("*/").ok_or_else(|| err(text, i, "unterminated comment"))?;
+            let end = text[i + 2..]
+                .find("*/")
+                .ok_or_else(|| err(text, i, "unterminated comment"))?;
             out.push(Tok::Comment(i, i + 2 + end + 2));
             i += 2 + end + 2;
         } else if matches!(c, b'{' | b'}' | b'[' | b']' | b':' | b',') {
@@ -70,7 +72,11 @@ fn string_end(b: &[u8], open: usize) -> Option<usize> {
 
 fn err(text: &str, at: usize, message: &str) -> AnalyseError {
     let (line, column) = words::LineIndex::new(text).line_col(text, at.min(text.len()));
-    AnalyseError { line, column, message: message.to_string() }
+    AnalyseError {
+        line,
+        column,
+        message: message.to_string(),
+    }
 }
 
 /// A string or bare token with its key path; `is_key` for object keys.
@@ -80,7 +86,10 @@ struct Site {
     is_key: bool,
 }
 
-fn sites(text: &str, toks: &[Tok]) -> Result<(Vec<Site>, Vec<(usize, usize)>), AnalyseError> {
+/// Strings and bare words with their key paths, and comment spans.
+type Sites = (Vec<Site>, Vec<(usize, usize)>);
+
+fn sites(text: &str, toks: &[Tok]) -> Result<Sites, AnalyseError> {
     // Each frame: (is_object, current key, expecting a key).
     let mut stack: Vec<(bool, String, bool)> = Vec::new();
     let mut out = Vec::new();
@@ -108,7 +117,11 @@ fn sites(text: &str, toks: &[Tok]) -> Result<(Vec<Site>, Vec<(usize, usize)>), A
                     top.1 = text[s..e].to_string();
                     top.2 = false;
                 }
-                out.push(Site { span: (s, e), path, is_key });
+                out.push(Site {
+                    span: (s, e),
+                    path,
+                    is_key,
+                });
             }
         }
     }
@@ -127,13 +140,19 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
         .iter()
         .map(|h| judge(text, h, &sites, &comments, env))
         .collect();
-    Ok(Analysis { judgements, ..Analysis::default() })
+    Ok(Analysis {
+        judgements,
+        ..Analysis::default()
+    })
 }
 
 fn judge(text: &str, h: &Hit, sites: &[Site], comments: &[(usize, usize)], env: &Env) -> Judgement {
     let inside = |&(s, e): &(usize, usize)| s <= h.start && h.end() <= e;
     if let Some(&(s, e)) = comments.iter().find(|c| inside(c)) {
-        return Judgement::new(rules::prose_call(&text[s..e], h.start - s, h.len), "comment");
+        return Judgement::new(
+            rules::prose_call(&text[s..e], h.start - s, h.len),
+            "comment",
+        );
     }
     let Some(site) = sites.iter().find(|s| inside(&s.span)) else {
         return Judgement::new(call(Verdict::Keep, "JSON syntax"), "json");
@@ -168,7 +187,9 @@ pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap) -> Result
     for (x, y) in a.iter().zip(&b) {
         let same_kind = std::mem::discriminant(x) == std::mem::discriminant(y);
         if !same_kind || text(x, original) != text(y, rewritten) {
-            return Err(format!("a token changed beyond the branch names: {x:?} -> {y:?}"));
+            return Err(format!(
+                "a token changed beyond the branch names: {x:?} -> {y:?}"
+            ));
         }
     }
     Ok(())
@@ -182,8 +203,14 @@ mod tests {
     fn json5_with_comments() {
         let text = "{\n  // release from the charts branch\n  baseBranches: ['main', 'charts'],\n  ignorePaths: [\"charts/**\"],\n}\n";
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
-        let out = rewrite_file("renovate.json5", text, &map, &RepoContext::default(), &Resolutions::new())
-            .expect("ok");
+        let out = rewrite_file(
+            "renovate.json5",
+            text,
+            &map,
+            &RepoContext::default(),
+            &Resolutions::new(),
+        )
+        .expect("ok");
         let v: Vec<Verdict> = out.occurrences.iter().map(|o| o.verdict).collect();
         assert_eq!(v, vec![Verdict::Review, Verdict::Rewrite, Verdict::Keep]);
         assert!(out.rewritten.contains("['main', 'release']"));
@@ -192,7 +219,13 @@ mod tests {
     #[test]
     fn bad_json_is_a_parse_error() {
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
-        let out = rewrite_file("renovate.json", "{\"a\": \"charts", &map, &RepoContext::default(), &Resolutions::new());
+        let out = rewrite_file(
+            "renovate.json",
+            "{\"a\": \"charts",
+            &map,
+            &RepoContext::default(),
+            &Resolutions::new(),
+        );
         assert!(out.is_err());
     }
 }

@@ -249,7 +249,11 @@ pub fn detect_kind(path: &str) -> Option<FileKind> {
 fn is_renovate(base: &str) -> bool {
     matches!(
         base,
-        "renovate.json" | "renovate.json5" | ".renovaterc" | ".renovaterc.json" | ".renovaterc.json5"
+        "renovate.json"
+            | "renovate.json5"
+            | ".renovaterc"
+            | ".renovaterc.json"
+            | ".renovaterc.json5"
     )
 }
 
@@ -290,7 +294,8 @@ pub fn rewrite_as(
         FileKind::Toml => toml::verify(text, &rewritten, map),
         FileKind::Renovate => json::verify(text, &rewritten, map),
         _ => {
-            let inserted: Vec<String> = analysis.insertions.iter().map(|i| i.text.clone()).collect();
+            let inserted: Vec<String> =
+                analysis.insertions.iter().map(|i| i.text.clone()).collect();
             yaml::verify(text, &rewritten, map, &inserted)
         }
     };
@@ -310,6 +315,29 @@ pub fn rewrite_as(
     })
 }
 
+/// Entry point for a fuzz target (`fuzz_target!(|data: &[u8]| rebranch::rewrite::fuzz_one(data))`):
+/// runs every analyser on the input; must never panic.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(map) = BranchMap::parse_pairs(&["charts=release", "gh-pages=pages"]) else {
+        return;
+    };
+    let ctx = RepoContext {
+        slug: Some("acme/helm".into()),
+        main_branch: "main".into(),
+    };
+    for path in [
+        ".github/workflows/f.yml",
+        ".gitlab-ci.yml",
+        "cr.yaml",
+        "netlify.toml",
+        "renovate.json5",
+    ] {
+        let _ = rewrite_file(path, &text, &map, &ctx, &Resolutions::new());
+    }
+}
+
 fn build_occurrences(
     path: &str,
     text: &str,
@@ -326,13 +354,17 @@ fn build_occurrences(
             let (line, column) = lines.line_col(text, hit.start);
             let mut verdict = j.verdict;
             let mut reason = j.reason;
-            if verdict == Verdict::Review {
-                if let Some(&resolved) = resolutions.get(&(path.to_string(), line)) {
-                    verdict = resolved;
-                    reason = format!("{reason}; resolved as {resolved:?}");
-                }
+            if verdict == Verdict::Review
+                && let Some(&resolved) = resolutions.get(&(path.to_string(), line))
+            {
+                verdict = resolved;
+                reason = format!("{reason}; resolved as {resolved:?}");
             }
-            let new = if verdict == Verdict::Rewrite { new_name.clone() } else { old.clone() };
+            let new = if verdict == Verdict::Rewrite {
+                new_name.clone()
+            } else {
+                old.clone()
+            };
             Occurrence {
                 line,
                 column,
@@ -367,14 +399,23 @@ mod tests {
 
     #[test]
     fn detects_kinds() {
-        assert_eq!(detect_kind(".github/workflows/release.yml"), Some(FileKind::GithubWorkflow));
-        assert_eq!(detect_kind(".github/dependabot.yml"), Some(FileKind::GithubActionConfig));
+        assert_eq!(
+            detect_kind(".github/workflows/release.yml"),
+            Some(FileKind::GithubWorkflow)
+        );
+        assert_eq!(
+            detect_kind(".github/dependabot.yml"),
+            Some(FileKind::GithubActionConfig)
+        );
         assert_eq!(detect_kind(".gitlab-ci.yml"), Some(FileKind::GitlabCi));
         assert_eq!(detect_kind("cr.yaml"), Some(FileKind::ChartReleaser));
         assert_eq!(detect_kind(".github/ct.yaml"), Some(FileKind::ChartTesting));
         assert_eq!(detect_kind("renovate.json5"), Some(FileKind::Renovate));
         assert_eq!(detect_kind("netlify.toml"), Some(FileKind::Toml));
-        assert_eq!(detect_kind("charts/app/values.yaml"), Some(FileKind::OtherYaml));
+        assert_eq!(
+            detect_kind("charts/app/values.yaml"),
+            Some(FileKind::OtherYaml)
+        );
         assert_eq!(detect_kind("README.md"), None);
     }
 
@@ -382,8 +423,14 @@ mod tests {
     fn diff_has_headers() {
         let text = "on:\n  push:\n    branches: [charts]\n";
         let ctx = RepoContext::default();
-        let out = rewrite_file(".github/workflows/a.yml", text, &map(), &ctx, &Resolutions::new())
-            .expect("rewrites");
+        let out = rewrite_file(
+            ".github/workflows/a.yml",
+            text,
+            &map(),
+            &ctx,
+            &Resolutions::new(),
+        )
+        .expect("rewrites");
         assert!(out.changed());
         let diff = out.unified_diff();
         assert!(diff.starts_with("--- a/.github/workflows/a.yml\n+++ b/.github/workflows/a.yml\n"));

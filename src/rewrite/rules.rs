@@ -76,13 +76,16 @@ pub(crate) fn is_branch_key(key: &str) -> bool {
 /// Tells whether a key names a path, a directory, a repository or a chart.
 pub(crate) fn is_path_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"]
-        .iter()
-        .any(|w| k.contains(w))
+    [
+        "dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
 }
 
 fn byte_before(text: &str, at: usize) -> Option<u8> {
-    at.checked_sub(1).and_then(|i| text.as_bytes().get(i).copied())
+    at.checked_sub(1)
+        .and_then(|i| text.as_bytes().get(i).copied())
 }
 
 fn is_delim(b: u8) -> bool {
@@ -137,7 +140,8 @@ pub(crate) fn path_call(text: &str, at: usize, len: usize) -> Option<Call> {
     if after == Some(b'.') && after2.is_some_and(|b| b.is_ascii_alphanumeric()) {
         return Some(call(Verdict::Keep, "part of a file or host name"));
     }
-    if before == Some(b'.') && byte_before(text, at - 1).is_some_and(|b| b.is_ascii_alphanumeric()) {
+    if before == Some(b'.') && byte_before(text, at - 1).is_some_and(|b| b.is_ascii_alphanumeric())
+    {
         return Some(call(Verdict::Keep, "part of a file or host name"));
     }
     None
@@ -154,12 +158,18 @@ pub(crate) fn url_call(text: &str, at: usize, len: usize, env: &Env) -> Option<C
     let url = &token[scheme..];
     let rel = at - s - scheme;
     Some(match branch_in_url(url, rel, env) {
-        Some(true) => call(Verdict::Rewrite, "a URL addressing this repository's branch"),
+        Some(true) => call(
+            Verdict::Rewrite,
+            "a URL addressing this repository's branch",
+        ),
         Some(false) => call(
             Verdict::Review,
             "a URL that may address this repository's branch (repository slug unknown)",
         ),
-        None => call(Verdict::Keep, "part of a URL that does not address this branch"),
+        None => call(
+            Verdict::Keep,
+            "part of a URL that does not address this branch",
+        ),
     })
 }
 
@@ -167,7 +177,12 @@ pub(crate) fn url_call(text: &str, at: usize, len: usize, env: &Env) -> Option<C
 /// repository; `Some(false)`: of some repository, slug unknown; `None`: not a branch.
 fn branch_in_url(url: &str, rel: usize, env: &Env) -> Option<bool> {
     let lower = url.to_ascii_lowercase();
-    let aliases = ["${{ github.repository }}", "${{github.repository}}", "${github_repository}", "$github_repository"];
+    let aliases = [
+        "${{ github.repository }}",
+        "${{github.repository}}",
+        "${github_repository}",
+        "$github_repository",
+    ];
     let slugs: Vec<String> = env
         .ctx
         .slug
@@ -193,7 +208,10 @@ fn branch_in_url(url: &str, rel: usize, env: &Env) -> Option<bool> {
                 }
             }
         }
-        if env.ctx.slug.is_none() && mid.is_empty() && slug_segments_before(&lower[rest_at..], rel - rest_at.min(rel)) {
+        if env.ctx.slug.is_none()
+            && mid.is_empty()
+            && slug_segments_before(&lower[rest_at..], rel - rest_at.min(rel))
+        {
             return Some(false);
         }
     }
@@ -213,10 +231,10 @@ pub(crate) fn branch_value_call(text: &str, at: usize, len: usize, env: &Env) ->
     if let Some(c) = ref_prefix_call(text, at, len) {
         return c;
     }
-    if let Some(lit) = literal_at(text, at, len) {
-        if is_whole(&text[lit.0..lit.1], at - lit.0, len) {
-            return call(Verdict::Rewrite, "a branch name in a branch-typed value");
-        }
+    if let Some(lit) = literal_at(text, at, len)
+        && is_whole(&text[lit.0..lit.1], at - lit.0, len)
+    {
+        return call(Verdict::Rewrite, "a branch name in a branch-typed value");
     }
     let (s, e) = token_around(text, at, len);
     if e - s == len && text.trim().len() == len {
@@ -225,11 +243,17 @@ pub(crate) fn branch_value_call(text: &str, at: usize, len: usize, env: &Env) ->
     if let Some(c) = path_call(text, at, len) {
         return c;
     }
-    call(Verdict::Review, "part of a branch-typed value that is not just the branch")
+    call(
+        Verdict::Review,
+        "part of a branch-typed value that is not just the branch",
+    )
 }
 
 fn is_whole(lit: &str, rel: usize, len: usize) -> bool {
-    rel == 0 && lit.len() == len || lit.strip_prefix("refs/heads/").is_some_and(|r| r.len() == len)
+    rel == 0 && lit.len() == len
+        || lit
+            .strip_prefix("refs/heads/")
+            .is_some_and(|r| r.len() == len)
 }
 
 /// The quoted literal (`'…'` or `"…"`, content bounds) holding `at..at+len`.
@@ -259,13 +283,21 @@ pub(crate) fn literal_at(text: &str, at: usize, len: usize) -> Option<(usize, us
 /// An `if:` / `rules: if:` expression.
 pub(crate) fn expr_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
     let lower = text.to_ascii_lowercase();
-    let about_refs = ["ref", "branch", "commitish"].iter().any(|w| lower.contains(w));
+    let about_refs = ["ref", "branch", "commitish"]
+        .iter()
+        .any(|w| lower.contains(w));
     if let Some((s, e)) = literal_at(text, at, len).or_else(|| regex_at(text, at, len)) {
         let lit = &text[s..e];
         let lit = lit.trim_start_matches('^').trim_end_matches('$');
-        let whole = lit.len() == len || lit.strip_prefix("refs/heads/").is_some_and(|r| r.len() == len);
+        let whole = lit.len() == len
+            || lit
+                .strip_prefix("refs/heads/")
+                .is_some_and(|r| r.len() == len);
         if whole && about_refs && !in_substring_test(text, s) {
-            return call(Verdict::Rewrite, "compared with a branch ref in an expression");
+            return call(
+                Verdict::Rewrite,
+                "compared with a branch ref in an expression",
+            );
         }
         if whole && about_refs {
             return call(Verdict::Review, "a prefix or substring test on a ref");
@@ -273,20 +305,34 @@ pub(crate) fn expr_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
         if let Some(c) = url_call(text, at, len, env).or_else(|| path_call(text, at, len)) {
             return c;
         }
-        return call(Verdict::Review, "a literal in an expression that may name the branch");
+        return call(
+            Verdict::Review,
+            "a literal in an expression that may name the branch",
+        );
     }
     if text[..at].ends_with('.') || text[at + len..].starts_with('.') {
-        return call(Verdict::Keep, "an identifier (job or step id) in an expression");
+        return call(
+            Verdict::Keep,
+            "an identifier (job or step id) in an expression",
+        );
     }
     call(Verdict::Review, "a bare word in an expression")
 }
 
 /// Whether the literal starting at `lit` is an argument of startsWith/endsWith/contains.
 fn in_substring_test(text: &str, lit: usize) -> bool {
-    let Some(open) = text[..lit].rfind('(') else { return false };
+    let Some(open) = text[..lit].rfind('(') else {
+        return false;
+    };
     let name = text[..open].trim_end();
-    let name = name.rsplit(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
-    matches!(name.to_ascii_lowercase().as_str(), "startswith" | "endswith" | "contains")
+    let name = name
+        .rsplit(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or("");
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "startswith" | "endswith" | "contains"
+    )
 }
 
 fn regex_at(text: &str, at: usize, len: usize) -> Option<(usize, usize)> {
@@ -334,7 +380,10 @@ pub(crate) fn generic_call(text: &str, at: usize, len: usize, env: &Env) -> Call
         return c;
     }
     if text.trim().len() == len {
-        return call(Verdict::Review, "a bare word in a place the rewriter does not know");
+        return call(
+            Verdict::Review,
+            "a bare word in a place the rewriter does not know",
+        );
     }
     prose_call(text, at, len)
 }
@@ -344,7 +393,11 @@ mod tests {
     use super::*;
 
     fn env_with<'a>(map: &'a BranchMap, ctx: &'a RepoContext) -> Env<'a> {
-        Env { kind: FileKind::GithubWorkflow, map, ctx }
+        Env {
+            kind: FileKind::GithubWorkflow,
+            map,
+            ctx,
+        }
     }
 
     fn map() -> BranchMap {
@@ -352,7 +405,10 @@ mod tests {
     }
 
     fn ctx() -> RepoContext {
-        RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() }
+        RepoContext {
+            slug: Some("acme/helm".into()),
+            main_branch: "main".into(),
+        }
     }
 
     fn at(text: &str) -> usize {
@@ -364,11 +420,20 @@ mod tests {
         let (m, c) = (map(), ctx());
         let env = env_with(&m, &c);
         let raw = "https://raw.githubusercontent.com/acme/helm/charts/index.yaml";
-        assert_eq!(url_call(raw, raw.len() - 17, 6, &env).map(|c| c.0), Some(Verdict::Rewrite));
+        assert_eq!(
+            url_call(raw, raw.len() - 17, 6, &env).map(|c| c.0),
+            Some(Verdict::Rewrite)
+        );
         let other = "https://raw.githubusercontent.com/other/helm/charts/index.yaml";
-        assert_eq!(url_call(other, other.len() - 17, 6, &env).map(|c| c.0), Some(Verdict::Keep));
+        assert_eq!(
+            url_call(other, other.len() - 17, 6, &env).map(|c| c.0),
+            Some(Verdict::Keep)
+        );
         let host = "https://charts.example.com";
-        assert_eq!(url_call(host, at(host), 6, &env).map(|c| c.0), Some(Verdict::Keep));
+        assert_eq!(
+            url_call(host, at(host), 6, &env).map(|c| c.0),
+            Some(Verdict::Keep)
+        );
     }
 
     #[test]
@@ -388,7 +453,10 @@ mod tests {
     #[test]
     fn prose_and_paths() {
         assert_eq!(prose_call("Lint charts", 5, 6).0, Verdict::Keep);
-        assert_eq!(prose_call("push to the charts branch", 12, 6).0, Verdict::Review);
+        assert_eq!(
+            prose_call("push to the charts branch", 12, 6).0,
+            Verdict::Review
+        );
         assert!(path_call("./charts", 2, 6).is_some());
         assert!(path_call("charts/**", 0, 6).is_some());
         assert!(path_call("charts", 0, 6).is_none());
@@ -402,6 +470,9 @@ mod tests {
         let e = "${{ inputs.x && 'charts' || 'main' }}";
         assert_eq!(branch_value_call(e, at(e), 6, &env).0, Verdict::Rewrite);
         assert_eq!(branch_value_call("charts/x", 0, 6, &env).0, Verdict::Keep);
-        assert_eq!(branch_value_call("refs/heads/charts", 11, 6, &env).0, Verdict::Rewrite);
+        assert_eq!(
+            branch_value_call("refs/heads/charts", 11, 6, &env).0,
+            Verdict::Rewrite
+        );
     }
 }

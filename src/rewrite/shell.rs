@@ -2,10 +2,10 @@
 //! `|`, line continuations, comments) and the rules that judge a word by its command
 //! (`git push origin HEAD:charts`, `cr index --pages-branch charts`, `cd charts`, …).
 
+use super::Verdict;
 use super::edits::Insertion;
 use super::rules::{self, Call, Env, Judgement, call};
 use super::words::Hit;
-use super::Verdict;
 
 /// A shell word: its raw span in the source, its unquoted text, and for each byte of the
 /// text the source offset it came from.
@@ -28,7 +28,14 @@ pub(crate) struct Script {
 /// With `folded`, a single line break is a space (YAML folds it so), and only a blank
 /// line ends a command.
 pub(crate) fn split(src: &str, folded: bool) -> Script {
-    let mut sp = Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None, folded };
+    let mut sp = Splitter {
+        src,
+        i: 0,
+        script: Script::default(),
+        cmd: Vec::new(),
+        word: None,
+        folded,
+    };
     sp.run();
     sp.script
 }
@@ -104,13 +111,20 @@ impl Splitter<'_> {
     }
 
     fn open_word(&mut self, at: usize) {
-        self.word.get_or_insert_with(|| Word { start: at, end: at, text: String::new(), offs: Vec::new() });
+        self.word.get_or_insert_with(|| Word {
+            start: at,
+            end: at,
+            text: String::new(),
+            offs: Vec::new(),
+        });
     }
 
     fn single_quoted(&mut self) {
         self.open_word(self.i);
         let start = self.i + 1;
-        let end = self.src[start..].find('\'').map_or(self.src.len(), |p| start + p);
+        let end = self.src[start..]
+            .find('\'')
+            .map_or(self.src.len(), |p| start + p);
         let mut at = start;
         while at < end {
             self.push_char(at);
@@ -143,7 +157,9 @@ impl Splitter<'_> {
 
     fn comment(&mut self) {
         let start = self.i;
-        let end = self.src[start..].find('\n').map_or(self.src.len(), |p| start + p);
+        let end = self.src[start..]
+            .find('\n')
+            .map_or(self.src.len(), |p| start + p);
         self.script.comments.push((start, end));
         self.i = end;
     }
@@ -200,7 +216,10 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
             }
         }
     }
-    Judgement::new(call(Verdict::Review, "shell text the splitter could not place"), key)
+    Judgement::new(
+        call(Verdict::Review, "shell text the splitter could not place"),
+        key,
+    )
 }
 
 fn command_text(src: &str, cmd: &[Word]) -> String {
@@ -250,10 +269,10 @@ fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &En
         return c;
     }
     let h = head(cmd);
-    if h.is_none_or(|h| wi < h) {
-        if let Some(c) = assignment_call(t, ti, len, env) {
-            return c;
-        }
+    if h.is_none_or(|h| wi < h)
+        && let Some(c) = assignment_call(t, ti, len, env)
+    {
+        return c;
     }
     if let Some(c) = rules::ref_prefix_call(t, ti, len) {
         return c;
@@ -293,16 +312,49 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
         return c;
     }
     if PATH_COMMANDS.contains(&name) {
-        return call(Verdict::Keep, "an argument of a command that takes paths or chart names");
+        return call(
+            Verdict::Keep,
+            "an argument of a command that takes paths or chart names",
+        );
     }
     call(Verdict::Review, "a bare word in a shell command")
 }
 
 const PATH_COMMANDS: &[&str] = &[
-    "cd", "ls", "mkdir", "cp", "mv", "rm", "find", "tar", "helm", "ct", "cat", "touch", "pushd",
-    "rsync", "chmod", "chown", "du", "tree", "zip", "unzip", "ln", "yq", "cr", "wrangler",
-    "rmdir", "stat", "readlink", "realpath", "basename", "dirname", "kubeval", "kubeconform",
-    "for", "docker",
+    "cd",
+    "ls",
+    "mkdir",
+    "cp",
+    "mv",
+    "rm",
+    "find",
+    "tar",
+    "helm",
+    "ct",
+    "cat",
+    "touch",
+    "pushd",
+    "rsync",
+    "chmod",
+    "chown",
+    "du",
+    "tree",
+    "zip",
+    "unzip",
+    "ln",
+    "yq",
+    "cr",
+    "wrangler",
+    "rmdir",
+    "stat",
+    "readlink",
+    "realpath",
+    "basename",
+    "dirname",
+    "kubeval",
+    "kubeconform",
+    "for",
+    "docker",
     // wrangler-action's `command:` starts at the wrangler subcommand: `pages deploy <dir>`.
     "pages",
 ];
@@ -334,10 +386,16 @@ fn assignment_call(t: &str, ti: usize, len: usize, env: &Env) -> Option<Call> {
 
 fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Option<Call> {
     let t = cmd[wi].text.as_str();
-    if t.starts_with("--") {
-        if let Some(eq) = t.find('=').filter(|&eq| ti > eq) {
-            return Some(option_value_call(&t[..eq], &t[eq + 1..], ti - eq - 1, len, env));
-        }
+    if t.starts_with("--")
+        && let Some(eq) = t.find('=').filter(|&eq| ti > eq)
+    {
+        return Some(option_value_call(
+            &t[..eq],
+            &t[eq + 1..],
+            ti - eq - 1,
+            len,
+            env,
+        ));
     }
     if t.starts_with('-') || wi == 0 {
         return None;
@@ -346,15 +404,23 @@ fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Opt
     let name = prev.trim_start_matches('-');
     let known = rules::is_branch_key(name)
         || rules::is_path_key(name)
-        || matches!(name, "base" | "head" | "orphan" | "onto" | "target" | "message" | "title" | "body");
-    let takes_value = prev.starts_with("--") && !prev.contains('=') && known
-        || matches!(prev, "-b" | "-B");
+        || matches!(
+            name,
+            "base" | "head" | "orphan" | "onto" | "target" | "message" | "title" | "body"
+        );
+    let takes_value =
+        prev.starts_with("--") && !prev.contains('=') && known || matches!(prev, "-b" | "-B");
     takes_value.then(|| option_value_call(prev, t, ti, len, env))
 }
 
 fn option_value_call(opt: &str, value: &str, rel: usize, len: usize, env: &Env) -> Call {
     let name = opt.trim_start_matches('-');
-    if rules::is_branch_key(name) || matches!(name, "b" | "B" | "base" | "head" | "orphan" | "onto" | "target") {
+    if rules::is_branch_key(name)
+        || matches!(
+            name,
+            "b" | "B" | "base" | "head" | "orphan" | "onto" | "target"
+        )
+    {
         rules::branch_value_call(value, rel, len, env)
     } else if rules::is_path_key(name) {
         call(Verdict::Keep, "the value of a path or name option")
@@ -366,18 +432,50 @@ fn option_value_call(opt: &str, value: &str, rel: usize, len: usize, env: &Env) 
 }
 
 const REF_SUBS: &[&str] = &[
-    "checkout", "switch", "branch", "merge", "rebase", "log", "diff", "show", "reset",
-    "rev-parse", "rev-list", "cherry-pick", "revert", "ls-remote", "ls-tree", "archive",
-    "show-ref", "update-ref", "symbolic-ref", "merge-base", "describe", "cat-file", "read-tree",
-    "restore", "shortlog", "whatchanged", "cherry", "format-patch", "range-diff", "tag",
+    "checkout",
+    "switch",
+    "branch",
+    "merge",
+    "rebase",
+    "log",
+    "diff",
+    "show",
+    "reset",
+    "rev-parse",
+    "rev-list",
+    "cherry-pick",
+    "revert",
+    "ls-remote",
+    "ls-tree",
+    "archive",
+    "show-ref",
+    "update-ref",
+    "symbolic-ref",
+    "merge-base",
+    "describe",
+    "cat-file",
+    "read-tree",
+    "restore",
+    "shortlog",
+    "whatchanged",
+    "cherry",
+    "format-patch",
+    "range-diff",
+    "tag",
 ];
 const REMOTE_SUBS: &[&str] = &["push", "fetch", "pull"];
-const PATH_SUBS: &[&str] = &["add", "rm", "mv", "commit", "ls-files", "status", "clean", "grep", "stash"];
+const PATH_SUBS: &[&str] = &[
+    "add", "rm", "mv", "commit", "ls-files", "status", "clean", "grep", "stash",
+];
 
 fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call {
     let mut k = head + 1;
     while k < cmd.len() && cmd[k].text.starts_with('-') {
-        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") { 2 } else { 1 };
+        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") {
+            2
+        } else {
+            1
+        };
     }
     if wi <= k || k >= cmd.len() {
         return call(Verdict::Keep, "a git option value (a path)");
@@ -396,19 +494,47 @@ fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call
             positional += 1;
         }
     }
-    call(Verdict::Review, "a git argument the rewriter could not place")
+    call(
+        Verdict::Review,
+        "a git argument the rewriter could not place",
+    )
 }
 
 fn value_option(opt: &str) -> bool {
     matches!(
         opt,
-        "-m" | "-F" | "--message" | "-b" | "-B" | "--orphan" | "--branch" | "--onto" | "--depth"
-            | "-o" | "--format" | "--pretty" | "--author" | "--grep" | "-C" | "-c" | "--origin"
-            | "--reference" | "-X" | "--strategy" | "-s"
+        "-m" | "-F"
+            | "--message"
+            | "-b"
+            | "-B"
+            | "--orphan"
+            | "--branch"
+            | "--onto"
+            | "--depth"
+            | "-o"
+            | "--format"
+            | "--pretty"
+            | "--author"
+            | "--grep"
+            | "-C"
+            | "-c"
+            | "--origin"
+            | "--reference"
+            | "-X"
+            | "--strategy"
+            | "-s"
     )
 }
 
-fn git_arg_call(sub: &str, t: &str, ti: usize, len: usize, pos: usize, dashdash: bool, prev: &str) -> Call {
+fn git_arg_call(
+    sub: &str,
+    t: &str,
+    ti: usize,
+    len: usize,
+    pos: usize,
+    dashdash: bool,
+    prev: &str,
+) -> Call {
     if dashdash {
         return call(Verdict::Keep, "a path after `--`");
     }
@@ -441,7 +567,10 @@ fn git_arg_call(sub: &str, t: &str, ti: usize, len: usize, pos: usize, dashdash:
     if PATH_SUBS.contains(&sub) {
         return call(Verdict::Keep, "a path argument of git");
     }
-    call(Verdict::Review, "an argument of a git command the rewriter does not know")
+    call(
+        Verdict::Review,
+        "an argument of a git command the rewriter does not know",
+    )
 }
 
 /// A ref expression: `charts`, `+charts`, `HEAD:charts`, `charts:charts`, `main..charts`,
@@ -451,9 +580,7 @@ fn ref_word_call(sub: &str, t: &str, ti: usize, len: usize) -> Call {
     if colon.is_some() && matches!(sub, "show" | "cat-file" | "archive" | "ls-tree") {
         return call(Verdict::Keep, "a path inside a commit");
     }
-    let seg_start = t[..ti]
-        .rfind([':', '.'])
-        .map_or(0, |p| p + 1);
+    let seg_start = t[..ti].rfind([':', '.']).map_or(0, |p| p + 1);
     let lead = &t[seg_start..ti];
     let tail = &t[ti + len..];
     let tail_ok = tail.is_empty()
@@ -465,8 +592,12 @@ fn ref_word_call(sub: &str, t: &str, ti: usize, len: usize) -> Call {
     if matches!(lead, "" | "+" | "^") && tail_ok {
         return call(Verdict::Rewrite, "a branch argument of a git command");
     }
-    rules::path_call(t, ti, len)
-        .unwrap_or_else(|| call(Verdict::Review, "part of a git argument that may name the branch"))
+    rules::path_call(t, ti, len).unwrap_or_else(|| {
+        call(
+            Verdict::Review,
+            "part of a git argument that may name the branch",
+        )
+    })
 }
 
 fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Insertion> {
@@ -476,20 +607,21 @@ fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Inserti
     let mut out = Vec::new();
     for cmd in &script.commands {
         let Some(h) = head(cmd) else { continue };
-        let is_cr_index = basename(&cmd[h].text) == "cr"
-            && cmd.get(h + 1).is_some_and(|w| w.text == "index");
+        let is_cr_index =
+            basename(&cmd[h].text) == "cr" && cmd.get(h + 1).is_some_and(|w| w.text == "index");
         let has_flag = cmd.iter().any(|w| w.text.starts_with("--pages-branch"));
-        if is_cr_index && !has_flag {
-            if let Some(last) = cmd.last() {
-                out.push(Insertion {
-                    at: base + last.end,
-                    text: format!(" --pages-branch {new}"),
-                    note: format!(
-                        "`cr index` publishes to its default `--pages-branch gh-pages`; \
-                         added `--pages-branch {new}` because gh-pages is renamed"
-                    ),
-                });
-            }
+        if is_cr_index
+            && !has_flag
+            && let Some(last) = cmd.last()
+        {
+            out.push(Insertion {
+                at: base + last.end,
+                text: format!(" --pages-branch {new}"),
+                note: format!(
+                    "`cr index` publishes to its default `--pages-branch gh-pages`; \
+                     added `--pages-branch {new}` because gh-pages is renamed"
+                ),
+            });
         }
     }
     out
@@ -504,16 +636,27 @@ mod tests {
     fn verdicts(src: &str) -> Vec<Verdict> {
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
         let ctx = RepoContext::default();
-        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
+        let env = Env {
+            kind: FileKind::GithubWorkflow,
+            map: &map,
+            ctx: &ctx,
+        };
         let hits = find_hits(src, &map);
-        judge(src, 0, &hits, "run", false, &env).0.into_iter().map(|j| j.verdict).collect()
+        judge(src, 0, &hits, "run", false, &env)
+            .0
+            .into_iter()
+            .map(|j| j.verdict)
+            .collect()
     }
 
     use Verdict::{Keep, Review, Rewrite};
 
     #[test]
     fn splits_words_and_commands() {
-        let s = split("git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n", false);
+        let s = split(
+            "git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n",
+            false,
+        );
         assert_eq!(s.commands.len(), 2);
         assert_eq!(s.commands[0][3].text, "HEAD:charts");
         assert_eq!(s.commands[1].len(), 3);
@@ -523,12 +666,27 @@ mod tests {
     #[test]
     fn git_refspecs() {
         assert_eq!(verdicts("git push origin HEAD:charts"), vec![Rewrite]);
-        assert_eq!(verdicts("git push origin +charts :charts charts:charts"), vec![Rewrite; 4]);
+        assert_eq!(
+            verdicts("git push origin +charts :charts charts:charts"),
+            vec![Rewrite; 4]
+        );
         assert_eq!(verdicts("git fetch origin charts --depth=1"), vec![Rewrite]);
-        assert_eq!(verdicts("git checkout -b charts origin/charts"), vec![Rewrite, Rewrite]);
-        assert_eq!(verdicts("git worktree add charts charts"), vec![Keep, Rewrite]);
-        assert_eq!(verdicts("git diff main..charts -- charts"), vec![Rewrite, Keep]);
-        assert_eq!(verdicts("git show charts:charts/index.yaml"), vec![Rewrite, Keep]);
+        assert_eq!(
+            verdicts("git checkout -b charts origin/charts"),
+            vec![Rewrite, Rewrite]
+        );
+        assert_eq!(
+            verdicts("git worktree add charts charts"),
+            vec![Keep, Rewrite]
+        );
+        assert_eq!(
+            verdicts("git diff main..charts -- charts"),
+            vec![Rewrite, Keep]
+        );
+        assert_eq!(
+            verdicts("git show charts:charts/index.yaml"),
+            vec![Rewrite, Keep]
+        );
     }
 
     #[test]
@@ -536,11 +694,20 @@ mod tests {
         assert_eq!(verdicts("cr index --pages-branch charts"), vec![Rewrite]);
         assert_eq!(verdicts("cr index --pages-branch=charts"), vec![Rewrite]);
         assert_eq!(verdicts("ct lint --chart-dirs charts"), vec![Keep]);
-        assert_eq!(verdicts("helm package charts/app && cd ./charts"), vec![Keep, Keep]);
+        assert_eq!(
+            verdicts("helm package charts/app && cd ./charts"),
+            vec![Keep, Keep]
+        );
         assert_eq!(verdicts("PAGES_BRANCH=charts ./publish.sh"), vec![Rewrite]);
-        assert_eq!(verdicts("echo \"deploying to the charts branch\""), vec![Review]);
+        assert_eq!(
+            verdicts("echo \"deploying to the charts branch\""),
+            vec![Review]
+        );
         assert_eq!(verdicts("frobnicate charts"), vec![Review]);
-        assert_eq!(verdicts("[ \"$GITHUB_REF_NAME\" = \"charts\" ]"), vec![Rewrite]);
+        assert_eq!(
+            verdicts("[ \"$GITHUB_REF_NAME\" = \"charts\" ]"),
+            vec![Rewrite]
+        );
         assert_eq!(verdicts("git\tpush\torigin\tcharts"), vec![Rewrite]);
     }
 
@@ -548,7 +715,11 @@ mod tests {
     fn cr_index_default_is_made_explicit() {
         let map = BranchMap::new(vec![("gh-pages".into(), "release".into())]).expect("valid");
         let ctx = RepoContext::default();
-        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
+        let env = Env {
+            kind: FileKind::GithubWorkflow,
+            map: &map,
+            ctx: &ctx,
+        };
         let src = "cr index -o acme -r helm --push";
         let (_, ins) = judge(src, 10, &[], "run", false, &env);
         assert_eq!(ins.len(), 1);

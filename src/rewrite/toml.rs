@@ -5,7 +5,7 @@
 
 use toml_edit::{Document, DocumentMut, Item, Key, Table, Value};
 
-use super::rules::{self, Analysis, AnalyseError, Call, Env, Judgement, call};
+use super::rules::{self, AnalyseError, Analysis, Call, Env, Judgement, call};
 use super::words::{self, Hit};
 use super::{BranchMap, Verdict, shell};
 
@@ -21,7 +21,11 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
     let doc = Document::parse(text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start).min(text.len());
         let (line, column) = words::LineIndex::new(text).line_col(text, at);
-        AnalyseError { line, column, message: e.message().to_string() }
+        AnalyseError {
+            line,
+            column,
+            message: e.message().to_string(),
+        }
     })?;
     let mut sites = Vec::new();
     if let Some(root) = doc.as_item().as_table() {
@@ -38,13 +42,19 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
 
 fn push_key(text: &str, key: &Key, path: &[String], out: &mut Vec<Site>) {
     if let Some(span) = key.span() {
-        out.push(Site { span: unquote(text, span.start, span.end), path: path.to_vec(), is_key: true });
+        out.push(Site {
+            span: unquote(text, span.start, span.end),
+            path: path.to_vec(),
+            is_key: true,
+        });
     }
 }
 
 fn table_sites(text: &str, table: &Table, path: &mut Vec<String>, out: &mut Vec<Site>) {
     for (name, _) in table.iter() {
-        let Some((key, item)) = table.get_key_value(name) else { continue };
+        let Some((key, item)) = table.get_key_value(name) else {
+            continue;
+        };
         push_key(text, key, path, out);
         path.push(name.to_string());
         item_sites(text, item, path, out);
@@ -69,7 +79,11 @@ fn value_sites(text: &str, value: &Value, path: &mut Vec<String>, out: &mut Vec<
     match value {
         Value::String(_) => {
             if let Some(span) = value.span() {
-                out.push(Site { span: unquote(text, span.start, span.end), path: path.clone(), is_key: false });
+                out.push(Site {
+                    span: unquote(text, span.start, span.end),
+                    path: path.clone(),
+                    is_key: false,
+                });
             }
         }
         Value::Array(a) => {
@@ -79,7 +93,9 @@ fn value_sites(text: &str, value: &Value, path: &mut Vec<String>, out: &mut Vec<
         }
         Value::InlineTable(t) => {
             for (name, _) in t.iter() {
-                let Some((key, item)) = t.get_key_value(name) else { continue };
+                let Some((key, item)) = t.get_key_value(name) else {
+                    continue;
+                };
                 push_key(text, key, path, out);
                 path.push(name.to_string());
                 item_sites(text, item, path, out);
@@ -100,8 +116,15 @@ fn unquote(text: &str, s: usize, e: usize) -> (usize, usize) {
     (s, e)
 }
 
-fn judge(text: &str, h: &Hit, sites: &[Site], env: &Env) -> (Judgement, Vec<super::edits::Insertion>) {
-    let site = sites.iter().find(|s| s.span.0 <= h.start && h.end() <= s.span.1);
+fn judge(
+    text: &str,
+    h: &Hit,
+    sites: &[Site],
+    env: &Env,
+) -> (Judgement, Vec<super::edits::Insertion>) {
+    let site = sites
+        .iter()
+        .find(|s| s.span.0 <= h.start && h.end() <= s.span.1);
     let Some(site) = site else {
         return (outside(text, h, sites), Vec::new());
     };
@@ -113,7 +136,11 @@ fn judge(text: &str, h: &Hit, sites: &[Site], env: &Env) -> (Judgement, Vec<supe
         key_call(&site.path)
     } else if key == "command" {
         let (mut js, ins) = shell::judge(src, s, std::slice::from_ref(h), key, false, env);
-        return (js.pop().unwrap_or_else(|| Judgement::new(call(Verdict::Review, "shell"), key)), ins);
+        return (
+            js.pop()
+                .unwrap_or_else(|| Judgement::new(call(Verdict::Review, "shell"), key)),
+            ins,
+        );
     } else if rules::is_branch_key(key) {
         rules::branch_value_call(src, at, h.len, env)
     } else if rules::is_path_key(key) || key == "base" {
@@ -126,7 +153,10 @@ fn judge(text: &str, h: &Hit, sites: &[Site], env: &Env) -> (Judgement, Vec<supe
 
 fn key_call(path: &[String]) -> Call {
     if path.len() == 1 && path[0] == "context" {
-        call(Verdict::Rewrite, "a netlify deploy context named after the branch")
+        call(
+            Verdict::Rewrite,
+            "a netlify deploy context named after the branch",
+        )
     } else {
         call(Verdict::Keep, "a key")
     }
@@ -139,14 +169,23 @@ fn outside(text: &str, h: &Hit, sites: &[Site]) -> Judgement {
     let line = &text[ls..le];
     let in_site = |at: usize| sites.iter().any(|s| s.span.0 <= at && at < s.span.1);
     if let Some(i) = line[..h.start - ls].find('#').filter(|&i| !in_site(ls + i)) {
-        return Judgement::new(rules::prose_call(&line[i..], h.start - ls - i, h.len), "comment");
+        return Judgement::new(
+            rules::prose_call(&line[i..], h.start - ls - i, h.len),
+            "comment",
+        );
     }
     if line.trim_start().starts_with('[') {
         let header = line.trim().trim_matches(['[', ']']);
-        let segs: Vec<&str> = header.split('.').map(|s| s.trim().trim_matches(['"', '\''])).collect();
+        let segs: Vec<&str> = header
+            .split('.')
+            .map(|s| s.trim().trim_matches(['"', '\'']))
+            .collect();
         let name = &text[h.start..h.end()];
         let c = if segs.first() == Some(&"context") && segs.get(1) == Some(&name) {
-            call(Verdict::Rewrite, "a netlify deploy context named after the branch")
+            call(
+                Verdict::Rewrite,
+                "a netlify deploy context named after the branch",
+            )
         } else {
             call(Verdict::Keep, "a table name")
         };
@@ -170,7 +209,9 @@ pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap) -> Result
 }
 
 fn flatten(text: &str, map: &BranchMap) -> Result<Vec<String>, String> {
-    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.to_string())?;
     let mut out = Vec::new();
     flatten_item(doc.as_item(), "", &mut out);
     Ok(out.iter().map(|s| words::normalize(s, map)).collect())
@@ -220,10 +261,27 @@ mod tests {
     fn netlify_context_and_command() {
         let text = "[build]\n  publish = \"charts\" # the charts dir\n\n[context.charts]\n  command = \"git fetch origin charts && make\"\n";
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
-        let out = rewrite_file("netlify.toml", text, &map, &RepoContext::default(), &Resolutions::new())
-            .expect("ok");
+        let out = rewrite_file(
+            "netlify.toml",
+            text,
+            &map,
+            &RepoContext::default(),
+            &Resolutions::new(),
+        )
+        .expect("ok");
         let v: Vec<Verdict> = out.occurrences.iter().map(|o| o.verdict).collect();
-        assert_eq!(v, vec![Verdict::Keep, Verdict::Keep, Verdict::Rewrite, Verdict::Rewrite]);
-        assert!(out.rewritten.contains("[context.release]\n  command = \"git fetch origin release && make\""));
+        assert_eq!(
+            v,
+            vec![
+                Verdict::Keep,
+                Verdict::Keep,
+                Verdict::Rewrite,
+                Verdict::Rewrite
+            ]
+        );
+        assert!(
+            out.rewritten
+                .contains("[context.release]\n  command = \"git fetch origin release && make\"")
+        );
     }
 }

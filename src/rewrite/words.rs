@@ -149,7 +149,8 @@ mod tests {
 
     #[test]
     fn word_boundaries() {
-        let text = "charts helm-charts charts/** ./charts charts_dir mycharts origin/charts charts.";
+        let text =
+            "charts helm-charts charts/** ./charts charts_dir mycharts origin/charts charts.";
         let found: Vec<&str> = find_word(text, "charts")
             .into_iter()
             .map(|s| &text[s..])

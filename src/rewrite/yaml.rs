@@ -11,7 +11,7 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::edits::Insertion;
-use super::rules::{self, Analysis, AnalyseError, Call, Env, Judgement, call};
+use super::rules::{self, AnalyseError, Analysis, Call, Env, Judgement, call};
 use super::words::{self, Hit};
 use super::{BranchMap, FileKind, Verdict, shell};
 
@@ -38,12 +38,18 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
 
 /// Parses both texts and checks the rewritten one equals the original except for values
 /// that differ only by renamed branches, and for events added by insertions.
-pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap, insertions: &[String]) -> Result<(), String> {
+pub(crate) fn verify(
+    original: &str,
+    rewritten: &str,
+    map: &BranchMap,
+    insertions: &[String],
+) -> Result<(), String> {
     if original == rewritten {
         return Ok(());
     }
     let before = events(original).map_err(|e| e.message)?;
-    let after = events(rewritten).map_err(|e| format!("the result does not parse: {}", e.message))?;
+    let after =
+        events(rewritten).map_err(|e| format!("the result does not parse: {}", e.message))?;
     let mut i = 0;
     for ev in &after {
         if i < before.len() && same_event(&before[i], ev, map, insertions) {
@@ -63,8 +69,10 @@ fn insertable(ev: &Event, map: &BranchMap) -> bool {
     match ev {
         Event::MappingStart(..) | Event::MappingEnd => true,
         Event::Scalar(v, ..) => {
-            matches!(v.as_str(), "with" | "pages_branch" | "branch" | "publish_branch" | "pages-branch")
-                || map.pairs().iter().any(|(_, n)| n == v)
+            matches!(
+                v.as_str(),
+                "with" | "pages_branch" | "branch" | "publish_branch" | "pages-branch"
+            ) || map.pairs().iter().any(|(_, n)| n == v)
         }
         _ => false,
     }
@@ -114,7 +122,10 @@ fn marked_events(text: &str) -> Result<Vec<(Event, Marker)>, AnalyseError> {
             _ => {}
         }
         if depth > MAX_DEPTH {
-            return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
+            return Err(parse_error(
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+                mark,
+            ));
         }
         let end = ev == Event::StreamEnd;
         out.push((ev, mark));
@@ -137,7 +148,11 @@ struct Node {
 
 #[derive(Debug)]
 enum Kind {
-    Scalar { value: String, content: (usize, usize), literal: bool },
+    Scalar {
+        value: String,
+        content: (usize, usize),
+        literal: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
     Alias,
@@ -153,7 +168,10 @@ impl Node {
 
     fn get(&self, key: &str) -> Option<(&Node, &Node)> {
         match &self.kind {
-            Kind::Map(pairs) => pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v)),
+            Kind::Map(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -166,7 +184,11 @@ enum Frame {
 
 fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
     let evs = marked_events(text)?;
-    let bytes_of: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let bytes_of: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
     let to_byte = |m: &Marker| bytes_of.get(m.index()).copied().unwrap_or(text.len());
     let mut stack: Vec<Frame> = Vec::new();
     let mut docs = Vec::new();
@@ -176,9 +198,19 @@ fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
             Event::Scalar(value, style, ..) => {
                 let content = scalar_content(text, at, &value, style);
                 let literal = style == TScalarStyle::Literal;
-                Node { start: at, kind: Kind::Scalar { value, content, literal } }
+                Node {
+                    start: at,
+                    kind: Kind::Scalar {
+                        value,
+                        content,
+                        literal,
+                    },
+                }
             }
-            Event::Alias(_) => Node { start: at, kind: Kind::Alias },
+            Event::Alias(_) => Node {
+                start: at,
+                kind: Kind::Alias,
+            },
             Event::SequenceStart(..) => {
                 stack.push(Frame::Seq(at, Vec::new()));
                 continue;
@@ -203,14 +235,20 @@ fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
 
 fn close(frame: Frame) -> Node {
     match frame {
-        Frame::Seq(start, items) => Node { start, kind: Kind::Seq(items) },
+        Frame::Seq(start, items) => Node {
+            start,
+            kind: Kind::Seq(items),
+        },
         Frame::Map(start, items) => {
             let mut pairs = Vec::with_capacity(items.len() / 2);
             let mut it = items.into_iter();
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                 pairs.push((k, v));
             }
-            Node { start, kind: Kind::Map(pairs) }
+            Node {
+                start,
+                kind: Kind::Map(pairs),
+            }
         }
     }
 }
@@ -220,7 +258,11 @@ fn scalar_content(text: &str, at: usize, value: &str, style: TScalarStyle) -> (u
     let bytes = text.as_bytes();
     match style {
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-            let q = if style == TScalarStyle::SingleQuoted { b'\'' } else { b'"' };
+            let q = if style == TScalarStyle::SingleQuoted {
+                b'\''
+            } else {
+                b'"'
+            };
             if bytes.get(at) != Some(&q) {
                 return (at, at);
             }
@@ -270,9 +312,11 @@ type Owner<'n> = Option<&'n str>;
 impl<'a> Walker<'a> {
     fn walk(&mut self, node: &Node, path: &mut Vec<String>, owner: Owner) {
         match &node.kind {
-            Kind::Scalar { value, content, literal } => {
-                self.scalar(value, (*content, *literal), path, owner, false)
-            }
+            Kind::Scalar {
+                value,
+                content,
+                literal,
+            } => self.scalar(value, (*content, *literal), path, owner, false),
             Kind::Seq(items) => {
                 for item in items {
                     path.push("[]".into());
@@ -286,7 +330,12 @@ impl<'a> Walker<'a> {
                 let uses = own.or(owner);
                 for (k, v) in pairs {
                     let key = k.as_str().unwrap_or("?").to_string();
-                    if let Kind::Scalar { value, content, literal } = &k.kind {
+                    if let Kind::Scalar {
+                        value,
+                        content,
+                        literal,
+                    } = &k.kind
+                    {
                         self.scalar(value, (*content, *literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);
@@ -306,10 +355,21 @@ impl<'a> Walker<'a> {
         lo..hi.max(lo)
     }
 
-    fn scalar(&mut self, value: &str, (content, literal): ((usize, usize), bool), path: &[String], owner: Owner, is_key: bool) {
+    fn scalar(
+        &mut self,
+        value: &str,
+        (content, literal): ((usize, usize), bool),
+        path: &[String],
+        owner: Owner,
+        is_key: bool,
+    ) {
         self.spans.push(content);
         let range = self.hits_in(content);
-        let keys: Vec<&str> = path.iter().map(String::as_str).filter(|k| *k != "[]").collect();
+        let keys: Vec<&str> = path
+            .iter()
+            .map(String::as_str)
+            .filter(|k| *k != "[]")
+            .collect();
         let shell = !is_key && self.is_shell(&keys, owner);
         if range.is_empty() && !(shell && renamed_gh_pages(self.env).is_some()) {
             return;
@@ -317,7 +377,14 @@ impl<'a> Walker<'a> {
         let src = &self.text[content.0..content.1];
         if shell {
             let label = shell_label(&keys);
-            let (js, ins) = shell::judge(src, content.0, &self.hits[range.clone()], &label, !literal, self.env);
+            let (js, ins) = shell::judge(
+                src,
+                content.0,
+                &self.hits[range.clone()],
+                &label,
+                !literal,
+                self.env,
+            );
             for (i, j) in range.zip(js) {
                 self.out[i] = Some(j);
             }
@@ -327,7 +394,13 @@ impl<'a> Walker<'a> {
         for i in range {
             let h = self.hits[i];
             let (c, context) = if is_key {
-                (call(Verdict::Keep, "a mapping key (a job id, input or directory name)"), key_context(&keys, value))
+                (
+                    call(
+                        Verdict::Keep,
+                        "a mapping key (a job id, input or directory name)",
+                    ),
+                    key_context(&keys, value),
+                )
             } else {
                 self.value_call(&keys, owner, src, h.start - content.0, h.len)
             };
@@ -339,11 +412,21 @@ impl<'a> Walker<'a> {
         let last = keys.last().copied().unwrap_or("");
         match self.env.kind {
             FileKind::GitlabCi => matches!(last, "script" | "before_script" | "after_script"),
-            _ => last == "run" || (last == "command" && action_is(owner, "cloudflare/wrangler-action")),
+            _ => {
+                last == "run"
+                    || (last == "command" && action_is(owner, "cloudflare/wrangler-action"))
+            }
         }
     }
 
-    fn value_call(&self, keys: &[&str], owner: Owner, src: &str, at: usize, len: usize) -> (Call, String) {
+    fn value_call(
+        &self,
+        keys: &[&str],
+        owner: Owner,
+        src: &str,
+        at: usize,
+        len: usize,
+    ) -> (Call, String) {
         let env = self.env;
         let ctx = keys.join(".");
         let last = keys.last().copied().unwrap_or("");
@@ -351,18 +434,25 @@ impl<'a> Walker<'a> {
         if env.kind == FileKind::GithubWorkflow && keys.first() == Some(&"on") {
             return (trigger_call(keys, src, at, len, env), ctx);
         }
-        if env.kind == FileKind::GitlabCi {
-            if let Some(c) = gitlab_call(keys, src, at, len, env) {
-                return (c, ctx);
-            }
+        if env.kind == FileKind::GitlabCi
+            && let Some(c) = gitlab_call(keys, src, at, len, env)
+        {
+            return (c, ctx);
         }
         let c = match last {
-            "uses" => call(Verdict::Keep, "an action or workflow reference (another repository's ref)"),
+            "uses" => call(
+                Verdict::Keep,
+                "an action or workflow reference (another repository's ref)",
+            ),
             "if" => rules::expr_call(src, at, len, env),
             "needs" | "extends" | "dependencies" => call(Verdict::Keep, "a job id"),
-            "name" | "description" | "display_name" | "title" | "summary" => rules::prose_call(src, at, len),
+            "name" | "description" | "display_name" | "title" | "summary" => {
+                rules::prose_call(src, at, len)
+            }
             _ if parent == "with" => return with_call(owner, last, src, at, len, env),
-            "default" if rules::is_branch_key(parent) => rules::branch_value_call(src, at, len, env),
+            "default" if rules::is_branch_key(parent) => {
+                rules::branch_value_call(src, at, len, env)
+            }
             _ if matches!(parent, "env" | "variables") => env_call(last, src, at, len, env),
             _ => key_call(last, src, at, len, env),
         };
@@ -376,7 +466,10 @@ impl<'a> Walker<'a> {
             .out
             .iter()
             .zip(self.hits)
-            .map(|(j, h)| j.clone().unwrap_or_else(|| outside_scalar(text, h, &self.spans)))
+            .map(|(j, h)| {
+                j.clone()
+                    .unwrap_or_else(|| outside_scalar(text, h, &self.spans))
+            })
             .collect();
         self.analysis.judgements = judgements;
         Ok(self.analysis)
@@ -384,7 +477,8 @@ impl<'a> Walker<'a> {
 }
 
 fn shell_label(keys: &[&str]) -> String {
-    keys.last().map_or_else(|| "run".to_string(), |k| k.to_string())
+    keys.last()
+        .map_or_else(|| "run".to_string(), |k| k.to_string())
 }
 
 fn key_context(keys: &[&str], value: &str) -> String {
@@ -405,15 +499,25 @@ fn outside_scalar(text: &str, hit: &Hit, spans: &[(usize, usize)]) -> Judgement 
     match hash {
         Some((i, _)) => {
             let comment = &text[ls + i..words::line_end(text, hit.start)];
-            Judgement::new(rules::prose_call(comment, hit.start - ls - i, hit.len), "comment")
+            Judgement::new(
+                rules::prose_call(comment, hit.start - ls - i, hit.len),
+                "comment",
+            )
         }
-        None => Judgement::new(call(Verdict::Keep, "an anchor, alias or tag name"), "yaml syntax"),
+        None => Judgement::new(
+            call(Verdict::Keep, "an anchor, alias or tag name"),
+            "yaml syntax",
+        ),
     }
 }
 
 fn in_spans(spans: &[(usize, usize)], at: usize) -> bool {
     let i = spans.partition_point(|&(s, _)| s <= at);
-    spans[..i].iter().rev().take(64).any(|&(s, e)| s <= at && at < e)
+    spans[..i]
+        .iter()
+        .rev()
+        .take(64)
+        .any(|&(s, e)| s <= at && at < e)
 }
 
 fn action_is(owner: Owner, name: &str) -> bool {
@@ -436,12 +540,17 @@ fn trigger_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> C
             if src.trim().len() == len {
                 call(Verdict::Rewrite, "a branch filter of a workflow trigger")
             } else {
-                call(Verdict::Review, "a branch pattern that includes the branch name")
+                call(
+                    Verdict::Review,
+                    "a branch pattern that includes the branch name",
+                )
             }
         }
         "paths" | "paths-ignore" => call(Verdict::Keep, "a path filter"),
         "tags" | "tags-ignore" => call(Verdict::Keep, "a tag filter"),
-        _ if keys.iter().any(|k| rules::is_branch_key(k)) => rules::branch_value_call(src, at, len, env),
+        _ if keys.iter().any(|k| rules::is_branch_key(k)) => {
+            rules::branch_value_call(src, at, len, env)
+        }
         _ => key_call(last, src, at, len, env),
     }
 }
@@ -452,7 +561,11 @@ fn gitlab_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> Op
         return Some(call(Verdict::Keep, "a path filter"));
     }
     if keys.iter().any(|k| matches!(*k, "only" | "except")) {
-        let exact_regex = src.trim().strip_prefix("/^").and_then(|r| r.strip_suffix("$/")).is_some_and(|r| r.len() == len);
+        let exact_regex = src
+            .trim()
+            .strip_prefix("/^")
+            .and_then(|r| r.strip_suffix("$/"))
+            .is_some_and(|r| r.len() == len);
         return Some(if src.trim().len() == len || exact_regex {
             call(Verdict::Rewrite, "a branch in `only`/`except`")
         } else {
@@ -500,29 +613,55 @@ const INPUTS: &[(&str, &str, Input)] = &[
     ("actions/checkout", "ref", Input::Branch),
     ("actions/checkout", "repository", Input::Other),
     ("helm/chart-releaser-action", "pages_branch", Input::Branch),
-    ("peaceiris/actions-gh-pages", "publish_branch", Input::Branch),
-    ("jamesives/github-pages-deploy-action", "branch", Input::Branch),
+    (
+        "peaceiris/actions-gh-pages",
+        "publish_branch",
+        Input::Branch,
+    ),
+    (
+        "jamesives/github-pages-deploy-action",
+        "branch",
+        Input::Branch,
+    ),
     ("stefanprodan/helm-gh-pages", "branch", Input::Branch),
     ("stefanprodan/helm-gh-pages", "target_dir", Input::Path),
     ("cloudflare/pages-action", "branch", Input::Branch),
     ("peter-evans/create-pull-request", "base", Input::Branch),
     ("peter-evans/create-pull-request", "branch", Input::Branch),
-    ("stefanzweifel/git-auto-commit-action", "branch", Input::Branch),
+    (
+        "stefanzweifel/git-auto-commit-action",
+        "branch",
+        Input::Branch,
+    ),
     ("ad-m/github-push-action", "branch", Input::Branch),
     ("dawidd6/action-download-artifact", "branch", Input::Branch),
-    ("softprops/action-gh-release", "target_commitish", Input::Branch),
+    (
+        "softprops/action-gh-release",
+        "target_commitish",
+        Input::Branch,
+    ),
     ("endbug/add-and-commit", "new_branch", Input::Branch),
     ("actions/github-script", "script", Input::Other),
 ];
 
-fn with_call(owner: Owner, input: &str, src: &str, at: usize, len: usize, env: &Env) -> (Call, String) {
+fn with_call(
+    owner: Owner,
+    input: &str,
+    src: &str,
+    at: usize,
+    len: usize,
+    env: &Env,
+) -> (Call, String) {
     let action = owner.map(action_name).unwrap_or_default();
     let context = if action.is_empty() {
         format!("with.{input}")
     } else {
         format!("with.{input} ({action})")
     };
-    let known = INPUTS.iter().find(|(a, i, _)| *a == action && *i == input).map(|t| t.2);
+    let known = INPUTS
+        .iter()
+        .find(|(a, i, _)| *a == action && *i == input)
+        .map(|t| t.2);
     let c = match known {
         Some(Input::Branch) => rules::branch_value_call(src, at, len, env),
         Some(Input::Path) => call(Verdict::Keep, "a path input"),
@@ -541,16 +680,26 @@ const PAGES_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 fn renamed_gh_pages<'m>(env: &'m Env) -> Option<&'m str> {
-    env.map.pairs().iter().find(|(o, _)| o == "gh-pages").map(|(_, n)| n.as_str())
+    env.map
+        .pairs()
+        .iter()
+        .find(|(o, _)| o == "gh-pages")
+        .map(|(_, n)| n.as_str())
 }
 
 impl Walker<'_> {
     fn implicit_step(&mut self, step: &Node, uses: Option<&str>) {
-        let (Some(uses), Some(new)) = (uses, renamed_gh_pages(self.env)) else { return };
+        let (Some(uses), Some(new)) = (uses, renamed_gh_pages(self.env)) else {
+            return;
+        };
         let action = action_name(uses);
-        let Some(&(_, input)) = PAGES_DEFAULTS.iter().find(|(a, _)| *a == action) else { return };
+        let Some(&(_, input)) = PAGES_DEFAULTS.iter().find(|(a, _)| *a == action) else {
+            return;
+        };
         let with = step.get("with");
-        let env_set = step.get("env").is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
+        let env_set = step
+            .get("env")
+            .is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
         if env_set || with.is_some_and(|(_, w)| w.get(input).is_some()) {
             return;
         }
@@ -562,7 +711,9 @@ impl Walker<'_> {
         let eol = words::eol_of(text);
         let insertion = match with {
             Some((_, w)) => insert_into_with(text, w, input, new, eol),
-            None => step.get("uses").and_then(|(k, _)| create_with(text, k.start, input, new, eol)),
+            None => step
+                .get("uses")
+                .and_then(|(k, _)| create_with(text, k.start, input, new, eol)),
         };
         match insertion {
             Some((at, add)) => self.analysis.insertions.push(Insertion { at, text: add, note }),
@@ -573,13 +724,17 @@ impl Walker<'_> {
     }
 
     fn implicit_cr_yaml(&mut self, doc: &Node) {
-        let Some(new) = renamed_gh_pages(self.env) else { return };
+        let Some(new) = renamed_gh_pages(self.env) else {
+            return;
+        };
         let Kind::Map(pairs) = &doc.kind else { return };
         if self.env.kind != FileKind::ChartReleaser || doc.get("pages-branch").is_some() {
             return;
         }
-        let top_level = pairs.first().is_some_and(|(k, _)| words::line_start(self.text, k.start) == k.start);
-        if !top_level || !self.analysis.insertions.is_empty() {
+        let top_level = pairs
+            .first()
+            .is_some_and(|(k, _)| words::line_start(self.text, k.start) == k.start);
+        if !top_level {
             return;
         }
         let text = self.text;
@@ -592,13 +747,23 @@ impl Walker<'_> {
         self.analysis.insertions.push(Insertion {
             at: text.len(),
             text: add,
-            note: format!("cr uses `pages-branch: gh-pages` by default; added `pages-branch: {new}`"),
+            note: format!(
+                "cr uses `pages-branch: gh-pages` by default; added `pages-branch: {new}`"
+            ),
         });
     }
 }
 
-fn insert_into_with(text: &str, with: &Node, input: &str, new: &str, eol: &str) -> Option<(usize, String)> {
-    let Kind::Map(pairs) = &with.kind else { return None };
+fn insert_into_with(
+    text: &str,
+    with: &Node,
+    input: &str,
+    new: &str,
+    eol: &str,
+) -> Option<(usize, String)> {
+    let Kind::Map(pairs) = &with.kind else {
+        return None;
+    };
     let (first, _) = pairs.first()?;
     let ls = words::line_start(text, first.start);
     let indent = &text[ls..first.start];
@@ -608,7 +773,13 @@ fn insert_into_with(text: &str, with: &Node, input: &str, new: &str, eol: &str) 
     Some((ls, format!("{indent}{input}: {new}{eol}")))
 }
 
-fn create_with(text: &str, uses_key: usize, input: &str, new: &str, eol: &str) -> Option<(usize, String)> {
+fn create_with(
+    text: &str,
+    uses_key: usize,
+    input: &str,
+    new: &str,
+    eol: &str,
+) -> Option<(usize, String)> {
     let ls = words::line_start(text, uses_key);
     let lead = &text[ls..uses_key];
     if !lead.bytes().all(|b| b == b' ' || b == b'-') || lead.matches('-').count() > 1 {
@@ -630,15 +801,21 @@ mod tests {
 
     fn run(path: &str, text: &str, old: &str) -> crate::rewrite::FileRewrite {
         let map = BranchMap::new(vec![(old.into(), "release".into())]).expect("valid");
-        let ctx = RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() };
+        let ctx = RepoContext {
+            slug: Some("acme/helm".into()),
+            main_branch: "main".into(),
+        };
         rewrite_file(path, text, &map, &ctx, &Resolutions::new()).expect("rewrites")
     }
 
     #[test]
     fn scalar_spans() {
-        let text = "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
+        let text =
+            "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
         let docs = parse_tree(text).expect("parses");
-        let Kind::Map(pairs) = &docs[0].kind else { panic!("map") };
+        let Kind::Map(pairs) = &docs[0].kind else {
+            panic!("map")
+        };
         let spans: Vec<&str> = pairs
             .iter()
             .filter_map(|(_, v)| match &v.kind {
@@ -646,7 +823,15 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(spans, vec!["x''charts", "q\\\"charts", "one\n  charts", "plain\n  charts"]);
+        assert_eq!(
+            spans,
+            vec![
+                "x''charts",
+                "q\\\"charts",
+                "one\n  charts",
+                "plain\n  charts"
+            ]
+        );
     }
 
     #[test]
@@ -660,7 +845,10 @@ mod tests {
     fn non_ascii_before_edit() {
         let text = "# Ünïcödé ✓\non:\n  push:\n    branches: [charts] # the charts branch\n";
         let out = run(".github/workflows/a.yml", text, "charts");
-        assert_eq!(out.rewritten, "# Ünïcödé ✓\non:\n  push:\n    branches: [release] # the charts branch\n");
+        assert_eq!(
+            out.rewritten,
+            "# Ünïcödé ✓\non:\n  push:\n    branches: [release] # the charts branch\n"
+        );
         assert_eq!(out.reviews().count(), 1);
     }
 
@@ -675,7 +863,16 @@ mod tests {
     #[test]
     fn parse_errors_have_positions() {
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
-        let err = rewrite_file("a.yml", "a: [b\nc: d: e\n", &map, &RepoContext::default(), &Resolutions::new());
-        assert!(matches!(err, Err(crate::rewrite::RewriteError::Parse { line: 2.., .. })));
+        let err = rewrite_file(
+            "a.yml",
+            "a: [b\nc: d: e\n",
+            &map,
+            &RepoContext::default(),
+            &Resolutions::new(),
+        );
+        assert!(matches!(
+            err,
+            Err(crate::rewrite::RewriteError::Parse { line: 2.., .. })
+        ));
     }
 }
