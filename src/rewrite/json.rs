@@ -148,13 +148,23 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
 
 fn judge(text: &str, h: &Hit, sites: &[Site], comments: &[(usize, usize)], env: &Env) -> Judgement {
     let inside = |&(s, e): &(usize, usize)| s <= h.start && h.end() <= e;
-    if let Some(&(s, e)) = comments.iter().find(|c| inside(c)) {
+    let ci = comments.partition_point(|c| c.0 <= h.start);
+    if let Some(&(s, e)) = ci
+        .checked_sub(1)
+        .map(|i| &comments[i])
+        .filter(|c| inside(c))
+    {
         return Judgement::new(
             rules::prose_call(&text[s..e], h.start - s, h.len),
             "comment",
         );
     }
-    let Some(site) = sites.iter().find(|s| inside(&s.span)) else {
+    let i = sites.partition_point(|s| s.span.0 <= h.start);
+    let Some(site) = i
+        .checked_sub(1)
+        .map(|i| &sites[i])
+        .filter(|s| inside(&s.span))
+    else {
         return Judgement::new(call(Verdict::Keep, "JSON syntax"), "json");
     };
     let key = site.path.last().map_or("", String::as_str);

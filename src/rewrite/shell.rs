@@ -280,6 +280,9 @@ fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &En
     let Some(h) = h else {
         return call(Verdict::Review, "a bare word in a shell command");
     };
+    if wi < h {
+        return call(Verdict::Keep, "a shell keyword");
+    }
     if wi == h {
         return call(Verdict::Keep, "a command name");
     }
@@ -303,7 +306,7 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
     if whole && mentions_branch_variable(cmd) {
         return call(Verdict::Rewrite, "compared with a branch variable");
     }
-    let prev = cmd[wi - 1].text.as_str();
+    let prev = wi.checked_sub(1).map_or("", |p| cmd[p].text.as_str());
     let file_test = ["-d", "-e", "-f", "-r", "-s", "-w", "-x", "-L"].contains(&prev);
     if matches!(name, "[" | "[[" | "test") && file_test {
         return call(Verdict::Keep, "a file test's path");
@@ -709,6 +712,25 @@ mod tests {
             vec![Rewrite]
         );
         assert_eq!(verdicts("git\tpush\torigin\tcharts"), vec![Rewrite]);
+    }
+
+    #[test]
+    fn branch_named_like_a_keyword() {
+        let map = BranchMap::new(vec![("do".into(), "release".into())]).expect("valid");
+        let ctx = RepoContext::default();
+        let env = Env {
+            kind: FileKind::GithubWorkflow,
+            map: &map,
+            ctx: &ctx,
+        };
+        let src = "do echo x; git push origin do";
+        let hits = find_hits(src, &map);
+        let v: Vec<Verdict> = judge(src, 0, &hits, "run", false, &env)
+            .0
+            .into_iter()
+            .map(|j| j.verdict)
+            .collect();
+        assert_eq!(v, vec![Keep, Rewrite]);
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
     if let Some(root) = doc.as_item().as_table() {
         table_sites(text, root, &mut Vec::new(), &mut sites);
     }
+    sites.sort_by_key(|s| s.span);
     let mut analysis = Analysis::default();
     for h in hits {
         let (j, ins) = judge(text, h, &sites, env);
@@ -122,9 +123,11 @@ fn judge(
     sites: &[Site],
     env: &Env,
 ) -> (Judgement, Vec<super::edits::Insertion>) {
-    let site = sites
-        .iter()
-        .find(|s| s.span.0 <= h.start && h.end() <= s.span.1);
+    let i = sites.partition_point(|s| s.span.0 <= h.start);
+    let site = i
+        .checked_sub(1)
+        .map(|i| &sites[i])
+        .filter(|s| h.end() <= s.span.1);
     let Some(site) = site else {
         return (outside(text, h, sites), Vec::new());
     };
