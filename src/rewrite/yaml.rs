@@ -28,6 +28,7 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
         out: vec![None; hits.len()],
         spans: Vec::new(),
         analysis: Analysis::default(),
+        foreign: None,
     };
     for doc in &docs {
         walker.walk(doc, &mut Vec::new(), None);
@@ -304,6 +305,8 @@ struct Walker<'a> {
     out: Vec<Option<Judgement>>,
     spans: Vec<(usize, usize)>,
     analysis: Analysis,
+    /// Inside a step whose `with:` names another repository (`repository:`).
+    foreign: Option<bool>,
 }
 
 /// The `uses:` of the mapping a value sits in (a step or a job calling a workflow).
@@ -328,6 +331,10 @@ impl<'a> Walker<'a> {
                 let own = node.get("uses").and_then(|(_, v)| v.as_str());
                 self.implicit_step(node, own);
                 let uses = own.or(owner);
+                let saved = self.foreign;
+                if own.is_some() {
+                    self.foreign = foreign_repo(node, self.env);
+                }
                 for (k, v) in pairs {
                     let key = k.as_str().unwrap_or("?").to_string();
                     if let Kind::Scalar {
@@ -344,6 +351,7 @@ impl<'a> Walker<'a> {
                     self.walk(v, path, uses);
                     path.pop();
                 }
+                self.foreign = saved;
             }
             Kind::Alias => {}
         }
@@ -449,7 +457,9 @@ impl<'a> Walker<'a> {
             "name" | "description" | "display_name" | "title" | "summary" => {
                 rules::prose_call(src, at, len)
             }
-            _ if parent == "with" => return with_call(owner, last, src, at, len, env),
+            _ if parent == "with" => {
+                return with_call(owner, self.foreign, last, src, at, len, env);
+            }
             "default" if rules::is_branch_key(parent) => {
                 rules::branch_value_call(src, at, len, env)
             }
@@ -646,6 +656,7 @@ const INPUTS: &[(&str, &str, Input)] = &[
 
 fn with_call(
     owner: Owner,
+    foreign: Option<bool>,
     input: &str,
     src: &str,
     at: usize,
@@ -662,13 +673,51 @@ fn with_call(
         .iter()
         .find(|(a, i, _)| *a == action && *i == input)
         .map(|t| t.2);
-    let c = match known {
+    let c = match (known, foreign) {
+        (Some(Input::Branch), Some(true)) => call(
+            Verdict::Keep,
+            "a branch of another repository (with.repository)",
+        ),
+        (Some(Input::Branch), Some(false)) => call(
+            Verdict::Review,
+            "a branch of the repository named in with.repository (slug unknown)",
+        ),
+        (known, _) => with_input_call(known, input, src, at, len, env),
+    };
+    (c, context)
+}
+
+fn with_input_call(
+    known: Option<Input>,
+    input: &str,
+    src: &str,
+    at: usize,
+    len: usize,
+    env: &Env,
+) -> Call {
+    match known {
         Some(Input::Branch) => rules::branch_value_call(src, at, len, env),
         Some(Input::Path) => call(Verdict::Keep, "a path input"),
         Some(Input::Other) => rules::generic_call(src, at, len, env),
         None => key_call(input, src, at, len, env),
-    };
-    (c, context)
+    }
+}
+
+/// `Some(true)` when the step's `with:` names another repository, `Some(false)` when it
+/// names one and the slug is unknown, `None` when it names none or this one.
+fn foreign_repo(step: &Node, env: &Env) -> Option<bool> {
+    let (_, with) = step.get("with")?;
+    let repo = ["repository", "external_repository"]
+        .iter()
+        .find_map(|k| with.get(k).and_then(|(_, v)| v.as_str()))?;
+    if repo.contains("github.repository") || repo.contains("GITHUB_REPOSITORY") {
+        return None;
+    }
+    match &env.ctx.slug {
+        Some(slug) if slug.eq_ignore_ascii_case(repo.trim()) => None,
+        Some(_) => Some(true),
+        None => Some(false),
+    }
 }
 
 /// Actions that publish to `gh-pages` unless told otherwise, and the input that says so.
