@@ -13,6 +13,7 @@
 //! - [`cli`]: the command line, the only place that decides exit codes and talks to the user.
 
 pub mod cli;
+pub mod cloudflare;
 pub mod demo;
 pub mod exec;
 pub mod git;

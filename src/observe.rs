@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 
+use crate::cloudflare::ProjectState;
 use crate::git::local::{self, LocalBranch};
 use crate::git::{self, GitError, remote};
 use crate::spec::Target;
@@ -32,6 +33,10 @@ pub struct Observation {
     pub contains: BTreeSet<(Oid, Oid)>,
     /// Observed tips whose commits are not in the local object database.
     pub missing: BTreeSet<Oid>,
+    /// `(tip, path)` for each file the plan requires that the tip has.
+    pub files: BTreeSet<(Oid, String)>,
+    /// The Pages project, when the plan names one (read with one GET).
+    pub pages: Option<ProjectState>,
 }
 
 impl Observation {
@@ -47,9 +52,15 @@ impl Observation {
         for name in names {
             let show = |o: Option<&Oid>| o.map(|o| o.to_string());
             out.insert(format!("remote {name}"), show(self.remote_heads.get(name)));
+            out.insert(format!("local {name}"), show(self.local.get(name).map(|b| &b.oid)));
+        }
+        if let Some(p) = &self.pages {
+            let fields = p.branch_fields();
+            let key = format!("pages {}", p.name);
+            out.insert(format!("{key} production_branch"), Some(fields.production_branch));
             out.insert(
-                format!("local {name}"),
-                show(self.local.get(name).map(|b| &b.oid)),
+                format!("{key} source.config.production_branch"),
+                fields.source_production_branch,
             );
         }
         out
@@ -82,14 +93,17 @@ pub fn open(dir: &Path) -> Result<Repository, ObserveError> {
     })
 }
 
-/// Observes everything the target's plan depends on.
-pub fn observe(repo: &Repository, target: &Target) -> Result<Observation, ObserveError> {
+/// Observes everything the target's plan depends on; `pages` is the project as read
+/// through the API when the plan names one.
+pub fn observe(
+    repo: &Repository,
+    target: &Target,
+    pages: Option<ProjectState>,
+) -> Result<Observation, ObserveError> {
     let dir = repo.workdir().unwrap_or(repo.path());
     let workdir = dir.components().collect::<PathBuf>();
     if repo.is_shallow() {
-        return Err(ObserveError::Shallow {
-            path: workdir.display().to_string(),
-        });
+        return Err(ObserveError::Shallow { path: workdir.display().to_string() });
     }
     let remote_url = match repo.find_remote(&target.remote) {
         Ok(r) => git::redact_url(r.url().unwrap_or_default()),
@@ -108,13 +122,11 @@ pub fn observe(repo: &Repository, target: &Target) -> Result<Observation, Observ
             tracking.insert(name.clone(), oid);
         }
     }
-    let remote_heads: BTreeMap<String, Oid> = listing
-        .heads
-        .into_iter()
-        .filter(|(name, _)| names.contains(name))
-        .collect();
+    let remote_heads: BTreeMap<String, Oid> =
+        listing.heads.into_iter().filter(|(name, _)| names.contains(name)).collect();
     let tips = remote_heads.values().chain(local.values().map(|b| &b.oid));
     let (contains, missing) = graph_facts(repo, tips.copied().collect())?;
+    let files = required_files(repo, target, &remote_heads);
     Ok(Observation {
         workdir,
         remote: target.remote.clone(),
@@ -126,22 +138,49 @@ pub fn observe(repo: &Repository, target: &Target) -> Result<Observation, Observ
         head_branch: local::checked_out(repo),
         contains,
         missing,
+        files,
+        pages,
     })
+}
+
+/// Which of the files the plan requires are present at the renamed branches' tips.
+fn required_files(
+    repo: &Repository,
+    target: &Target,
+    heads: &BTreeMap<String, Oid>,
+) -> BTreeSet<(Oid, String)> {
+    let mut found = BTreeSet::new();
+    for (old, new) in target.renames() {
+        let tips = [heads.get(old), heads.get(new)];
+        for tip in tips.into_iter().flatten() {
+            for path in target.must_contain(new) {
+                if has_file(repo, *tip, path) {
+                    found.insert((*tip, path.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether the commit's tree has a file at `path`.
+pub fn has_file(repo: &Repository, commit: Oid, path: &str) -> bool {
+    let Ok(tree) = repo.find_commit(commit).and_then(|c| c.tree()) else {
+        return false;
+    };
+    tree.get_path(Path::new(path)).is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob))
 }
 
 type GraphFacts = (BTreeSet<(Oid, Oid)>, BTreeSet<Oid>);
 
 fn graph_facts(repo: &Repository, tips: BTreeSet<Oid>) -> Result<GraphFacts, ObserveError> {
-    let (present, missing): (Vec<Oid>, Vec<Oid>) = tips
-        .into_iter()
-        .partition(|oid| repo.find_commit(*oid).is_ok());
+    let (present, missing): (Vec<Oid>, Vec<Oid>) =
+        tips.into_iter().partition(|oid| repo.find_commit(*oid).is_ok());
     let mut contains = BTreeSet::new();
     for &a in &present {
         for &b in &present {
             if a != b
-                && repo
-                    .graph_descendant_of(b, a)
-                    .map_err(GitError::from_git("walk history"))?
+                && repo.graph_descendant_of(b, a).map_err(GitError::from_git("walk history"))?
             {
                 contains.insert((a, b));
             }
@@ -153,17 +192,9 @@ fn graph_facts(repo: &Repository, tips: BTreeSet<Oid>) -> Result<GraphFacts, Obs
 fn no_remote(repo: &Repository, wanted: &str) -> ObserveError {
     let names: Vec<String> = repo
         .remotes()
-        .map(|r| {
-            r.iter()
-                .filter_map(|n| n.ok().flatten())
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|r| r.iter().filter_map(|n| n.ok().flatten()).map(str::to_string).collect())
         .unwrap_or_default();
-    ObserveError::NoRemote {
-        remote: wanted.to_string(),
-        known: names,
-    }
+    ObserveError::NoRemote { remote: wanted.to_string(), known: names }
 }
 
 /// Why the repository could not be observed.
@@ -195,6 +226,7 @@ pub fn current_refs(
     repo: &Repository,
     remote_name: &str,
     recorded: &BTreeMap<String, Option<String>>,
+    pages: Option<&ProjectState>,
 ) -> Result<BTreeMap<String, Option<String>>, ObserveError> {
     if repo.find_remote(remote_name).is_err() {
         return Err(no_remote(repo, remote_name));
@@ -205,9 +237,20 @@ pub fn current_refs(
         let value = match key.split_once(' ') {
             Some(("remote", name)) => listing.heads.get(name).map(Oid::to_string),
             Some(("local", name)) => local::read(repo, name)?.map(|b| b.oid.to_string()),
+            Some(("pages", rest)) => pages_field(pages, rest),
             _ => None,
         };
         out.insert(key.clone(), value);
     }
     Ok(out)
+}
+
+fn pages_field(pages: Option<&ProjectState>, key: &str) -> Option<String> {
+    let p = pages?;
+    let fields = p.branch_fields();
+    match key.strip_prefix(&format!("{} ", p.name))? {
+        "production_branch" => Some(fields.production_branch),
+        "source.config.production_branch" => fields.source_production_branch,
+        _ => None,
+    }
 }

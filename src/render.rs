@@ -14,11 +14,7 @@ pub struct Style {
 
 impl Style {
     pub fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
 
     pub fn sign(self, sign: Sign) -> String {
@@ -59,11 +55,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     out.push('\n');
     observed(&mut out, plan, style);
     if plan.is_empty() {
-        let _ = writeln!(
-            out,
-            "No changes: the repository already matches {}.",
-            plan.plan.name
-        );
+        let _ = writeln!(out, "No changes: the repository already matches {}.", plan.plan.name);
     } else {
         steps(&mut out, &plan.actions, style);
     }
@@ -81,11 +73,7 @@ pub fn plan_json(plan: &Plan) -> String {
 
 /// Numbered action lines with their expectations.
 pub fn steps(out: &mut String, steps: &[Step], style: Style) {
-    let width = steps
-        .iter()
-        .map(|s| s.action.subject().chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = steps.iter().map(|s| s.action.subject().chars().count()).max().unwrap_or(0);
     for step in steps {
         let subject = step.action.subject();
         let pad = " ".repeat(width - subject.chars().count());
@@ -96,14 +84,13 @@ pub fn steps(out: &mut String, steps: &[Step], style: Style) {
             style.bold(&subject),
             step.summary
         );
+        for detail in step.action.details() {
+            let _ = writeln!(out, "  {:>width$}  {}", "", style.paint("33", &detail));
+        }
         let _ = writeln!(
             out,
             "  {}",
-            style.dim(&format!(
-                "{:>width$}  expects {}",
-                "",
-                step.action.expects()
-            ))
+            style.dim(&format!("{:>width$}  expects {}", "", step.action.expects()))
         );
     }
 }
@@ -132,9 +119,7 @@ fn observed(out: &mut String, plan: &Plan, style: Style) {
         remote.iter().map(|(n, _)| n.len()).max().unwrap_or(0) + plan.repository.remote.len() + 1;
     for (name, oid) in remote {
         let label = format!("{}/{name}", plan.repository.remote);
-        let value = oid
-            .as_deref()
-            .map_or_else(|| style.dim("(absent)"), |o| short(o).to_string());
+        let value = oid.as_deref().map_or_else(|| style.dim("(absent)"), |o| short(o).to_string());
         let _ = writeln!(out, "  {label:<width$}  {value}");
     }
     out.push('\n');

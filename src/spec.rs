@@ -44,6 +44,8 @@ pub struct VariableDef {
 pub struct BranchDef {
     pub name: String,
     pub origin: BranchOrigin,
+    /// Files the branch must have before the branch it replaces is deleted.
+    pub must_contain: Vec<String>,
 }
 
 /// How a branch of the target comes to exist.
@@ -95,6 +97,11 @@ impl Target {
         })
     }
 
+    /// The files branch `name` must have before the branch it replaces is deleted.
+    pub fn must_contain(&self, name: &str) -> &[String] {
+        self.branches.iter().find(|b| b.name == name).map_or(&[], |b| b.must_contain.as_slice())
+    }
+
     /// `(old, new)` for each renamed branch.
     pub fn renames(&self) -> impl Iterator<Item = (&str, &str)> {
         self.branches.iter().filter_map(|b| match &b.origin {
@@ -116,28 +123,15 @@ impl Target {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SpecError {
     #[error("{file}:{line}:{column}: {message}")]
-    At {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    At { file: String, line: usize, column: usize, message: String },
     #[error("cannot read plan file {path}: {message}")]
     Read { path: String, message: String },
     #[error("unknown plan variable `{key}`; the plan `{plan}` knows: {known}")]
-    UnknownVariable {
-        key: String,
-        plan: String,
-        known: String,
-    },
+    UnknownVariable { key: String, plan: String, known: String },
     #[error("`--set {given}` is not of the form KEY=VALUE")]
     BadSet { given: String },
     #[error("{what} `{name}` is not a valid git branch name{why}")]
-    BadBranch {
-        what: String,
-        name: String,
-        why: String,
-    },
+    BadBranch { what: String, name: String, why: String },
     #[error("{message}")]
     Invalid { message: String },
 }
@@ -181,6 +175,7 @@ impl Spec {
             .iter()
             .map(|b| {
                 Ok(BranchDef {
+                    must_contain: b.must_contain.clone(),
                     name: sub(&b.name)?,
                     origin: match &b.origin {
                         BranchOrigin::Existing => BranchOrigin::Existing,
@@ -194,11 +189,11 @@ impl Spec {
             None => None,
             Some(r) => Some(RewriteDef {
                 commit_on: sub(&r.commit_on)?,
-                branches: r
-                    .branches
-                    .iter()
-                    .map(|(a, b)| Ok((sub(a)?, sub(b)?)))
-                    .collect::<Result<_, SpecError>>()?,
+                branches: r.branches.iter().map(|(a, b)| Ok((sub(a)?, sub(b)?))).collect::<Result<
+                    _,
+                    SpecError,
+                >>(
+                )?,
                 files: r.files.clone(),
                 message: sub(&r.message)?,
             }),
@@ -261,9 +256,7 @@ impl Spec {
 pub fn parse_set(given: &str) -> Result<(String, String), SpecError> {
     match given.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(SpecError::BadSet {
-            given: given.to_string(),
-        }),
+        _ => Err(SpecError::BadSet { given: given.to_string() }),
     }
 }
 
@@ -290,6 +283,9 @@ fn validate(t: &Target) -> Result<(), SpecError> {
     check_remote_name(&t.remote)?;
     for b in &t.branches {
         check_branch_name("branch", &b.name)?;
+        for f in &b.must_contain {
+            check_repo_glob(f)?;
+        }
         match &b.origin {
             BranchOrigin::Existing => {}
             BranchOrigin::CreateFrom(s) => check_branch_name("source branch", s)?,
@@ -345,9 +341,7 @@ fn check_remote_name(name: &str) -> Result<(), SpecError> {
 fn check_repo_glob(pattern: &str) -> Result<(), SpecError> {
     let escapes = pattern.starts_with('/')
         || pattern.contains('\\')
-        || pattern
-            .split('/')
-            .any(|part| part == ".." || part.is_empty());
+        || pattern.split('/').any(|part| part == ".." || part.is_empty());
     if escapes || pattern.is_empty() {
         return Err(SpecError::Invalid {
             message: format!(
@@ -395,10 +389,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn spec(&self, root: &Table) -> Result<Spec, SpecError> {
-        self.only_keys(
-            root,
-            &["plan", "variables", "remote", "branch", "rewrite", "pages"],
-        )?;
+        self.only_keys(root, &["plan", "variables", "remote", "branch", "rewrite", "pages"])?;
         let plan = self.table(root, "plan")?;
         self.only_keys(plan, &["name", "title"])?;
         let name = self.string(plan, "name")?;
@@ -460,18 +451,11 @@ impl Reader<'_> {
     }
 
     fn variable(&self, key: &str, t: &dyn toml_edit::TableLike) -> Result<VariableDef, SpecError> {
-        let mut def = VariableDef {
-            key: key.to_string(),
-            default: None,
-            env: None,
-            help: String::new(),
-        };
+        let mut def =
+            VariableDef { key: key.to_string(), default: None, env: None, help: String::new() };
         for (k, item) in t.iter() {
             let value = item.as_str().ok_or_else(|| {
-                self.err(
-                    item.span(),
-                    &format!("`variables.{key}.{k}` must be a string"),
-                )
+                self.err(item.span(), &format!("`variables.{key}.{k}` must be a string"))
             })?;
             match k {
                 "default" => def.default = Some(value.to_string()),
@@ -495,16 +479,13 @@ impl Reader<'_> {
             return Err(self.err(None, "the plan has no [[branch]] entries"));
         };
         let array = item.as_array_of_tables().ok_or_else(|| {
-            self.err(
-                item.span(),
-                "`branch` must be an array of tables ([[branch]])",
-            )
+            self.err(item.span(), "`branch` must be an array of tables ([[branch]])")
         })?;
         array.iter().map(|t| self.branch(t)).collect()
     }
 
     fn branch(&self, t: &Table) -> Result<BranchDef, SpecError> {
-        self.only_keys(t, &["name", "create_from", "rename_from"])?;
+        self.only_keys(t, &["name", "create_from", "rename_from", "must_contain"])?;
         let name = self.string(t, "name")?;
         let create = self.opt_string(t, "create_from")?;
         let rename = self.opt_string(t, "rename_from")?;
@@ -519,7 +500,11 @@ impl Reader<'_> {
                 ));
             }
         };
-        Ok(BranchDef { name, origin })
+        let must_contain = match t.get("must_contain") {
+            Some(_) => self.string_array(t, "must_contain")?,
+            None => Vec::new(),
+        };
+        Ok(BranchDef { name, origin, must_contain })
     }
 
     fn rewrite(&self, root: &Table) -> Result<Option<RewriteDef>, SpecError> {
@@ -535,10 +520,7 @@ impl Reader<'_> {
         let mut branches = Vec::new();
         for (k, v) in map.iter() {
             let new = v.as_str().ok_or_else(|| {
-                self.err(
-                    v.span(),
-                    &format!("`rewrite.branches.{k}` must be a string"),
-                )
+                self.err(v.span(), &format!("`rewrite.branches.{k}` must be a string"))
             })?;
             branches.push((k.to_string(), new.to_string()));
         }
@@ -567,11 +549,8 @@ impl Reader<'_> {
 
     /// Every template must name a declared variable; found here so the error has a position.
     fn check_templates(&self, spec: &Spec) -> Result<(), SpecError> {
-        let vars: BTreeMap<String, String> = spec
-            .variables
-            .iter()
-            .map(|v| (v.key.clone(), String::new()))
-            .collect();
+        let vars: BTreeMap<String, String> =
+            spec.variables.iter().map(|v| (v.key.clone(), String::new())).collect();
         let mut templates = vec![spec.remote.as_str()];
         for b in &spec.branches {
             templates.push(&b.name);
@@ -581,18 +560,10 @@ impl Reader<'_> {
         }
         if let Some(r) = &spec.rewrite {
             templates.extend([r.commit_on.as_str(), r.message.as_str()]);
-            templates.extend(
-                r.branches
-                    .iter()
-                    .flat_map(|(a, b)| [a.as_str(), b.as_str()]),
-            );
+            templates.extend(r.branches.iter().flat_map(|(a, b)| [a.as_str(), b.as_str()]));
         }
         if let Some(p) = &spec.pages {
-            templates.extend([
-                p.project.as_str(),
-                p.account_id.as_str(),
-                p.helm_repo_url.as_str(),
-            ]);
+            templates.extend([p.project.as_str(), p.account_id.as_str(), p.helm_repo_url.as_str()]);
         }
         for t in templates {
             if let Err(SpecError::Invalid { message }) = substitute(t, &vars) {
@@ -609,10 +580,7 @@ impl Reader<'_> {
                 let span = t.key(key).and_then(|k| k.span()).or_else(|| item.span());
                 return Err(self.err(
                     span,
-                    &format!(
-                        "unknown key `{key}`; expected one of: {}",
-                        allowed.join(", ")
-                    ),
+                    &format!("unknown key `{key}`; expected one of: {}", allowed.join(", ")),
                 ));
             }
         }
@@ -626,8 +594,7 @@ impl Reader<'_> {
     }
 
     fn required<'t>(&self, t: &'t Table, key: &str) -> Result<&'t Item, SpecError> {
-        t.get(key)
-            .ok_or_else(|| self.err(t.span(), &format!("missing required key `{key}`")))
+        t.get(key).ok_or_else(|| self.err(t.span(), &format!("missing required key `{key}`")))
     }
 
     fn string(&self, t: &Table, key: &str) -> Result<String, SpecError> {
@@ -661,23 +628,13 @@ impl Reader<'_> {
     }
 
     fn err(&self, span: Option<Range<usize>>, message: &str) -> SpecError {
-        at(
-            self.source,
-            self.text,
-            span.unwrap_or(0..0),
-            message.to_string(),
-        )
+        at(self.source, self.text, span.unwrap_or(0..0), message.to_string())
     }
 }
 
 fn at(source: &str, text: &str, span: Range<usize>, message: String) -> SpecError {
     let (line, column) = line_column(text, span.start);
-    SpecError::At {
-        file: source.to_string(),
-        line,
-        column,
-        message,
-    }
+    SpecError::At { file: source.to_string(), line, column, message }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -723,10 +680,7 @@ mod tests {
     #[test]
     fn gh_pages_plan_parses() {
         let text = include_str!("../plans/gh-pages-to-release.toml");
-        let t = Spec::parse(text, "gh")
-            .unwrap()
-            .resolve(&[], &no_env)
-            .unwrap();
+        let t = Spec::parse(text, "gh").unwrap().resolve(&[], &no_env).unwrap();
         assert_eq!(t.renames().collect::<Vec<_>>(), [("gh-pages", "release")]);
     }
 
@@ -737,19 +691,13 @@ mod tests {
         let t = Spec::builtin().resolve(&sets, &env).unwrap();
         assert_eq!(t.variables["main"], "master");
         assert_eq!(t.variables["cloudflare.account_id"], "acc");
-        assert_eq!(
-            t.creations().collect::<Vec<_>>(),
-            [("integration", "master")]
-        );
+        assert_eq!(t.creations().collect::<Vec<_>>(), [("integration", "master")]);
     }
 
     #[test]
     fn unknown_set_key_lists_known_keys() {
         let sets = [("mian".to_string(), "x".to_string())];
-        let err = Spec::builtin()
-            .resolve(&sets, &no_env)
-            .unwrap_err()
-            .to_string();
+        let err = Spec::builtin().resolve(&sets, &no_env).unwrap_err().to_string();
         assert!(err.contains("unknown plan variable `mian`"), "{err}");
         assert!(err.contains("remote, main, from, to, integration"), "{err}");
     }
@@ -757,19 +705,14 @@ mod tests {
     #[test]
     fn option_like_branch_is_refused() {
         let sets = [("to".to_string(), "--force".to_string())];
-        let err = Spec::builtin()
-            .resolve(&sets, &no_env)
-            .unwrap_err()
-            .to_string();
+        let err = Spec::builtin().resolve(&sets, &no_env).unwrap_err().to_string();
         assert!(err.contains("`--force`") && err.contains("option"), "{err}");
     }
 
     #[test]
     fn syntax_error_has_line_and_column() {
         let err = Spec::parse("[plan]\nname = \"x\"\ntitle = \n", "p.toml").unwrap_err();
-        let SpecError::At { file, line, .. } = &err else {
-            panic!("{err:?}")
-        };
+        let SpecError::At { file, line, .. } = &err else { panic!("{err:?}") };
         assert_eq!((file.as_str(), *line), ("p.toml", 3));
     }
 
@@ -777,10 +720,7 @@ mod tests {
     fn unknown_key_points_at_it() {
         let text = "[plan]\nname = \"x\"\n\n[[branch]]\nname = \"main\"\nrenam_from = \"a\"\n";
         let err = Spec::parse(text, "p.toml").unwrap_err().to_string();
-        assert!(
-            err.starts_with("p.toml:6:1: unknown key `renam_from`"),
-            "{err}"
-        );
+        assert!(err.starts_with("p.toml:6:1: unknown key `renam_from`"), "{err}");
     }
 
     #[test]

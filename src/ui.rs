@@ -25,12 +25,8 @@ impl Ui {
         Ui {
             quiet,
             verbose,
-            out_style: Style {
-                color: !no_color && std::io::stdout().is_terminal(),
-            },
-            err_style: Style {
-                color: !no_color && std::io::stderr().is_terminal(),
-            },
+            out_style: Style { color: !no_color && std::io::stdout().is_terminal() },
+            err_style: Style { color: !no_color && std::io::stderr().is_terminal() },
         }
     }
 
@@ -64,11 +60,12 @@ impl Ui {
         if !self.can_prompt() {
             return false;
         }
-        dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .unwrap_or(false)
+        dialoguer::Confirm::new().with_prompt(question).default(false).interact().unwrap_or(false)
+    }
+
+    /// Prints deployment polls (`deploy: active`) on stderr while waiting for Pages.
+    pub fn deploy_progress(&self) -> DeployLines {
+        DeployLines { ui: *self, last: std::sync::Mutex::new(String::new()) }
     }
 
     /// A progress sink that prints one line per step on stderr.
@@ -88,12 +85,7 @@ impl Progress for StepLines {
         let style = self.ui.err_style;
         let line = match event {
             StepEvent::Starting if self.ui.verbose > 0 => {
-                format!(
-                    "  … {} step {}: {}",
-                    self.verb,
-                    step.id,
-                    step.action.subject()
-                )
+                format!("  … {} step {}: {}", self.verb, step.id, step.action.subject())
             }
             StepEvent::Starting => return,
             StepEvent::Applied => format!(
@@ -118,5 +110,22 @@ impl Progress for StepLines {
             ),
         };
         self.ui.status(&line);
+    }
+}
+
+/// One stderr line each time a Pages deployment changes stage or status.
+pub struct DeployLines {
+    ui: Ui,
+    last: std::sync::Mutex<String>,
+}
+
+impl crate::cloudflare::Progress for DeployLines {
+    fn on_poll(&self, stage: &str, status: &str) {
+        let now = format!("{stage}: {status}");
+        let Ok(mut last) = self.last.lock() else { return };
+        if *last != now {
+            self.ui.status(&format!("      pages deployment {now}"));
+            *last = now;
+        }
     }
 }

@@ -21,15 +21,15 @@ pub struct ApplyArgs {
     /// Apply without asking
     #[arg(short = 'y', long)]
     yes: bool,
+    /// Skip the production deployment that checks the Pages switch
+    #[arg(long)]
+    no_verify: bool,
 }
 
 impl ApplyArgs {
     /// `apply --yes`.
     pub fn yes() -> ApplyArgs {
-        ApplyArgs {
-            saved: None,
-            yes: true,
-        }
+        ApplyArgs { saved: None, yes: true, no_verify: false }
     }
 }
 
@@ -52,7 +52,14 @@ pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
             None => return Ok(0),
         },
     };
-    let mut fx = GitEffects::new(&repo);
+    if args.no_verify {
+        for step in &mut journal.plan.actions {
+            if let crate::plan::Action::Pages(p) = &mut step.action {
+                p.verify = false;
+            }
+        }
+    }
+    let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
     let mut progress = ctx.ui.progress("applying");
     let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;
     let result = report_apply(ctx, &mut journal, &outcome);
@@ -66,8 +73,7 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
     let _lock = take_lock(ctx, &dir, "rollback")?;
     let Some(mut journal) = Journal::latest(&Journal::dir(&dir))?.filter(Journal::has_undoable)
     else {
-        ctx.ui
-            .out("Nothing to roll back: no apply has changed this repository.\n");
+        ctx.ui.out("Nothing to roll back: no apply has changed this repository.\n");
         return Ok(0);
     };
     let undo: Vec<Step> = undoable(&journal)
@@ -77,17 +83,14 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
             action: s.action.inverse(),
         })
         .collect();
-    let mut text = format!(
-        "Rolling back run {} ({} steps, last first):\n",
-        journal.run,
-        undo.len()
-    );
+    let mut text =
+        format!("Rolling back run {} ({} steps, last first):\n", journal.run, undo.len());
     render::steps(&mut text, &undo, ctx.ui.out_style);
     if !ctx.json() {
         ctx.ui.out(&text);
     }
     confirm(ctx, args.yes, "Roll back these steps?", "rollback")?;
-    let mut fx = GitEffects::new(&repo);
+    let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
     let mut progress = ctx.ui.progress("undoing");
     let outcome = exec::rollback(&mut journal, &mut fx, &mut progress)?;
     if ctx.json() {
@@ -138,11 +141,7 @@ fn resume(ctx: &Ctx<'_>, journal: Journal, args: &ApplyArgs) -> Result<Journal, 
             .hint("run `rebranch apply` without a file to resume it, or `rebranch rollback` to undo it, then apply this plan"));
         }
     }
-    let done = journal
-        .states
-        .iter()
-        .filter(|s| **s == StepState::Done)
-        .count();
+    let done = journal.states.iter().filter(|s| **s == StepState::Done).count();
     ctx.ui.status(&format!(
         "Resuming run {}: {done} of {} steps were done.",
         journal.run,
@@ -161,16 +160,13 @@ fn new_run(
     let plan = match &args.saved {
         Some(path) => {
             let plan = load_saved(path)?;
-            check_saved(repo, &plan, path)?;
+            check_saved(ctx, repo, &plan, path)?;
             plan
         }
         None => ctx.plan(repo)?.2,
     };
     if plan.is_empty() {
-        ctx.ui.out(&format!(
-            "No changes: the repository already matches {}.\n",
-            plan.plan.name
-        ));
+        ctx.ui.out(&format!("No changes: the repository already matches {}.\n", plan.plan.name));
         return Ok(None);
     }
     if args.saved.is_none() {
@@ -198,35 +194,22 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<()
     if ctx.ui.confirm(question) {
         Ok(())
     } else {
-        Err(CliError::new(
-            Kind::Failure,
-            "declined: nothing was changed",
-        ))
+        Err(CliError::new(Kind::Failure, "declined: nothing was changed"))
     }
 }
 
 fn load_saved(path: &Path) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::new(
-            Kind::Failure,
-            format!("cannot read plan {}: {e}", path.display()),
-        )
+        CliError::new(Kind::Failure, format!("cannot read plan {}: {e}", path.display()))
     })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         CliError::new(
             Kind::Failure,
-            format!(
-                "{}:{}:{}: not a plan document: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ),
+            format!("{}:{}:{}: not a plan document: {e}", path.display(), e.line(), e.column()),
         )
         .hint("save a plan with `rebranch plan --out FILE`")
     })?;
-    let version = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64);
+    let version = value.get("format_version").and_then(serde_json::Value::as_u64);
     if version != Some(u64::from(FORMAT_VERSION)) {
         return Err(CliError::new(
             Kind::Failure,
@@ -235,16 +218,18 @@ fn load_saved(path: &Path) -> Result<Plan, CliError> {
         .hint("make the plan again with this version of rebranch"));
     }
     serde_json::from_value(value).map_err(|e| {
-        CliError::new(
-            Kind::Failure,
-            format!("{}: not a valid plan: {e}", path.display()),
-        )
-        .hint("save a plan with `rebranch plan --out FILE`; do not edit it by hand")
+        CliError::new(Kind::Failure, format!("{}: not a valid plan: {e}", path.display()))
+            .hint("save a plan with `rebranch plan --out FILE`; do not edit it by hand")
     })
 }
 
 /// The saved plan must be for this repository, and what it observed must still hold.
-fn check_saved(repo: &git2::Repository, plan: &Plan, path: &Path) -> Result<(), CliError> {
+fn check_saved(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    plan: &Plan,
+    path: &Path,
+) -> Result<(), CliError> {
     let remote = &plan.repository.remote;
     let url = repo
         .find_remote(remote)
@@ -258,16 +243,26 @@ fn check_saved(repo: &git2::Repository, plan: &Plan, path: &Path) -> Result<(), 
                 "{} was made for another repository (remote `{remote}` at {}), not this one ({})",
                 path.display(),
                 plan.repository.remote_url,
-                if url.is_empty() {
-                    "no such remote"
-                } else {
-                    &url
-                }
+                if url.is_empty() { "no such remote" } else { &url }
             ),
         )
         .hint("make the plan in this repository with `rebranch plan --out FILE`"));
     }
-    let now = Observed::new(observe::current_refs(repo, remote, &plan.observed.refs)?);
+    let pages = match plan.actions.iter().find_map(|s| match &s.action {
+        crate::plan::Action::Pages(p) => Some(&p.switch),
+        _ => None,
+    }) {
+        Some(sw) => {
+            let client = ctx.pages_client_for(&sw.project, &sw.account_id)?;
+            Some(
+                crate::cloudflare::observe(&client, &sw.project)
+                    .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let now =
+        Observed::new(observe::current_refs(repo, remote, &plan.observed.refs, pages.as_ref())?);
     let moved = plan.observed.moved(&now);
     if moved.is_empty() {
         return Ok(());
@@ -303,9 +298,7 @@ fn report_apply(ctx: &Ctx<'_>, journal: &mut Journal, outcome: &Outcome) -> Resu
     };
     let nothing_done = journal.states.iter().all(|s| *s == StepState::Pending);
     if nothing_done && stop.moved {
-        journal.record(Event::Abandoned {
-            reason: stop.reason.clone(),
-        })?;
+        journal.record(Event::Abandoned { reason: stop.reason.clone() })?;
         return Err(CliError::new(
             Kind::Moved,
             format!("refused at step {}: {}", stop.step, stop.reason),
@@ -351,10 +344,7 @@ fn outcome_json(journal: &Journal, outcome: &Outcome, command: &str) -> String {
         "complete": outcome.is_complete(),
         "stopped": outcome.stopped.as_ref().map(|s| serde_json::json!({"step": s.step, "reason": s.reason, "moved": s.moved})),
     });
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    )
+    format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 
 fn undoable(journal: &Journal) -> impl Iterator<Item = &Step> {

@@ -1,12 +1,20 @@
-//! `rebranch demo`: builds the sample repository and runs plan → apply → status → rollback
-//! on it, printing each as a user would see it.
+//! `rebranch demo`: builds the sample repository and a local stand-in of the Cloudflare
+//! Pages API, then runs plan → apply → status → rollback on them, printing each as a user
+//! would see it. No network, no token.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use super::{CliError, Ctx, Format, GlobalArgs, Kind};
 use super::{apply, plan};
+use crate::cloudflare::{StandIn, StandInProject, TokenRule};
+
+/// The stand-in's account, project and token (not secrets: they exist only in the demo).
+const DEMO_ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+const DEMO_PROJECT: &str = "acme-helm-charts";
+const DEMO_TOKEN: &str = "demo-token-for-the-local-stand-in";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -16,41 +24,35 @@ pub struct DemoArgs {
 }
 
 pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
-    let root = match &args.dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| fail(&format!("cannot create {}: {e}", dir.display())))?;
-            dir.clone()
-        }
-        None => tempfile::Builder::new()
-            .prefix("rebranch-demo-")
-            .tempdir()
-            .map_err(|e| fail(&format!("cannot create a temporary directory: {e}")))?
-            .keep(),
-    };
+    let root = demo_root(args)?;
     let sample = crate::demo::create(&root)?;
+    let project = StandInProject::git(DEMO_ACCOUNT, DEMO_PROJECT, "charts");
+    let standin = StandIn::start(vec![project], vec![TokenRule::edit(DEMO_TOKEN)])
+        .map_err(|e| fail(&format!("cannot start the local Pages stand-in: {e}")))?;
     ctx.ui.status(&format!(
-        "Built a sample Helm chart repository in {} (its remote: {}).\nNo network and no token are used.\n",
+        "Built a sample Helm chart repository in {} (its remote: {}),\nand a local stand-in of the Cloudflare Pages API at {} serving project \"{DEMO_PROJECT}\" from `charts`.\nNo network and no real token are used.\n",
         sample.clone.display(),
-        sample.origin.display()
+        sample.origin.display(),
+        standin.base_url()
     ));
     let global = GlobalArgs {
         repo: sample.clone.clone(),
         plan_file: None,
-        sets: Vec::new(),
+        sets: vec![format!("cloudflare.project={DEMO_PROJECT}")],
         format: Format::Text,
         quiet: ctx.global.quiet,
         verbose: ctx.global.verbose,
     };
-    let inner = Ctx {
-        global: &global,
-        ui: ctx.ui,
-    };
+    let env = BTreeMap::from([
+        ("CLOUDFLARE_API_BASE_URL".to_string(), standin.base_url()),
+        ("CLOUDFLARE_API_TOKEN".to_string(), DEMO_TOKEN.to_string()),
+        ("CLOUDFLARE_ACCOUNT_ID".to_string(), DEMO_ACCOUNT.to_string()),
+        ("REBRANCH_PAGES_POLL_MS".to_string(), "200".to_string()),
+    ]);
+    let inner = Ctx { global: &global, ui: ctx.ui, env };
     let show = |cmd: &str| {
-        inner.ui.out(&format!(
-            "\n{} {cmd}\n\n",
-            inner.ui.out_style.bold("$ rebranch")
-        ))
+        let line = format!("rebranch {cmd} --set cloudflare.project={DEMO_PROJECT}");
+        inner.ui.out(&format!("\n{}\n\n", inner.ui.out_style.bold(&format!("$ {line}"))));
     };
     show("plan");
     plan::cmd_plan(&inner, &plan::PlanArgs::default())?;
@@ -58,18 +60,34 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
     apply::cmd_apply(&inner, &apply::ApplyArgs::yes())?;
     show("status");
     plan::cmd_status(&inner, &plan::StatusArgs::default())?;
-    show("plan");
-    plan::cmd_plan(&inner, &plan::PlanArgs::default())?;
     show("rollback --yes");
     apply::cmd_rollback(&inner, &apply::RollbackArgs { yes: true })?;
     show("status");
     plan::cmd_status(&inner, &plan::StatusArgs::default())?;
+    let served = standin.state();
     inner.ui.out(&format!(
-        "\nThe sample is left in {} for you to explore:\n  cd {}\n  git log --oneline --all --graph\n  rebranch plan\n",
+        "\nThe Pages stand-in received {} API requests; it stops now.\nThe sample repository is left in {} for you to explore:\n  cd {}\n  git log --oneline --all --graph\n",
+        standin.requests().len(),
         root.display(),
         sample.clone.display()
     ));
+    drop(served);
     Ok(0)
+}
+
+fn demo_root(args: &DemoArgs) -> Result<PathBuf, CliError> {
+    match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(&format!("cannot create {}: {e}", dir.display())))?;
+            Ok(dir.clone())
+        }
+        None => Ok(tempfile::Builder::new()
+            .prefix("rebranch-demo-")
+            .tempdir()
+            .map_err(|e| fail(&format!("cannot create a temporary directory: {e}")))?
+            .keep()),
+    }
 }
 
 fn fail(message: &str) -> CliError {

@@ -51,12 +51,7 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(kind: Kind, message: impl Into<String>) -> CliError {
-        CliError {
-            kind,
-            message: message.into(),
-            causes: Vec::new(),
-            hints: Vec::new(),
-        }
+        CliError { kind, message: message.into(), causes: Vec::new(), hints: Vec::new() }
     }
 
     pub fn cause(mut self, cause: impl Into<String>) -> CliError {

@@ -14,6 +14,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use error::{CliError, Kind};
 
+use std::collections::BTreeMap;
+
+use crate::cloudflare::{
+    Config, ConfigError, PagesClient, PollOptions, ProjectState, ReqwestTransport, TransportOptions,
+};
+use crate::exec::effects::PagesAccess;
 use crate::observe::{self, Observation};
 use crate::plan::Plan;
 use crate::spec::{self, Spec, Target};
@@ -113,10 +119,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let ui = Ui::new(cli.global.quiet, cli.global.verbose);
-    let ctx = Ctx {
-        global: &cli.global,
-        ui,
-    };
+    let ctx = Ctx { global: &cli.global, ui, env: BTreeMap::new() };
     let result = match &cli.command {
         Command::Plan(a) => plan::cmd_plan(&ctx, a),
         Command::Apply(a) => apply::cmd_apply(&ctx, a),
@@ -133,10 +136,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// What every command shares: the global arguments and the terminal.
+/// What every command shares: the global arguments, the terminal, and the environment.
 struct Ctx<'a> {
     global: &'a GlobalArgs,
     ui: Ui,
+    /// Values that take precedence over the process environment (the demo's stand-in).
+    env: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -150,13 +155,73 @@ impl Ctx<'_> {
             Some(path) => Spec::load(path)?,
             None => Spec::builtin(),
         };
-        let sets = self
-            .global
-            .sets
-            .iter()
-            .map(|s| spec::parse_set(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(spec.resolve(&sets, &|key| std::env::var(key).ok())?)
+        let sets =
+            self.global.sets.iter().map(|s| spec::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
+        Ok(spec.resolve(&sets, &|key| self.env(key))?)
+    }
+
+    /// An environment variable, with the context's overrides first.
+    fn env(&self, key: &str) -> Option<String> {
+        self.env.get(key).cloned().or_else(|| std::env::var(key).ok())
+    }
+
+    /// The Pages API client, when the plan names a project.
+    fn pages_client(
+        &self,
+        target: &Target,
+    ) -> Result<Option<PagesClient<ReqwestTransport>>, CliError> {
+        match target.pages.as_ref().filter(|p| !p.project.is_empty()) {
+            Some(p) => self.pages_client_for(&p.project, &p.account_id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A Pages API client for `project` in `account` (empty: from the environment).
+    fn pages_client_for(
+        &self,
+        project: &str,
+        account: &str,
+    ) -> Result<PagesClient<ReqwestTransport>, CliError> {
+        let pages_err = |e: ConfigError| {
+            CliError::new(Kind::Failure, e.to_string())
+                .cause(format!("the plan switches Pages project \"{project}\""))
+        };
+        let mut config = Config::from_env(|k| self.env(k)).map_err(pages_err)?;
+        if !account.is_empty() {
+            config.account_id = Some(account.to_string());
+        }
+        config.require_account().map_err(pages_err)?;
+        for w in &config.warnings {
+            self.ui.warn(w);
+        }
+        let transport = ReqwestTransport::new(TransportOptions::default()).map_err(|e| {
+            CliError::new(Kind::Failure, format!("cannot set up HTTPS: {}", e.message))
+        })?;
+        PagesClient::new(transport, &config).map_err(pages_err)
+    }
+
+    /// Everything a plan's Pages step needs at apply or rollback time.
+    fn pages_access(&self, plan: &Plan) -> Result<Option<PagesAccess>, CliError> {
+        let switch = plan.actions.iter().find_map(|s| match &s.action {
+            crate::plan::Action::Pages(p) => Some(&p.switch),
+            _ => None,
+        });
+        let Some(switch) = switch else { return Ok(None) };
+        let client = self.pages_client_for(&switch.project, &switch.account_id)?;
+        let mut poll = PollOptions::default();
+        if let Some(ms) = self.env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
+            poll.interval = std::time::Duration::from_millis(ms);
+        }
+        Ok(Some(PagesAccess { client, poll, progress: Box::new(self.ui.deploy_progress()) }))
+    }
+
+    /// Reads the Pages project the target names, if any.
+    fn observe_pages(&self, target: &Target) -> Result<Option<ProjectState>, CliError> {
+        let Some(client) = self.pages_client(target)? else { return Ok(None) };
+        let project = target.pages.as_ref().map(|p| p.project.as_str()).unwrap_or_default();
+        let state = crate::cloudflare::observe(&client, project)
+            .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
+        Ok(Some(state))
     }
 
     fn open(&self) -> Result<git2::Repository, CliError> {
@@ -166,7 +231,8 @@ impl Ctx<'_> {
     /// Observes the repository and computes the plan.
     fn plan(&self, repo: &git2::Repository) -> Result<(Target, Observation, Plan), CliError> {
         let target = self.target()?;
-        let obs = observe::observe(repo, &target)?;
+        let pages = self.observe_pages(&target)?;
+        let obs = observe::observe(repo, &target, pages)?;
         let plan = crate::plan::build(&target, &obs)?;
         Ok((target, obs, plan))
     }
@@ -179,15 +245,9 @@ fn state_dir(repo: &git2::Repository) -> PathBuf {
 
 /// Writes a file atomically: a temporary file beside it, synced, then renamed over it.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let fail = |e: std::io::Error| {
-        CliError::new(
-            Kind::Failure,
-            format!("cannot write {}: {e}", path.display()),
-        )
+        CliError::new(Kind::Failure, format!("cannot write {}: {e}", path.display()))
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(fail)?;

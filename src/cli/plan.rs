@@ -44,11 +44,7 @@ pub fn cmd_plan(ctx: &Ctx<'_>, args: &PlanArgs) -> Result<u8, CliError> {
     if let Some(note) = unfinished_note(&repo)? {
         ctx.ui.warn(&note);
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
-        2
-    } else {
-        0
-    })
+    Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 })
 }
 
 pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
@@ -64,21 +60,14 @@ pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
             "unfinished_apply": unfinished,
             "warnings": plan.warnings,
         });
-        ctx.ui.out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        ));
+        ctx.ui.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
     } else {
         ctx.ui.out(&status_text(ctx, &target, &obs, &plan));
         if let Some(note) = &unfinished {
             ctx.ui.warn(note);
         }
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() {
-        2
-    } else {
-        0
-    })
+    Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 })
 }
 
 fn status_text(
@@ -97,29 +86,32 @@ fn status_text(
     ));
     for b in &target.branches {
         let remote = obs.remote_heads.get(&b.name);
-        let mark = if remote.is_some() {
-            style.paint("32", "✓")
-        } else {
-            style.paint("31", "✗")
-        };
-        let at = remote.map_or_else(
-            || "absent".to_string(),
-            |o| format!("at {}", crate::git::short(*o)),
-        );
-        out.push_str(&format!(
-            "  {mark} {}/{} {at} ({})\n",
-            obs.remote, b.name, b.origin
-        ));
+        let mark =
+            if remote.is_some() { style.paint("32", "✓") } else { style.paint("31", "✗") };
+        let at = remote
+            .map_or_else(|| "absent".to_string(), |o| format!("at {}", crate::git::short(*o)));
+        out.push_str(&format!("  {mark} {}/{} {at} ({})\n", obs.remote, b.name, b.origin));
     }
     for (old, _) in target.renames() {
         let (mark, state) = match obs.remote_heads.get(old) {
-            Some(o) => (
-                style.paint("31", "✗"),
-                format!("still exists at {}", crate::git::short(*o)),
-            ),
+            Some(o) => {
+                (style.paint("31", "✗"), format!("still exists at {}", crate::git::short(*o)))
+            }
             None => (style.paint("32", "✓"), "gone".to_string()),
         };
         out.push_str(&format!("  {mark} {}/{old} {state}\n", obs.remote));
+    }
+    if let Some(p) = &obs.pages {
+        let done = target.renames().all(|(_, new)| p.production_branch == new);
+        let mark = if done { style.paint("32", "✓") } else { style.paint("31", "✗") };
+        let live = p.canonical_deployment.as_ref().map_or_else(
+            || "no production deployment yet".to_string(),
+            |d| format!("serving deployment {} from {}", d.id, d.branch.as_deref().unwrap_or("?")),
+        );
+        out.push_str(&format!(
+            "  {mark} pages project {} deploys production from {} ({live})\n",
+            p.name, p.production_branch
+        ));
     }
     out.push('\n');
     if plan.is_empty() {
@@ -146,11 +138,7 @@ pub fn unfinished_note(repo: &git2::Repository) -> Result<Option<String>, CliErr
     if !journal.is_unfinished() {
         return Ok(None);
     }
-    let done = journal
-        .states
-        .iter()
-        .filter(|s| **s == StepState::Done)
-        .count();
+    let done = journal.states.iter().filter(|s| **s == StepState::Done).count();
     Ok(Some(format!(
         "an apply stopped part way (run {}, {done} of {} steps done): `rebranch apply` resumes it, `rebranch rollback` undoes it",
         journal.run,

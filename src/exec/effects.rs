@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use git2::{Oid, Repository};
 
 use super::ExecError;
+use crate::cloudflare::{
+    self, BranchFields, PagesClient, PollOptions, ReqwestTransport, RollbackOptions, SwitchPlan,
+    SwitchRecord,
+};
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
 
@@ -39,6 +43,27 @@ pub trait Effects {
         branch: &str,
         oid: Option<Oid>,
     ) -> Result<(), ExecError>;
+    /// Whether the commit's tree has a file at `path`.
+    fn has_file(&self, commit: Oid, path: &str) -> bool;
+    /// The Pages project's branch settings, read live.
+    fn pages_fields(&mut self, project: &str) -> Result<BranchFields, ExecError>;
+    /// One PATCH that moves the project to `switch.after`, checked by a GET.
+    fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError>;
+    /// A production deployment from `branch`, waited for until it serves.
+    fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError>;
+    /// Moves the project back to `switch.before` and restores its previous deployment.
+    fn pages_restore(
+        &mut self,
+        switch: &SwitchPlan,
+        old_branch_exists: bool,
+    ) -> Result<(), ExecError>;
+}
+
+/// API access for the Pages step: the client, how to poll, and where progress goes.
+pub struct PagesAccess {
+    pub client: PagesClient<ReqwestTransport>,
+    pub poll: PollOptions,
+    pub progress: Box<dyn cloudflare::Progress>,
 }
 
 /// The real effects on a repository. The remote is listed once per run (one connection)
@@ -47,14 +72,26 @@ pub trait Effects {
 pub struct GitEffects<'r> {
     repo: &'r Repository,
     listings: BTreeMap<String, RemoteListing>,
+    pages: Option<PagesAccess>,
 }
 
 impl<'r> GitEffects<'r> {
     pub fn new(repo: &'r Repository) -> GitEffects<'r> {
-        GitEffects {
-            repo,
-            listings: BTreeMap::new(),
-        }
+        GitEffects { repo, listings: BTreeMap::new(), pages: None }
+    }
+
+    /// Adds API access for plans with a Pages step.
+    pub fn with_pages(mut self, access: Option<PagesAccess>) -> GitEffects<'r> {
+        self.pages = access;
+        self
+    }
+
+    fn pages(&self) -> Result<&PagesAccess, ExecError> {
+        self.pages.as_ref().ok_or_else(|| {
+            ExecError::Config(
+                "the plan switches a Cloudflare Pages project, but no API access is set up: set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID".to_string(),
+            )
+        })
     }
 
     fn listing(&mut self, remote: &str) -> Result<&mut RemoteListing, ExecError> {
@@ -125,9 +162,7 @@ impl Effects for GitEffects<'_> {
     }
 
     fn tracking(&self, remote: &str, branch: &str) -> Option<Oid> {
-        self.repo
-            .refname_to_id(&format!("refs/remotes/{remote}/{branch}"))
-            .ok()
+        self.repo.refname_to_id(&format!("refs/remotes/{remote}/{branch}")).ok()
     }
 
     fn set_tracking(
@@ -137,5 +172,54 @@ impl Effects for GitEffects<'_> {
         oid: Option<Oid>,
     ) -> Result<(), ExecError> {
         Ok(remote::set_tracking(self.repo, remote, branch, oid)?)
+    }
+
+    fn has_file(&self, commit: Oid, path: &str) -> bool {
+        crate::observe::has_file(self.repo, commit, path)
+    }
+
+    fn pages_fields(&mut self, project: &str) -> Result<BranchFields, ExecError> {
+        let access = self.pages()?;
+        Ok(cloudflare::observe(&access.client, project)?.branch_fields())
+    }
+
+    fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError> {
+        cloudflare::apply_switch(&self.pages()?.client, switch)?;
+        Ok(())
+    }
+
+    fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError> {
+        let access = self.pages()?;
+        cloudflare::verify_deployment(
+            &access.client,
+            project,
+            branch,
+            access.progress.as_ref(),
+            &access.poll,
+        )?;
+        Ok(())
+    }
+
+    fn pages_restore(
+        &mut self,
+        switch: &SwitchPlan,
+        old_branch_exists: bool,
+    ) -> Result<(), ExecError> {
+        let access = self.pages()?;
+        let record = SwitchRecord {
+            account_id: switch.account_id.clone(),
+            project: switch.project.clone(),
+            from: switch.from.clone(),
+            to: switch.to.clone(),
+            source_type: switch.source_type.clone(),
+            before: switch.before.clone(),
+            after: switch.after.clone(),
+            canonical_deployment_before: switch.canonical_deployment.clone(),
+            patched: true,
+        };
+        let options =
+            RollbackOptions { old_branch_exists, poll: access.poll, ..RollbackOptions::default() };
+        cloudflare::rollback_switch(&access.client, &record, access.progress.as_ref(), &options)?;
+        Ok(())
     }
 }

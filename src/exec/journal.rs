@@ -79,11 +79,7 @@ pub enum JournalError {
     #[error("cannot write the journal {path}: {message}")]
     Io { path: String, message: String },
     #[error("the journal {path} is corrupt at line {line}: {message}")]
-    Corrupt {
-        path: String,
-        line: usize,
-        message: String,
-    },
+    Corrupt { path: String, line: usize, message: String },
 }
 
 impl Journal {
@@ -98,11 +94,8 @@ impl Journal {
         let started = now();
         let run = format!("{}-{}", timestamp(started), std::process::id());
         let path = dir.join(format!("{run}.jsonl"));
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let file =
+            OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err(&path))?;
         let mut journal = Journal {
             path,
             run: run.clone(),
@@ -112,11 +105,7 @@ impl Journal {
             rolled_back: false,
             file,
         };
-        journal.record(Event::Begin {
-            run,
-            started,
-            plan: Box::new(plan.clone()),
-        })?;
+        journal.record(Event::Begin { run, started, plan: Box::new(plan.clone()) })?;
         Ok(journal)
     }
 
@@ -148,10 +137,7 @@ impl Journal {
         let Some(Event::Begin { run, plan, .. }) = events.first().cloned() else {
             return Err(corrupt("it does not start with the plan it applies"));
         };
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(io_err(path))?;
+        let file = OpenOptions::new().append(true).open(path).map_err(io_err(path))?;
         let mut journal = Journal {
             path: path.to_path_buf(),
             run,
@@ -162,13 +148,11 @@ impl Journal {
             file,
         };
         for (i, event) in events.iter().enumerate().skip(1) {
-            journal
-                .replay(event)
-                .map_err(|message| JournalError::Corrupt {
-                    path: path.display().to_string(),
-                    line: i + 1,
-                    message,
-                })?;
+            journal.replay(event).map_err(|message| JournalError::Corrupt {
+                path: path.display().to_string(),
+                line: i + 1,
+                message,
+            })?;
         }
         Ok(journal)
     }
@@ -181,9 +165,7 @@ impl Journal {
         })?;
         line.push('\n');
         let path = self.path.clone();
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(io_err(&path))?;
+        self.file.write_all(line.as_bytes()).map_err(io_err(&path))?;
         self.file.sync_data().map_err(io_err(&path))?;
         if !matches!(event, Event::Begin { .. }) {
             self.replay(&event).map_err(|message| JournalError::Io {
@@ -211,11 +193,7 @@ impl Journal {
     fn replay(&mut self, event: &Event) -> Result<(), String> {
         let n = self.states.len();
         let slot = |step: usize| {
-            if step < n {
-                Ok(step)
-            } else {
-                Err(format!("step {step} is not in the plan"))
-            }
+            if step < n { Ok(step) } else { Err(format!("step {step} is not in the plan")) }
         };
         match event {
             Event::Begin { .. } => return Err("a second `begin`".to_string()),
@@ -254,10 +232,7 @@ fn parse_events(path: &Path, text: &str) -> Result<Vec<Event>, JournalError> {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |e| JournalError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
+    move |e| JournalError::Io { path: path.display().to_string(), message: e.to_string() }
 }
 
 fn now() -> u64 {
@@ -272,12 +247,7 @@ pub fn timestamp(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Howard Hinnant's days-to-civil conversion.
@@ -308,17 +278,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.jsonl");
         fs::write(&p, "{\"event\":\"finished\"}\n{\"event\":\"sta").unwrap();
-        assert_eq!(
-            parse_events(&p, &fs::read_to_string(&p).unwrap())
-                .unwrap()
-                .len(),
-            1
-        );
-        fs::write(
-            &p,
-            "{\"event\":\"finished\"}\nnot json\n{\"event\":\"finished\"}\n",
-        )
-        .unwrap();
+        assert_eq!(parse_events(&p, &fs::read_to_string(&p).unwrap()).unwrap().len(), 1);
+        fs::write(&p, "{\"event\":\"finished\"}\nnot json\n{\"event\":\"finished\"}\n").unwrap();
         let err = parse_events(&p, &fs::read_to_string(&p).unwrap()).unwrap_err();
         assert!(err.to_string().contains("corrupt at line 2"), "{err}");
     }

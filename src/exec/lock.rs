@@ -59,9 +59,7 @@ impl Lock {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut f) => {
                     let body = serde_json::to_string(&me).unwrap_or_default();
-                    f.write_all(body.as_bytes())
-                        .and_then(|_| f.sync_all())
-                        .map_err(io)?;
+                    f.write_all(body.as_bytes()).and_then(|_| f.sync_all()).map_err(io)?;
                     return Ok(Lock { path, took_over });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -133,13 +131,8 @@ mod tests {
     fn second_lock_is_refused_while_the_first_is_held() {
         let dir = tempfile::tempdir().unwrap();
         let first = Lock::acquire(dir.path(), "apply").unwrap();
-        let err = Lock::acquire(dir.path(), "rollback")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(&format!("pid {}", std::process::id())),
-            "{err}"
-        );
+        let err = Lock::acquire(dir.path(), "rollback").unwrap_err().to_string();
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
         drop(first);
         Lock::acquire(dir.path(), "rollback").unwrap();
     }
@@ -147,17 +140,9 @@ mod tests {
     #[test]
     fn stale_lock_of_a_dead_process_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let dead = Holder {
-            pid: u32::MAX - 1,
-            host: hostname(),
-            started: 0,
-            command: "apply".into(),
-        };
-        fs::write(
-            dir.path().join("lock"),
-            serde_json::to_string(&dead).unwrap(),
-        )
-        .unwrap();
+        let dead =
+            Holder { pid: u32::MAX - 1, host: hostname(), started: 0, command: "apply".into() };
+        fs::write(dir.path().join("lock"), serde_json::to_string(&dead).unwrap()).unwrap();
         let lock = Lock::acquire(dir.path(), "apply").unwrap();
         assert_eq!(lock.took_over, Some(dead));
     }

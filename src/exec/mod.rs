@@ -25,6 +25,10 @@ pub enum ExecError {
     Push(#[from] PushError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Pages(Box<crate::cloudflare::StepError>),
+    #[error("{0}")]
+    Config(String),
     #[error("{0}")]
     Moved(String),
     #[error("injected fault: {0}")]
@@ -100,30 +104,17 @@ pub fn apply(
             Ok(true) => outcome.applied.push(step.id),
             Ok(false) => outcome.already.push(step.id),
             Err(stop) => {
-                journal.record(Event::Failed {
-                    step: i,
-                    error: stop.reason.clone(),
-                })?;
+                journal.record(Event::Failed { step: i, error: stop.reason.clone() })?;
                 progress.event(step, StepEvent::Failed(&stop.reason));
                 outcome.stopped = Some(stop);
                 return Ok(outcome);
             }
         }
         let applied = outcome.applied.last() == Some(&step.id);
-        progress.event(
-            step,
-            if applied {
-                StepEvent::Applied
-            } else {
-                StepEvent::AlreadyDone
-            },
-        );
+        progress.event(step, if applied { StepEvent::Applied } else { StepEvent::AlreadyDone });
         if let Err(e) = fault::at("after", step.id) {
             let stop = stopped(step, e);
-            journal.record(Event::Failed {
-                step: i,
-                error: stop.reason.clone(),
-            })?;
+            journal.record(Event::Failed { step: i, error: stop.reason.clone() })?;
             outcome.stopped = Some(stop);
             return Ok(outcome);
         }
@@ -157,19 +148,11 @@ pub fn rollback(
             .map_err(|e| stopped(step, e));
         match result {
             Ok(applied) => {
-                let list = if applied {
-                    &mut outcome.applied
-                } else {
-                    &mut outcome.already
-                };
+                let list = if applied { &mut outcome.applied } else { &mut outcome.already };
                 list.push(step.id);
                 progress.event(
                     &inverse,
-                    if applied {
-                        StepEvent::Applied
-                    } else {
-                        StepEvent::AlreadyDone
-                    },
+                    if applied { StepEvent::Applied } else { StepEvent::AlreadyDone },
                 );
             }
             Err(stop) => {
@@ -193,10 +176,7 @@ fn apply_one(
 ) -> Result<bool, ExecError> {
     match r {
         Readiness::Done => {
-            journal.record(Event::Done {
-                step: i,
-                already: true,
-            })?;
+            journal.record(Event::Done { step: i, already: true })?;
             Ok(false)
         }
         Readiness::Blocked(why) => Err(ExecError::Moved(why)),
@@ -204,10 +184,7 @@ fn apply_one(
             journal.record(Event::Start { step: i })?;
             fault::at("during", step.id)?;
             steps::run(&step.action, fx)?;
-            journal.record(Event::Done {
-                step: i,
-                already: false,
-            })?;
+            journal.record(Event::Done { step: i, already: false })?;
             Ok(true)
         }
     }
@@ -222,35 +199,26 @@ fn undo_one(
 ) -> Result<bool, ExecError> {
     match r {
         Readiness::Done => {
-            journal.record(Event::Undone {
-                step: i,
-                already: true,
-            })?;
+            journal.record(Event::Undone { step: i, already: true })?;
             Ok(false)
         }
         Readiness::Blocked(why) => Err(ExecError::Moved(why)),
         Readiness::Ready => {
             journal.record(Event::Undo { step: i })?;
             steps::run(&inverse.action, fx)?;
-            journal.record(Event::Undone {
-                step: i,
-                already: false,
-            })?;
+            journal.record(Event::Undone { step: i, already: false })?;
             Ok(true)
         }
     }
 }
 
 fn stopped(step: &Step, e: ExecError) -> Stopped {
-    let moved = matches!(
-        e,
-        ExecError::Moved(_) | ExecError::Push(PushError::Moved { .. })
-    );
-    Stopped {
-        step: step.id,
-        reason: e.to_string(),
-        moved,
-    }
+    let moved = match &e {
+        ExecError::Moved(_) | ExecError::Push(PushError::Moved { .. }) => true,
+        ExecError::Pages(p) => matches!(**p, crate::cloudflare::StepError::Drift { .. }),
+        _ => false,
+    };
+    Stopped { step: step.id, reason: e.to_string(), moved }
 }
 
 /// Test-only fault injection, read from `REBRANCH_FAULT` (`fail-before:N`, `fail-during:N`,
@@ -284,5 +252,11 @@ mod fault {
     #[cfg(not(debug_assertions))]
     pub fn at(_point: &str, _step: usize) -> Result<(), ExecError> {
         Ok(())
+    }
+}
+
+impl From<crate::cloudflare::StepError> for ExecError {
+    fn from(e: crate::cloudflare::StepError) -> ExecError {
+        ExecError::Pages(Box::new(e))
     }
 }

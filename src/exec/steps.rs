@@ -8,7 +8,9 @@ use super::ExecError;
 use super::effects::Effects;
 use crate::git::parse_oid;
 use crate::git::remote::RefUpdate;
-use crate::plan::action::{Action, LocalBranchChange, LocalRename, RemoteBranch, Tracking, short};
+use crate::plan::action::{
+    Action, LocalBranchChange, LocalRename, PagesChange, RemoteBranch, Tracking, short,
+};
 
 /// What live state says about an action right before it would run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,7 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
         Action::LocalRename(a) => check_rename(a, fx),
         Action::LocalBranch(a) => check_local(a, fx),
         Action::Tracking(a) => check_tracking(a, fx),
+        Action::Pages(a) => check_pages(a, fx),
     }
 }
 
@@ -36,15 +39,12 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
     match action {
         Action::RemoteBranch(a) => fx.push(
             &a.remote,
-            &RefUpdate {
-                branch: a.branch.clone(),
-                expect: oid(&a.from)?,
-                new: oid(&a.to)?,
-            },
+            &RefUpdate { branch: a.branch.clone(), expect: oid(&a.from)?, new: oid(&a.to)? },
         ),
         Action::LocalRename(a) => fx.rename_local(&a.from, &a.to, a.upstream_after.as_ref()),
         Action::LocalBranch(a) => run_local(a, fx),
         Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
+        Action::Pages(a) => run_pages(a, fx),
     }
 }
 
@@ -65,6 +65,9 @@ fn check_remote(a: &RemoteBranch, fx: &mut dyn Effects) -> Result<Readiness, Exe
     }
     if let (Some(keeper), Some(from)) = (&a.kept_by, from) {
         let kept = fx.remote_head(&a.remote, keeper)?;
+        if let Some(blocked) = kept.and_then(|k| check_files(a, k, fx)) {
+            return Ok(blocked);
+        }
         if !kept.is_some_and(|k| fx.contains(k, from)) {
             return Ok(Readiness::Blocked(format!(
                 "`{}/{keeper}` does not hold {} (it is {}), so deleting `{}` could lose it",
@@ -76,6 +79,49 @@ fn check_remote(a: &RemoteBranch, fx: &mut dyn Effects) -> Result<Readiness, Exe
         }
     }
     Ok(Readiness::Ready)
+}
+
+/// The keeper's tip must have every file the plan requires before the old name goes.
+fn check_files(a: &RemoteBranch, keeper_tip: Oid, fx: &mut dyn Effects) -> Option<Readiness> {
+    let missing = a.kept_files.iter().find(|f| !fx.has_file(keeper_tip, f))?;
+    Some(Readiness::Blocked(format!(
+        "`{}/{}` has no {missing} at {}, so deleting `{}` would lose the published index",
+        a.remote,
+        a.kept_by.as_deref().unwrap_or("?"),
+        crate::git::short(keeper_tip),
+        a.branch
+    )))
+}
+
+fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let live = fx.pages_fields(&a.switch.project)?;
+    let (expect, target) = if a.back {
+        (&a.switch.after, &a.switch.before)
+    } else {
+        (&a.switch.before, &a.switch.after)
+    };
+    if &live == target {
+        return Ok(Readiness::Done);
+    }
+    if &live != expect {
+        return Ok(Readiness::Blocked(format!(
+            "Pages project \"{}\" has production branch \"{}\", but the plan expects \"{}\"",
+            a.switch.project, live.production_branch, expect.production_branch
+        )));
+    }
+    Ok(Readiness::Ready)
+}
+
+fn run_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    if a.back {
+        let old_exists = fx.remote_head(&a.remote, &a.switch.from)?.is_some();
+        return fx.pages_restore(&a.switch, old_exists);
+    }
+    fx.pages_switch(&a.switch)?;
+    if a.verify {
+        fx.pages_verify(&a.switch.project, &a.switch.to)?;
+    }
+    Ok(())
 }
 
 fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
@@ -115,11 +161,7 @@ fn check_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<Readiness,
 fn check_tracking(a: &Tracking, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
     // A remote-tracking ref is a cache of the remote: it is set whatever it holds.
     let live = fx.tracking(&a.remote, &a.branch);
-    Ok(if live == oid(&a.to)? {
-        Readiness::Done
-    } else {
-        Readiness::Ready
-    })
+    Ok(if live == oid(&a.to)? { Readiness::Done } else { Readiness::Ready })
 }
 
 fn run_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<(), ExecError> {

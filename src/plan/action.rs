@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cloudflare::SwitchPlan;
 use crate::git::local::Upstream;
 
 /// One step of a migration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// Creates, moves or deletes a branch on the remote, with compare-and-swap.
@@ -18,6 +19,23 @@ pub enum Action {
     LocalBranch(LocalBranchChange),
     /// Brings a stale remote-tracking ref in line with the remote.
     Tracking(Tracking),
+    /// Switches (or switches back) the Pages project that serves the published branch.
+    Pages(Box<PagesChange>),
+}
+
+/// The Pages project's branch settings going from `switch.before` to `switch.after`
+/// (or back, for the inverse).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PagesChange {
+    /// The git remote whose branches the project builds from.
+    pub remote: String,
+    pub switch: SwitchPlan,
+    /// True for the inverse: from `after` back to `before`.
+    #[serde(default)]
+    pub back: bool,
+    /// Deploy from the new branch and wait until it serves production.
+    #[serde(default)]
+    pub verify: bool,
 }
 
 /// A remote branch going from `from` to `to` (object ids; `None`: absent).
@@ -30,6 +48,10 @@ pub struct RemoteBranch {
     /// For a delete: the branch that must hold `from` on the remote, so nothing is lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_by: Option<String>,
+    /// For a delete: files the keeper's tip must have (e.g. `index.yaml`, which
+    /// chart-releaser would otherwise start afresh, losing every published version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_files: Vec<String>,
     /// Why this step exists, in a few words.
     pub why: String,
 }
@@ -106,6 +128,7 @@ impl Action {
                 from: a.to.clone(),
                 to: a.from.clone(),
                 kept_by: None,
+                kept_files: Vec::new(),
                 why: format!("undo: {}", a.why),
             }),
             Action::LocalRename(a) => Action::LocalRename(LocalRename {
@@ -127,6 +150,12 @@ impl Action {
                 from: a.to.clone(),
                 to: a.from.clone(),
             }),
+            Action::Pages(a) => Action::Pages(Box::new(PagesChange {
+                remote: a.remote.clone(),
+                switch: a.switch.clone(),
+                back: !a.back,
+                verify: false,
+            })),
         }
     }
 
@@ -137,6 +166,7 @@ impl Action {
             Action::LocalRename(_) => Sign::Change,
             Action::LocalBranch(a) => Sign::of(&a.from, &a.to),
             Action::Tracking(a) => Sign::of(&a.from, &a.to),
+            Action::Pages(_) => Sign::Change,
         }
     }
 
@@ -147,6 +177,7 @@ impl Action {
             Action::LocalRename(a) => format!("branch {} → {}", a.from, a.to),
             Action::LocalBranch(a) => format!("branch {}", a.branch),
             Action::Tracking(a) => format!("refs/remotes/{}/{}", a.remote, a.branch),
+            Action::Pages(a) => format!("pages project {}", a.switch.project),
         }
     }
 
@@ -169,6 +200,7 @@ impl Action {
                     "drop the stale remote-tracking ref (the remote has no such branch)".into()
                 }
             },
+            Action::Pages(a) => pages_summary(a),
         }
     }
 
@@ -182,25 +214,56 @@ impl Action {
                 }
                 s
             }
-            Action::LocalRename(a) => format!(
-                "local {} at {}, local {} absent",
-                a.from,
-                short(&a.oid),
-                a.to
-            ),
-            Action::LocalBranch(a) => format!(
-                "local {} {}",
-                a.branch,
-                state(&a.from.as_ref().map(|s| s.oid.clone()))
-            ),
+            Action::LocalRename(a) => {
+                format!("local {} at {}, local {} absent", a.from, short(&a.oid), a.to)
+            }
+            Action::LocalBranch(a) => {
+                format!("local {} {}", a.branch, state(&a.from.as_ref().map(|s| s.oid.clone())))
+            }
             Action::Tracking(a) => format!("{}/{} {}", a.remote, a.branch, state(&a.from)),
+            Action::Pages(a) => {
+                let (from, _) = pages_ends(a);
+                format!(
+                    "pages project {} (account {}) on production branch \"{}\"",
+                    a.switch.project, a.switch.account_id, from
+                )
+            }
         }
     }
 
     /// Whether the action changes the remote (teammates see it) or only this clone.
     pub fn is_remote(&self) -> bool {
-        matches!(self, Action::RemoteBranch(_))
+        matches!(self, Action::RemoteBranch(_) | Action::Pages(_))
     }
+
+    /// Lines of detail under the summary (the Pages fields that change).
+    pub fn details(&self) -> Vec<String> {
+        match self {
+            Action::Pages(a) if !a.back => a
+                .switch
+                .diff_lines()
+                .into_iter()
+                .map(|l| l.split_once("\": ").map_or(l.clone(), |(_, field)| field.to_string()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn pages_ends(a: &PagesChange) -> (&str, &str) {
+    if a.back { (&a.switch.to, &a.switch.from) } else { (&a.switch.from, &a.switch.to) }
+}
+
+fn pages_summary(a: &PagesChange) -> String {
+    let (from, to) = pages_ends(a);
+    let mut s = format!("production branch \"{from}\" → \"{to}\"");
+    if a.verify {
+        s.push_str(&format!(", then deploy from {to} and wait until it serves production"));
+    }
+    if a.back {
+        s.push_str(", and restore the previous production deployment");
+    }
+    s
 }
 
 fn remote_summary(a: &RemoteBranch) -> String {
@@ -226,11 +289,9 @@ fn local_summary(a: &LocalBranchChange) -> String {
             Some(k) => format!("delete local branch at {} (kept by {k})", short(&from.oid)),
             None => format!("delete local branch at {}", short(&from.oid)),
         },
-        (Some(from), Some(to)) => format!(
-            "move local branch {} → {}",
-            short(&from.oid),
-            short(&to.oid)
-        ),
+        (Some(from), Some(to)) => {
+            format!("move local branch {} → {}", short(&from.oid), short(&to.oid))
+        }
         (None, None) => String::new(),
     }
 }
@@ -266,10 +327,7 @@ mod tests {
             to: "release".into(),
             oid: "a".repeat(40),
             upstream_before: None,
-            upstream_after: Some(Upstream {
-                remote: "origin".into(),
-                branch: "release".into(),
-            }),
+            upstream_after: Some(Upstream { remote: "origin".into(), branch: "release".into() }),
         });
         assert_eq!(a.inverse().inverse(), a);
         let t = Action::Tracking(Tracking {
@@ -289,11 +347,10 @@ mod tests {
             from: oid('c'),
             to: None,
             kept_by: Some("release".into()),
+            kept_files: vec!["index.yaml".into()],
             why: "renamed to release".into(),
         };
-        let Action::RemoteBranch(inv) = Action::RemoteBranch(a.clone()).inverse() else {
-            panic!()
-        };
+        let Action::RemoteBranch(inv) = Action::RemoteBranch(a.clone()).inverse() else { panic!() };
         assert_eq!((inv.from, inv.to), (None, oid('c')));
         assert_eq!(Action::RemoteBranch(a).sign(), Sign::Delete);
     }

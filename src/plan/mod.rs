@@ -119,25 +119,14 @@ impl Observed {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .filter(|k| self.refs.get(*k).cloned().flatten() != now.refs.get(*k).cloned().flatten())
-            .map(|k| {
-                format!(
-                    "{k}: {} → {}",
-                    show(self.refs.get(k)),
-                    show(now.refs.get(k))
-                )
-            })
+            .map(|k| format!("{k}: {} → {}", show(self.refs.get(k)), show(now.refs.get(k))))
             .collect()
     }
 }
 
 /// Computes the plan. Pure: no git, no network, no file system.
 pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
-    let mut b = Builder {
-        target,
-        obs,
-        phases: Default::default(),
-        warnings: Vec::new(),
-    };
+    let mut b = Builder { target, obs, phases: Default::default(), warnings: Vec::new() };
     b.check_existing()?;
     for (old, new) in target.renames() {
         b.rename(old, new)?;
@@ -145,24 +134,18 @@ pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
     for (new, src) in target.creations() {
         b.create(new, src)?;
     }
+    b.pages()?;
     b.pages_warning();
     let actions: Vec<Step> = b
         .phases
         .into_values()
         .flatten()
         .enumerate()
-        .map(|(i, action)| Step {
-            id: i + 1,
-            summary: action.summary(),
-            action,
-        })
+        .map(|(i, action)| Step { id: i + 1, summary: action.summary(), action })
         .collect();
     Ok(Plan {
         format_version: FORMAT_VERSION,
-        plan: PlanInfo {
-            name: target.plan_name.clone(),
-            source: target.plan_source.clone(),
-        },
+        plan: PlanInfo { name: target.plan_name.clone(), source: target.plan_source.clone() },
         repository: RepositoryInfo {
             path: obs.workdir.display().to_string(),
             remote: obs.remote.clone(),
@@ -179,6 +162,7 @@ pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     CopyRenamed,
+    Hosting,
     CreateBranches,
     DeleteRenamed,
     Local,
@@ -205,10 +189,7 @@ impl Builder<'_> {
     }
 
     fn upstream(&self, branch: &str) -> Upstream {
-        Upstream {
-            remote: self.remote().to_string(),
-            branch: branch.to_string(),
-        }
+        Upstream { remote: self.remote().to_string(), branch: branch.to_string() }
     }
 
     fn check_existing(&self) -> Result<(), PlanError> {
@@ -253,17 +234,7 @@ impl Builder<'_> {
                     Phase::CopyRenamed,
                     remote_change(&remote, new, None, Some(o), None, &format!("tip of {old}")),
                 );
-                self.push(
-                    Phase::DeleteRenamed,
-                    remote_change(
-                        &remote,
-                        old,
-                        Some(o),
-                        None,
-                        Some(new),
-                        &format!("renamed to {new}"),
-                    ),
-                );
+                self.delete_renamed(old, new, o, o)?;
             }
             (Some(o), Some(n)) => {
                 if !self.obs.holds(n, o) {
@@ -279,22 +250,78 @@ impl Builder<'_> {
                         ),
                     });
                 }
-                self.push(
-                    Phase::DeleteRenamed,
-                    remote_change(
-                        &remote,
-                        old,
-                        Some(o),
-                        None,
-                        Some(new),
-                        &format!("renamed to {new}"),
-                    ),
-                );
+                self.delete_renamed(old, new, o, n)?;
             }
             (None, Some(_)) => {}
         }
         self.rename_local(old, new)?;
         self.fix_tracking(old);
+        Ok(())
+    }
+
+    /// Deletes the old name once the new one (at `keeper`) holds its tip and the files
+    /// the plan requires.
+    fn delete_renamed(
+        &mut self,
+        old: &str,
+        new: &str,
+        tip: Oid,
+        keeper: Oid,
+    ) -> Result<(), PlanError> {
+        let remote = self.remote().to_string();
+        let files = self.target.must_contain(new).to_vec();
+        for path in &files {
+            if !self.obs.files.contains(&(keeper, path.clone())) {
+                return Err(PlanError {
+                    message: format!(
+                        "`{remote}/{new}` would have no {path} (at {}), so `{old}` cannot go",
+                        crate::git::short(keeper)
+                    ),
+                    hint: format!(
+                        "publish {path} on `{old}` first: chart-releaser starts an empty index when it is missing, dropping every published version"
+                    ),
+                });
+            }
+        }
+        let mut action =
+            remote_change(&remote, old, Some(tip), None, Some(new), &format!("renamed to {new}"));
+        if let Action::RemoteBranch(r) = &mut action {
+            r.kept_files = files;
+        }
+        self.push(Phase::DeleteRenamed, action);
+        Ok(())
+    }
+
+    /// The Pages project follows each renamed branch, right after the copy.
+    fn pages(&mut self) -> Result<(), PlanError> {
+        let Some(state) = self.obs.pages.clone() else { return Ok(()) };
+        let renames: Vec<(String, String)> =
+            self.target.renames().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        for (old, new) in renames {
+            let current = state.production_branch.as_str();
+            if current != old && current != new {
+                return Err(PlanError {
+                    message: format!(
+                        "Pages project \"{}\" (account {}) deploys production from `{current}`, not from `{old}`",
+                        state.name, state.account_id
+                    ),
+                    hint: "check --set cloudflare.project: the plan switches the project that serves the renamed branch".to_string(),
+                });
+            }
+            if let Some(switch) = crate::cloudflare::plan_switch(&state, &old, &new) {
+                self.warnings.extend(switch.notes.iter().cloned());
+                let remote = self.remote().to_string();
+                self.push(
+                    Phase::Hosting,
+                    Action::Pages(Box::new(action::PagesChange {
+                        remote,
+                        switch,
+                        back: false,
+                        verify: true,
+                    })),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -364,11 +391,7 @@ impl Builder<'_> {
         if self.obs.holds(r, local) {
             return Ok(());
         }
-        let how = if self.obs.holds(local, r) {
-            "is ahead of"
-        } else {
-            "has diverged from"
-        };
+        let how = if self.obs.holds(local, r) { "is ahead of" } else { "has diverged from" };
         Err(PlanError {
             message: format!(
                 "local branch `{branch}` ({}) {how} `{remote}/{branch}` ({})",
@@ -408,10 +431,7 @@ impl Builder<'_> {
             self.need_object(tip, &format!("{remote}/{new}"))?;
         }
         if !self.obs.local.contains_key(new) {
-            let to = LocalState {
-                oid: tip.to_string(),
-                upstream: Some(self.upstream(new)),
-            };
+            let to = LocalState { oid: tip.to_string(), upstream: Some(self.upstream(new)) };
             self.push(
                 Phase::Local,
                 Action::LocalBranch(LocalBranchChange {
@@ -431,8 +451,7 @@ impl Builder<'_> {
             return;
         };
         let will_delete = self.phases.get(&Phase::DeleteRenamed).is_some_and(|v| {
-            v.iter()
-                .any(|a| matches!(a, Action::RemoteBranch(r) if r.branch == branch))
+            v.iter().any(|a| matches!(a, Action::RemoteBranch(r) if r.branch == branch))
         });
         if !will_delete {
             self.push(
@@ -452,17 +471,14 @@ impl Builder<'_> {
             return Ok(());
         }
         Err(PlanError {
-            message: format!(
-                "this clone does not have commit {} ({what})",
-                crate::git::short(oid)
-            ),
+            message: format!("this clone does not have commit {} ({what})", crate::git::short(oid)),
             hint: format!("run `git fetch {}` and plan again", self.remote()),
         })
     }
 
     fn pages_warning(&mut self) {
         let Some(p) = &self.target.pages else { return };
-        if p.project.is_empty() {
+        if p.project.is_empty() && self.obs.pages.is_none() {
             self.warnings.push(
                 "no cloudflare.project set: the Pages step is left out, so the hosting must follow the rename some other way (set it with --set cloudflare.project=NAME)".to_string(),
             );
@@ -484,6 +500,7 @@ fn remote_change(
         from: from.map(|o| o.to_string()),
         to: to.map(|o| o.to_string()),
         kept_by: kept_by.map(str::to_string),
+        kept_files: Vec::new(),
         why: why.to_string(),
     })
 }

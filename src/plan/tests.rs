@@ -22,45 +22,28 @@ fn obs(remote: &[(&str, char)], local: &[(&str, char)]) -> Observation {
         workdir: "/repo".into(),
         remote: "origin".into(),
         remote_url: "git://example/repo".into(),
-        remote_heads: remote
-            .iter()
-            .map(|(n, c)| (n.to_string(), oid(*c)))
-            .collect(),
+        remote_heads: remote.iter().map(|(n, c)| (n.to_string(), oid(*c))).collect(),
         remote_default: Some("main".into()),
         local: local
             .iter()
             .map(|(n, c)| {
-                let upstream = Some(Upstream {
-                    remote: "origin".into(),
-                    branch: n.to_string(),
-                });
-                (
-                    n.to_string(),
-                    LocalBranch {
-                        oid: oid(*c),
-                        upstream,
-                    },
-                )
+                let upstream = Some(Upstream { remote: "origin".into(), branch: n.to_string() });
+                (n.to_string(), LocalBranch { oid: oid(*c), upstream })
             })
             .collect(),
         tracking: BTreeMap::new(),
         head_branch: Some("main".into()),
         contains: BTreeSet::new(),
         missing: BTreeSet::new(),
+        files: remote.iter().map(|(_, c)| (oid(*c), "index.yaml".to_string())).collect(),
+        pages: None,
     }
 }
 
 fn lines(plan: &Plan) -> Vec<String> {
     plan.actions
         .iter()
-        .map(|s| {
-            format!(
-                "{} {}: {}",
-                s.action.sign().symbol(),
-                s.action.subject(),
-                s.summary
-            )
-        })
+        .map(|s| format!("{} {}: {}", s.action.sign().symbol(), s.action.subject(), s.summary))
         .collect()
 }
 
@@ -68,10 +51,7 @@ fn lines(plan: &Plan) -> Vec<String> {
 fn fresh_repository_gets_the_adr_002_order() {
     let plan = build(
         &target(),
-        &obs(
-            &[("main", 'a'), ("charts", 'c')],
-            &[("main", 'a'), ("charts", 'c')],
-        ),
+        &obs(&[("main", 'a'), ("charts", 'c')], &[("main", 'a'), ("charts", 'c')]),
     )
     .unwrap();
     assert_eq!(
@@ -104,12 +84,7 @@ fn release_equal_to_charts_only_deletes_charts() {
     let plan = build(
         &target(),
         &obs(
-            &[
-                ("main", 'a'),
-                ("charts", 'c'),
-                ("release", 'c'),
-                ("integration", 'a'),
-            ],
+            &[("main", 'a'), ("charts", 'c'), ("release", 'c'), ("integration", 'a')],
             &[("integration", 'a')],
         ),
     )
@@ -122,28 +97,16 @@ fn release_equal_to_charts_only_deletes_charts() {
 
 #[test]
 fn release_elsewhere_is_refused() {
-    let err = build(
-        &target(),
-        &obs(&[("main", 'a'), ("charts", 'c'), ("release", 'd')], &[]),
-    )
-    .unwrap_err();
-    assert!(
-        err.message.contains("`release` already exists at ddddddd"),
-        "{}",
-        err.message
-    );
+    let err = build(&target(), &obs(&[("main", 'a'), ("charts", 'c'), ("release", 'd')], &[]))
+        .unwrap_err();
+    assert!(err.message.contains("`release` already exists at ddddddd"), "{}", err.message);
     assert!(err.hint.contains("--set to="), "{}", err.hint);
 }
 
 #[test]
 fn release_ahead_of_charts_is_accepted() {
     let mut o = obs(
-        &[
-            ("main", 'a'),
-            ("charts", 'c'),
-            ("release", 'd'),
-            ("integration", 'a'),
-        ],
+        &[("main", 'a'), ("charts", 'c'), ("release", 'd'), ("integration", 'a')],
         &[("integration", 'a')],
     );
     o.contains.insert((oid('c'), oid('d')));
@@ -154,21 +117,14 @@ fn release_ahead_of_charts_is_accepted() {
 #[test]
 fn missing_main_suggests_master() {
     let err = build(&target(), &obs(&[("master", 'a'), ("charts", 'c')], &[])).unwrap_err();
-    assert_eq!(
-        err.message,
-        "remote `origin` has no branch `main` (the stable branch of the plan)"
-    );
+    assert_eq!(err.message, "remote `origin` has no branch `main` (the stable branch of the plan)");
     assert!(err.hint.contains("--set main=master"));
 }
 
 #[test]
 fn missing_charts_and_release_is_refused() {
     let err = build(&target(), &obs(&[("main", 'a')], &[])).unwrap_err();
-    assert!(
-        err.message.contains("neither `charts` nor `release`"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("neither `charts` nor `release`"), "{}", err.message);
 }
 
 #[test]
@@ -177,8 +133,7 @@ fn local_branch_ahead_of_remote_is_refused() {
     o.contains.insert((oid('c'), oid('e')));
     let err = build(&target(), &o).unwrap_err();
     assert!(
-        err.message
-            .contains("local branch `charts` (eeeeeee) is ahead of `origin/charts`"),
+        err.message.contains("local branch `charts` (eeeeeee) is ahead of `origin/charts`"),
         "{}",
         err.message
     );
@@ -194,10 +149,8 @@ fn missing_objects_ask_for_a_fetch() {
 
 #[test]
 fn stale_tracking_ref_is_dropped_after_a_manual_migration() {
-    let mut o = obs(
-        &[("main", 'a'), ("release", 'c'), ("integration", 'a')],
-        &[("integration", 'a')],
-    );
+    let mut o =
+        obs(&[("main", 'a'), ("release", 'c'), ("integration", 'a')], &[("integration", 'a')]);
     o.tracking.insert("charts".into(), oid('c'));
     let plan = build(&target(), &o).unwrap();
     assert_eq!(
@@ -213,19 +166,13 @@ fn fingerprint_changes_when_a_ref_moves() {
     let a = build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[])).unwrap();
     let b = build(&target(), &obs(&[("main", 'a'), ("charts", 'd')], &[])).unwrap();
     assert_ne!(a.observed.fingerprint, b.observed.fingerprint);
-    assert_eq!(
-        a.observed.moved(&b.observed),
-        ["remote charts: ccccccc → ddddddd"]
-    );
+    assert_eq!(a.observed.moved(&b.observed), ["remote charts: ccccccc → ddddddd"]);
 }
 
 #[test]
 fn plan_round_trips_through_json() {
-    let plan = build(
-        &target(),
-        &obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'c')]),
-    )
-    .unwrap();
+    let plan =
+        build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'c')])).unwrap();
     let json = serde_json::to_string(&plan).unwrap();
     let back: Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(back, plan);
