@@ -149,10 +149,7 @@ impl<T: Transport> PagesClient<T> {
     pub fn list_projects(&self) -> Result<Vec<Project>, ApiError> {
         let mut all = Vec::new();
         for page in 1..=MAX_PAGES {
-            let url = format!(
-                "{}?page={page}&per_page={PROJECTS_PER_PAGE}",
-                self.projects_url()
-            );
+            let url = format!("{}?page={page}&per_page={PROJECTS_PER_PAGE}", self.projects_url());
             let env = self.call(Method::Get, &url, Body::Empty, Mode::Idempotent)?;
             let info = env.result_info;
             let items: Vec<Project> = decode(env.result, &url)?;
@@ -170,10 +167,8 @@ impl<T: Transport> PagesClient<T> {
     /// `PATCH …/pages/projects/{name}` with exactly `patch`; returns the updated project.
     pub fn patch_project(&self, name: &str, patch: &ProjectPatch) -> Result<Project, ApiError> {
         let url = self.project_url(name)?;
-        let body = serde_json::to_value(patch).map_err(|e| ApiError::Decode {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
+        let body = serde_json::to_value(patch)
+            .map_err(|e| ApiError::Decode { url: url.clone(), message: e.to_string() })?;
         self.fetch(Method::Patch, &url, Body::Json(body), Mode::Idempotent)
     }
 
@@ -292,10 +287,7 @@ impl<T: Transport> PagesClient<T> {
             method,
             url: url.to_owned(),
             headers: vec![
-                (
-                    "Authorization".to_owned(),
-                    format!("Bearer {}", self.token.expose()),
-                ),
+                ("Authorization".to_owned(), format!("Bearer {}", self.token.expose())),
                 ("Accept".to_owned(), "application/json".to_owned()),
             ],
             body,
@@ -367,10 +359,7 @@ impl<T: Transport> PagesClient<T> {
     }
 
     fn projects_url(&self) -> String {
-        format!(
-            "{}/accounts/{}/pages/projects",
-            self.base_url, self.account_id
-        )
+        format!("{}/accounts/{}/pages/projects", self.base_url, self.account_id)
     }
 
     fn project_url(&self, name: &str) -> Result<String, ApiError> {
@@ -399,9 +388,7 @@ impl<T: Transport> PagesClient<T> {
 /// Checks a project name against the API's pattern `^[a-z0-9][a-z0-9-]*$`.
 pub fn check_project_name(name: &str) -> Result<(), ApiError> {
     let mut bytes = name.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let rest_ok = bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if first_ok && rest_ok {
         Ok(())
@@ -432,11 +419,7 @@ struct RetryState {
 
 impl RetryState {
     fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            waited: Duration::ZERO,
-            attempts: 0,
-        }
+        Self { start: Instant::now(), waited: Duration::ZERO, attempts: 0 }
     }
 
     /// Counts the failed attempt, then waits, or returns `GaveUp` when attempts or time ran out.
@@ -467,10 +450,7 @@ impl RetryState {
 
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-    policy
-        .base_delay
-        .saturating_mul(factor)
-        .min(policy.max_delay)
+    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }
 
 /// `Retry-After` in seconds; an HTTP-date is not honoured and counts as absent.
@@ -504,8 +484,6 @@ fn error_from_body(status: u16, url: &str, body: &[u8]) -> ApiError {
 }
 
 fn decode<R: DeserializeOwned>(result: serde_json::Value, url: &str) -> Result<R, ApiError> {
-    serde_json::from_value(result).map_err(|e| ApiError::Decode {
-        url: url.to_owned(),
-        message: e.to_string(),
-    })
+    serde_json::from_value(result)
+        .map_err(|e| ApiError::Decode { url: url.to_owned(), message: e.to_string() })
 }

@@ -86,12 +86,7 @@ impl Config {
         token: Token,
         account_id: Option<String>,
     ) -> Result<Self, ConfigError> {
-        Ok(Self {
-            base_url: validate_base_url(base_url)?,
-            token,
-            account_id,
-            warnings: Vec::new(),
-        })
+        Ok(Self { base_url: validate_base_url(base_url)?, token, account_id, warnings: Vec::new() })
     }
 
     /// Reads `CLOUDFLARE_API_BASE_URL`, `CLOUDFLARE_API_TOKEN` (or `CF_API_TOKEN`) and
@@ -123,10 +118,7 @@ impl Config {
 
     /// Returns the account id, or the error that tells the user how to set it.
     pub fn require_account(&self) -> Result<&str, ConfigError> {
-        let id = self
-            .account_id
-            .as_deref()
-            .ok_or(ConfigError::MissingAccount)?;
+        let id = self.account_id.as_deref().ok_or(ConfigError::MissingAccount)?;
         validate_account(id)?;
         Ok(id)
     }
@@ -135,23 +127,15 @@ impl Config {
 /// Checks an account id's shape (the API says at most 32 characters; real ids are hex).
 pub fn validate_account(id: &str) -> Result<(), ConfigError> {
     let ok = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::BadAccount(id.to_owned()))
-    }
+    if ok { Ok(()) } else { Err(ConfigError::BadAccount(id.to_owned())) }
 }
 
 /// Accepts `https://` anywhere and `http://` only for a loopback host; returns the URL
 /// without a trailing slash.
 pub fn validate_base_url(url: &str) -> Result<String, ConfigError> {
-    let bad = |reason: &str| ConfigError::BadBaseUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| bad("it has no scheme"))?;
+    let bad =
+        |reason: &str| ConfigError::BadBaseUrl { url: url.to_owned(), reason: reason.to_owned() };
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("it has no scheme"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
         return Err(bad("credentials in the URL are not allowed"));
@@ -198,10 +182,8 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
@@ -217,10 +199,7 @@ mod tests {
         assert!(validate_base_url("http://10.0.0.1").is_err());
         assert!(validate_base_url("ftp://127.0.0.1").is_err());
         assert!(validate_base_url("127.0.0.1").is_err());
-        assert_eq!(
-            validate_base_url("https://h/v4/").ok().as_deref(),
-            Some("https://h/v4")
-        );
+        assert_eq!(validate_base_url("https://h/v4/").ok().as_deref(), Some("https://h/v4"));
     }
 
     #[test]

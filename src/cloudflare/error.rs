@@ -31,59 +31,28 @@ pub const CODE_BAD_HEADERS: i64 = 6003;
 pub enum ApiError {
     /// No response: the connection failed or broke.
     #[error("{method} {url}: {message}")]
-    Transport {
-        method: String,
-        url: String,
-        kind: TransportErrorKind,
-        message: String,
-    },
+    Transport { method: String, url: String, kind: TransportErrorKind, message: String },
     /// No response in time; the server may have acted on the request.
     #[error("{method} {url}: no answer in time ({message})")]
-    Timeout {
-        method: String,
-        url: String,
-        message: String,
-    },
+    Timeout { method: String, url: String, message: String },
     /// An error status whose body is not the API's envelope.
     #[error("HTTP {code} from {url}: {body}")]
-    Status {
-        code: u16,
-        url: String,
-        body: String,
-    },
+    Status { code: u16, url: String, body: String },
     /// The API answered with `success: false`.
     #[error("HTTP {status} from {url}: {}", list_errors(errors))]
-    Api {
-        status: u16,
-        url: String,
-        errors: Vec<ApiMessage>,
-        messages: Vec<ApiMessage>,
-    },
+    Api { status: u16, url: String, errors: Vec<ApiMessage>, messages: Vec<ApiMessage> },
     /// A 2xx answer that does not parse as expected.
     #[error("unexpected answer from {url}: {message}")]
     Decode { url: String, message: String },
     /// HTTP 429 asking to wait longer than the client will.
     #[error("rate limited at {url}: Retry-After {retry_after_secs}s exceeds the {cap_secs}s cap")]
-    RateLimited {
-        url: String,
-        retry_after_secs: u64,
-        cap_secs: u64,
-    },
+    RateLimited { url: String, retry_after_secs: u64, cap_secs: u64 },
     /// A name or id that cannot be part of an API path; nothing was sent.
     #[error("{what} {value:?} is not valid: {reason}")]
-    InvalidInput {
-        what: String,
-        value: String,
-        reason: String,
-    },
+    InvalidInput { what: String, value: String, reason: String },
     /// Retries ran out (attempts or the total deadline); `last` is the final failure.
     #[error("gave up after {attempts} attempts in {elapsed_ms} ms: {last}")]
-    GaveUp {
-        attempts: u32,
-        elapsed_ms: u64,
-        deadline_hit: bool,
-        last: Box<ApiError>,
-    },
+    GaveUp { attempts: u32, elapsed_ms: u64, deadline_hit: bool, last: Box<ApiError> },
 }
 
 impl ApiError {
@@ -120,10 +89,8 @@ impl ApiError {
 
     /// Tells whether the token was refused (bad, expired or lacking permission).
     pub fn is_auth(&self) -> bool {
-        matches!(
-            self.code(),
-            Some(CODE_AUTH | CODE_INVALID_TOKEN | CODE_PAGES_UNAUTHORIZED)
-        ) || matches!(self.http_status(), Some(401 | 403))
+        matches!(self.code(), Some(CODE_AUTH | CODE_INVALID_TOKEN | CODE_PAGES_UNAUTHORIZED))
+            || matches!(self.http_status(), Some(401 | 403))
     }
 
     /// Returns a copy with every occurrence of `secret` replaced by `***`.
@@ -134,70 +101,28 @@ impl ApiError {
         let r = |s: String| s.replace(secret, "***");
         let rm = |m: Vec<ApiMessage>| m.into_iter().map(|m| redact_message(m, secret)).collect();
         match self {
-            ApiError::Transport {
-                method,
-                url,
-                kind,
-                message,
-            } => ApiError::Transport {
-                method,
-                url: r(url),
-                kind,
-                message: r(message),
-            },
-            ApiError::Timeout {
-                method,
-                url,
-                message,
-            } => ApiError::Timeout {
-                method,
-                url: r(url),
-                message: r(message),
-            },
-            ApiError::Status { code, url, body } => ApiError::Status {
-                code,
-                url: r(url),
-                body: r(body),
-            },
-            ApiError::Api {
-                status,
-                url,
-                errors,
-                messages,
-            } => ApiError::Api {
-                status,
-                url: r(url),
-                errors: rm(errors),
-                messages: rm(messages),
-            },
-            ApiError::Decode { url, message } => ApiError::Decode {
-                url: r(url),
-                message: r(message),
-            },
-            ApiError::RateLimited {
-                url,
-                retry_after_secs,
-                cap_secs,
-            } => ApiError::RateLimited {
-                url: r(url),
-                retry_after_secs,
-                cap_secs,
-            },
-            ApiError::InvalidInput {
-                what,
-                value,
-                reason,
-            } => ApiError::InvalidInput {
-                what,
-                value: r(value),
-                reason,
-            },
-            ApiError::GaveUp {
-                attempts,
-                elapsed_ms,
-                deadline_hit,
-                last,
-            } => ApiError::GaveUp {
+            ApiError::Transport { method, url, kind, message } => {
+                ApiError::Transport { method, url: r(url), kind, message: r(message) }
+            }
+            ApiError::Timeout { method, url, message } => {
+                ApiError::Timeout { method, url: r(url), message: r(message) }
+            }
+            ApiError::Status { code, url, body } => {
+                ApiError::Status { code, url: r(url), body: r(body) }
+            }
+            ApiError::Api { status, url, errors, messages } => {
+                ApiError::Api { status, url: r(url), errors: rm(errors), messages: rm(messages) }
+            }
+            ApiError::Decode { url, message } => {
+                ApiError::Decode { url: r(url), message: r(message) }
+            }
+            ApiError::RateLimited { url, retry_after_secs, cap_secs } => {
+                ApiError::RateLimited { url: r(url), retry_after_secs, cap_secs }
+            }
+            ApiError::InvalidInput { what, value, reason } => {
+                ApiError::InvalidInput { what, value: r(value), reason }
+            }
+            ApiError::GaveUp { attempts, elapsed_ms, deadline_hit, last } => ApiError::GaveUp {
                 attempts,
                 elapsed_ms,
                 deadline_hit,
@@ -239,11 +164,7 @@ pub fn human_message(err: &ApiError, ctx: &ErrorContext) -> String {
     let detail = match err.root() {
         ApiError::Api { .. } => code_message(err, ctx),
         ApiError::Status { code, url, body } => status_message(*code, url, body),
-        ApiError::RateLimited {
-            retry_after_secs,
-            cap_secs,
-            ..
-        } => format!(
+        ApiError::RateLimited { retry_after_secs, cap_secs, .. } => format!(
             "the Cloudflare API is rate limiting this user (HTTP 429) and asks to wait \
              {retry_after_secs}s, more than the {cap_secs}s rebranch waits: another tool may be \
              spending the same user's budget (1200 requests per 5 minutes); wait, then run the \
@@ -265,17 +186,8 @@ pub fn human_message(err: &ApiError, ctx: &ErrorContext) -> String {
         ApiError::GaveUp { .. } => String::new(),
     };
     let retry_note = match err {
-        ApiError::GaveUp {
-            attempts,
-            elapsed_ms,
-            deadline_hit,
-            ..
-        } => {
-            let why = if *deadline_hit {
-                "the time limit ran out"
-            } else {
-                "no attempts left"
-            };
+        ApiError::GaveUp { attempts, elapsed_ms, deadline_hit, .. } => {
+            let why = if *deadline_hit { "the time limit ran out" } else { "no attempts left" };
             format!(
                 " (gave up after {attempts} attempts over {:.1}s: {why}; a PATCH or GET may be \
                  run again safely)",
@@ -288,16 +200,9 @@ pub fn human_message(err: &ApiError, ctx: &ErrorContext) -> String {
 }
 
 fn subject(ctx: &ErrorContext) -> String {
-    let action = if ctx.action.is_empty() {
-        "call the Pages API"
-    } else {
-        &ctx.action
-    };
+    let action = if ctx.action.is_empty() { "call the Pages API" } else { &ctx.action };
     match &ctx.project {
-        Some(p) => format!(
-            "{action} for Pages project \"{p}\" in account {}",
-            ctx.account
-        ),
+        Some(p) => format!("{action} for Pages project \"{p}\" in account {}", ctx.account),
         None => format!("{action} in account {}", ctx.account),
     }
 }
@@ -400,11 +305,7 @@ fn list_errors(errors: &[ApiMessage]) -> String {
     if errors.is_empty() {
         return "no error detail".to_owned();
     }
-    errors
-        .iter()
-        .map(|e| format!("{} {}", e.code, e.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(|e| format!("{} {}", e.code, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 fn redact_message(m: ApiMessage, secret: &str) -> ApiMessage {
@@ -412,10 +313,6 @@ fn redact_message(m: ApiMessage, secret: &str) -> ApiMessage {
         code: m.code,
         message: m.message.replace(secret, "***"),
         documentation_url: m.documentation_url,
-        error_chain: m
-            .error_chain
-            .into_iter()
-            .map(|c| redact_message(c, secret))
-            .collect(),
+        error_chain: m.error_chain.into_iter().map(|c| redact_message(c, secret)).collect(),
     }
 }

@@ -19,10 +19,7 @@ pub struct TransportOptions {
 
 impl Default for TransportOptions {
     fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-        }
+        Self { connect_timeout: Duration::from_secs(10), timeout: Duration::from_secs(30) }
     }
 }
 
@@ -66,9 +63,7 @@ impl Transport for ReqwestTransport {
             Body::Multipart(fields) => {
                 let form = fields
                     .into_iter()
-                    .fold(reqwest::blocking::multipart::Form::new(), |f, (k, v)| {
-                        f.text(k, v)
-                    });
+                    .fold(reqwest::blocking::multipart::Form::new(), |f, (k, v)| f.text(k, v));
                 builder.multipart(form)
             }
         };
@@ -85,11 +80,7 @@ fn read_response(response: reqwest::blocking::Response) -> Result<HttpResponse, 
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
     let body = response.bytes().map_err(classify)?.to_vec();
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    Ok(HttpResponse { status, headers, body })
 }
 
 fn classify(error: reqwest::Error) -> TransportError {

@@ -127,10 +127,7 @@ impl SwitchPlan {
         field_changes(&self.before, &self.after)
             .into_iter()
             .map(|(field, old, new)| {
-                format!(
-                    "~ pages project \"{}\": {field} {old} → {new}",
-                    self.project
-                )
+                format!("~ pages project \"{}\": {field} {old} → {new}", self.project)
             })
             .collect()
     }
@@ -161,10 +158,7 @@ pub struct PollOptions {
 
 impl Default for PollOptions {
     fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(15 * 60),
-        }
+        Self { interval: Duration::from_secs(5), timeout: Duration::from_secs(15 * 60) }
     }
 }
 
@@ -191,11 +185,7 @@ pub struct RollbackOptions {
 
 impl Default for RollbackOptions {
     fn default() -> Self {
-        Self {
-            restore_deployment: true,
-            old_branch_exists: true,
-            poll: PollOptions::default(),
-        }
+        Self { restore_deployment: true, old_branch_exists: true, poll: PollOptions::default() }
     }
 }
 
@@ -224,43 +214,23 @@ pub struct RollbackOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum StepError {
     #[error("{}", human_message(.error, .context))]
-    Api {
-        context: Box<ErrorContext>,
-        error: ApiError,
-    },
+    Api { context: Box<ErrorContext>, error: ApiError },
     #[error(
         "Pages project \"{project}\" in account {account} changed since the plan: {field} is \
          {found}, the plan expected {expected}; nothing was changed. Run `rebranch plan` again"
     )]
-    Drift {
-        project: String,
-        account: String,
-        field: String,
-        expected: String,
-        found: String,
-    },
+    Drift { project: String, account: String, field: String, expected: String, found: String },
     #[error(
         "Pages project \"{project}\" in account {account} did not take the change: after the \
          PATCH, {field} is {found}, not {expected}. Check the project in the dashboard, then \
          run `rebranch apply` again or `rebranch rollback`"
     )]
-    NotApplied {
-        project: String,
-        account: String,
-        field: String,
-        expected: String,
-        found: String,
-    },
+    NotApplied { project: String, account: String, field: String, expected: String, found: String },
     #[error(
         "deployment {deployment_id} of Pages project \"{project}\" in account {account} did not \
          go live: {message}"
     )]
-    Deployment {
-        project: String,
-        account: String,
-        deployment_id: String,
-        message: String,
-    },
+    Deployment { project: String, account: String, deployment_id: String, message: String },
     #[error(
         "refusing to roll back Pages project \"{project}\" in account {account}: {field} is \
          {found}, not {expected} as the apply left it, so someone changed it since; nothing was \
@@ -292,10 +262,7 @@ pub fn observe<T: Transport>(
                     .map(|ps| ps.into_iter().map(|p| p.name).collect())
                     .unwrap_or_default();
             }
-            Err(StepError::Api {
-                context: Box::new(context),
-                error,
-            })
+            Err(StepError::Api { context: Box::new(context), error })
         }
     }
 }
@@ -318,14 +285,8 @@ pub fn projects_for_repository<T: Transport>(
         .into_iter()
         .filter(|p| {
             p.source.as_ref().is_some_and(|s| {
-                s.config
-                    .owner
-                    .as_deref()
-                    .is_some_and(|o| o.eq_ignore_ascii_case(owner))
-                    && s.config
-                        .repo_name
-                        .as_deref()
-                        .is_some_and(|r| r.eq_ignore_ascii_case(repo))
+                s.config.owner.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(owner))
+                    && s.config.repo_name.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(repo))
             })
         })
         .map(|p| p.name)
@@ -338,10 +299,7 @@ pub fn plan_switch(state: &ProjectState, from: &str, to: &str) -> Option<SwitchP
     let mut notes = Vec::new();
     for (field, value) in [
         ("production_branch", Some(&before.production_branch)),
-        (
-            "source.config.production_branch",
-            before.source_production_branch.as_ref(),
-        ),
+        ("source.config.production_branch", before.source_production_branch.as_ref()),
     ] {
         if let Some(value) = value.filter(|v| *v != from && *v != to) {
             notes.push(format!(
@@ -352,10 +310,7 @@ pub fn plan_switch(state: &ProjectState, from: &str, to: &str) -> Option<SwitchP
     }
     let after = BranchFields {
         production_branch: to.to_owned(),
-        source_production_branch: before
-            .source_production_branch
-            .as_ref()
-            .map(|_| to.to_owned()),
+        source_production_branch: before.source_production_branch.as_ref().map(|_| to.to_owned()),
         preview_branch_includes: rename_in_list(&before.preview_branch_includes, from, to),
         preview_branch_excludes: rename_in_list(&before.preview_branch_excludes, from, to),
     };
@@ -419,19 +374,11 @@ pub fn apply_switch<T: Transport>(
     }
     let patch = build_patch(&current, &plan.after);
     let ctx = || {
-        ErrorContext::new(
-            client.account_id(),
-            &plan.project,
-            "switch the production branch",
-            true,
-        )
+        ErrorContext::new(client.account_id(), &plan.project, "switch the production branch", true)
     };
     let answered = client
         .patch_project(&plan.project, &patch)
-        .map_err(|error| StepError::Api {
-            context: Box::new(ctx()),
-            error,
-        })?;
+        .map_err(|error| StepError::Api { context: Box::new(ctx()), error })?;
     let answered = ProjectState::from_project(client.account_id(), &answered);
     check_fields(&plan.project, client.account_id(), &plan.after, &answered)?;
     let reread = observe(client, &plan.project)?;
@@ -458,10 +405,9 @@ pub fn verify_deployment<T: Transport>(
             error,
         }
     };
-    let mut deployment = client.create_deployment(project, branch).map_err(api(
-        format!("start a deployment of branch \"{branch}\""),
-        true,
-    ))?;
+    let mut deployment = client
+        .create_deployment(project, branch)
+        .map_err(api(format!("start a deployment of branch \"{branch}\""), true))?;
     let mut polls = 0;
     let mut waited = Duration::ZERO;
     report(progress, &deployment);
@@ -527,10 +473,7 @@ pub fn rollback_switch<T: Transport>(
     } else {
         RestoredDeployment::Skipped("not asked for".to_owned())
     };
-    Ok(RollbackOutcome {
-        fields_restored,
-        deployment,
-    })
+    Ok(RollbackOutcome { fields_restored, deployment })
 }
 
 /// The PATCH that moves `current` to `target`: top-level `production_branch` if it changes;
@@ -546,17 +489,11 @@ pub fn build_patch(current: &ProjectState, target: &BranchFields) -> ProjectPatc
             }
             new_config.preview_branch_includes = target.preview_branch_includes.clone();
             new_config.preview_branch_excludes = target.preview_branch_excludes.clone();
-            (new_config != *config).then(|| Source {
-                kind: kind.clone(),
-                config: new_config,
-            })
+            (new_config != *config).then(|| Source { kind: kind.clone(), config: new_config })
         }
         _ => None,
     };
-    ProjectPatch {
-        production_branch,
-        source,
-    }
+    ProjectPatch { production_branch, source }
 }
 
 fn restore_fields<T: Transport>(
@@ -573,17 +510,9 @@ fn restore_fields<T: Transport>(
     );
     client
         .patch_project(&record.project, &patch)
-        .map_err(|error| StepError::Api {
-            context: Box::new(context),
-            error,
-        })?;
+        .map_err(|error| StepError::Api { context: Box::new(context), error })?;
     let reread = observe(client, &record.project)?;
-    check_fields(
-        &record.project,
-        client.account_id(),
-        &record.before,
-        &reread,
-    )
+    check_fields(&record.project, client.account_id(), &record.before, &reread)
 }
 
 fn restore_deployment<T: Transport>(
@@ -595,14 +524,8 @@ fn restore_deployment<T: Transport>(
     let live = observe(client, &record.project)?.canonical_deployment;
     let rebuild = |reason: String| {
         if options.old_branch_exists {
-            verify_deployment(
-                client,
-                &record.project,
-                &record.from,
-                progress,
-                &options.poll,
-            )
-            .map(RestoredDeployment::Rebuilt)
+            verify_deployment(client, &record.project, &record.from, progress, &options.poll)
+                .map(RestoredDeployment::Rebuilt)
         } else {
             Ok(RestoredDeployment::Skipped(reason))
         }
@@ -637,10 +560,7 @@ fn check_live<T: Transport>(
     d: &Deployment,
 ) -> Result<(), StepError> {
     let problem = if !d.succeeded() {
-        Some(format!(
-            "the build ended at {}; see its build log in the dashboard",
-            stage_text(d)
-        ))
+        Some(format!("the build ended at {}; see its build log in the dashboard", stage_text(d)))
     } else if d.environment != "production" {
         Some(format!(
             "it came out as a {} deployment, not production: the project's production_branch is \
@@ -696,9 +616,7 @@ fn report(progress: &dyn Progress, d: &Deployment) {
 fn stage_text(d: &Deployment) -> String {
     d.latest_stage
         .as_ref()
-        .map_or("an unknown stage".to_owned(), |s| {
-            format!("stage {} ({})", s.name, s.status)
-        })
+        .map_or("an unknown stage".to_owned(), |s| format!("stage {} ({})", s.name, s.status))
 }
 
 fn check_fields(
@@ -750,18 +668,10 @@ fn check_repository_kept(
 /// `(field, old, new)` for each setting that differs, values shown as JSON.
 fn field_changes(a: &BranchFields, b: &BranchFields) -> Vec<(String, String, String)> {
     let show = |v: serde_json::Value| {
-        if v.is_null() {
-            "(unset)".to_owned()
-        } else {
-            v.to_string()
-        }
+        if v.is_null() { "(unset)".to_owned() } else { v.to_string() }
     };
     [
-        (
-            "production_branch",
-            json!(a.production_branch),
-            json!(b.production_branch),
-        ),
+        ("production_branch", json!(a.production_branch), json!(b.production_branch)),
         (
             "source.config.production_branch",
             json!(a.source_production_branch),
@@ -797,11 +707,7 @@ fn rename_in_list(list: &Option<Vec<String>>, from: &str, to: &str) -> Option<Ve
     let list = list.as_ref()?;
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for item in list {
-        let item = if item == from {
-            to.to_owned()
-        } else {
-            item.clone()
-        };
+        let item = if item == from { to.to_owned() } else { item.clone() };
         if !out.contains(&item) {
             out.push(item);
         }

@@ -37,21 +37,17 @@ fn standin(projects: Vec<StandInProject>) -> StandIn {
 }
 
 fn client_with(s: &StandIn, token: &str, timeout: Duration) -> (Client, Arc<RecordingSleeper>) {
-    let config = Config::new(
-        &s.base_url(),
-        Token::new(token).expect("token"),
-        Some(ACCOUNT.to_owned()),
-    )
-    .expect("config");
+    let config =
+        Config::new(&s.base_url(), Token::new(token).expect("token"), Some(ACCOUNT.to_owned()))
+            .expect("config");
     let transport = ReqwestTransport::new(TransportOptions {
         connect_timeout: Duration::from_secs(2),
         timeout,
     })
     .expect("transport");
     let sleeper = Arc::new(RecordingSleeper::default());
-    let client = PagesClient::new(transport, &config)
-        .expect("client")
-        .with_sleeper(sleeper.clone());
+    let client =
+        PagesClient::new(transport, &config).expect("client").with_sleeper(sleeper.clone());
     (client, sleeper)
 }
 
@@ -60,33 +56,21 @@ fn client(s: &StandIn) -> (Client, Arc<RecordingSleeper>) {
 }
 
 fn poll() -> PollOptions {
-    PollOptions {
-        interval: Duration::from_secs(2),
-        timeout: Duration::from_secs(60),
-    }
+    PollOptions { interval: Duration::from_secs(2), timeout: Duration::from_secs(60) }
 }
 
 fn stored(s: &StandIn) -> Value {
     let state = s.state();
-    state
-        .project(ACCOUNT, PROJECT)
-        .expect("project")
-        .project
-        .clone()
+    state.project(ACCOUNT, PROJECT).expect("project").project.clone()
 }
 
 fn canonical(s: &StandIn) -> Option<String> {
     let state = s.state();
-    state
-        .project(ACCOUNT, PROJECT)
-        .and_then(|p| p.canonical_deployment_id.clone())
+    state.project(ACCOUNT, PROJECT).and_then(|p| p.canonical_deployment_id.clone())
 }
 
 fn count(s: &StandIn, method: &str, path_contains: &str) -> usize {
-    s.requests()
-        .iter()
-        .filter(|r| r.method == method && r.path.contains(path_contains))
-        .count()
+    s.requests().iter().filter(|r| r.method == method && r.path.contains(path_contains)).count()
 }
 
 fn switch(c: &Client) -> (SwitchPlan, SwitchRecord) {
@@ -101,10 +85,7 @@ struct Stages(Mutex<Vec<String>>);
 
 impl Progress for Stages {
     fn on_poll(&self, stage: &str, status: &str) {
-        self.0
-            .lock()
-            .expect("stages")
-            .push(format!("{stage}/{status}"));
+        self.0.lock().expect("stages").push(format!("{stage}/{status}"));
     }
 }
 
@@ -124,11 +105,7 @@ fn git_project_switch_verify_and_reapply() {
     let record = apply_switch(&c, &plan).expect("apply");
     assert!(record.patched);
 
-    let patches: Vec<_> = s
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "PATCH")
-        .collect();
+    let patches: Vec<_> = s.requests().into_iter().filter(|r| r.method == "PATCH").collect();
     assert_eq!(patches.len(), 1);
     let body: Value = serde_json::from_str(&patches[0].body).expect("json body");
     assert_eq!(body["production_branch"], "release");
@@ -141,20 +118,14 @@ fn git_project_switch_verify_and_reapply() {
     assert_eq!(project["production_branch"], "release");
     assert_eq!(project["source"]["config"]["production_branch"], "release");
     let secret = &project["deployment_configs"]["production"]["env_vars"]["CHART_SIGNING_KEY"];
-    assert_eq!(
-        secret["value"], "standin-secret-value",
-        "the secret survived the PATCH"
-    );
+    assert_eq!(secret["value"], "standin-secret-value", "the secret survived the PATCH");
 
     let stages = Stages::default();
     let outcome = verify_deployment(&c, PROJECT, "release", &stages, &poll()).expect("verify");
     assert_eq!(outcome.environment, "production");
     assert_eq!(outcome.branch, "release");
     assert!(outcome.polls >= 3, "it progressed over polls: {outcome:?}");
-    assert_eq!(
-        canonical(&s).as_deref(),
-        Some(outcome.deployment_id.as_str())
-    );
+    assert_eq!(canonical(&s).as_deref(), Some(outcome.deployment_id.as_str()));
     let seen = stages.0.lock().expect("stages").clone();
     assert_eq!(seen.first().map(String::as_str), Some("queued/active"));
     assert_eq!(seen.last().map(String::as_str), Some("deploy/success"));
@@ -168,53 +139,35 @@ fn git_project_switch_verify_and_reapply() {
 
 #[test]
 fn direct_upload_switch_sends_only_production_branch() {
-    let s = standin(vec![StandInProject::direct_upload(
-        ACCOUNT, PROJECT, "charts",
-    )]);
+    let s = standin(vec![StandInProject::direct_upload(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client(&s);
     let (plan, _) = switch(&c);
     assert_eq!(plan.diff_lines().len(), 1);
-    let patch = s
-        .requests()
-        .into_iter()
-        .find(|r| r.method == "PATCH")
-        .expect("a PATCH");
+    let patch = s.requests().into_iter().find(|r| r.method == "PATCH").expect("a PATCH");
     assert_eq!(
         serde_json::from_str::<Value>(&patch.body).expect("json"),
         json!({"production_branch": "release"})
     );
     let outcome = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
     assert_eq!(outcome.environment, "production");
-    let posts: Vec<_> = s
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
+    let posts: Vec<_> = s.requests().into_iter().filter(|r| r.method == "POST").collect();
     let content_type = posts[0]
         .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    assert!(
-        content_type.starts_with("multipart/form-data"),
-        "{content_type}"
-    );
+    assert!(content_type.starts_with("multipart/form-data"), "{content_type}");
     assert!(posts[0].body.contains("name=\"branch\"") && posts[0].body.contains("release"));
 }
 
 #[test]
 fn a_preview_deployment_is_a_failure() {
-    let s = standin(vec![StandInProject::direct_upload(
-        ACCOUNT, PROJECT, "charts",
-    )]);
+    let s = standin(vec![StandInProject::direct_upload(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client(&s);
     let err = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect_err("preview");
     let message = err.to_string();
-    assert!(
-        message.contains("preview") && message.contains(PROJECT),
-        "{message}"
-    );
+    assert!(message.contains("preview") && message.contains(PROJECT), "{message}");
 }
 
 #[test]
@@ -244,10 +197,7 @@ fn rollback_restores_both_fields_lists_and_the_old_deployment() {
     )));
     let record = apply_switch(&c, &plan).expect("apply");
     assert_eq!(
-        record
-            .canonical_deployment_before
-            .as_ref()
-            .map(|d| d.id.clone()),
+        record.canonical_deployment_before.as_ref().map(|d| d.id.clone()),
         Some(old_canonical.clone())
     );
     verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
@@ -258,25 +208,15 @@ fn rollback_restores_both_fields_lists_and_the_old_deployment() {
     let outcome =
         rollback_switch(&c, &record, &NoProgress, &RollbackOptions::default()).expect("rollback");
     assert!(outcome.fields_restored);
-    assert_eq!(
-        outcome.deployment,
-        RestoredDeployment::RolledBackTo(old_canonical.clone())
-    );
-    assert_eq!(
-        stored(&s)["source"],
-        original["source"],
-        "source restored exactly"
-    );
+    assert_eq!(outcome.deployment, RestoredDeployment::RolledBackTo(old_canonical.clone()));
+    assert_eq!(stored(&s)["source"], original["source"], "source restored exactly");
     assert_eq!(stored(&s)["production_branch"], "charts");
     assert_eq!(canonical(&s), Some(old_canonical));
 
     let again =
         rollback_switch(&c, &record, &NoProgress, &RollbackOptions::default()).expect("again");
     assert!(!again.fields_restored);
-    assert!(matches!(
-        again.deployment,
-        RestoredDeployment::AlreadyLive(_)
-    ));
+    assert!(matches!(again.deployment, RestoredDeployment::AlreadyLive(_)));
 }
 
 #[test]
@@ -285,23 +225,12 @@ fn rollback_rebuilds_from_the_old_branch_when_the_rollback_endpoint_fails() {
     let (c, _) = client(&s);
     let (_, record) = switch(&c);
     verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
-    s.inject(Fault::new(
-        Some("POST"),
-        "/rollback",
-        FaultKind::ServerError { status: 500 },
-        None,
-    ));
-    let options = RollbackOptions {
-        poll: poll(),
-        ..RollbackOptions::default()
-    };
+    s.inject(Fault::new(Some("POST"), "/rollback", FaultKind::ServerError { status: 500 }, None));
+    let options = RollbackOptions { poll: poll(), ..RollbackOptions::default() };
     let outcome = rollback_switch(&c, &record, &NoProgress, &options).expect("rollback");
     match outcome.deployment {
         RestoredDeployment::Rebuilt(d) => {
-            assert_eq!(
-                (d.branch.as_str(), d.environment.as_str()),
-                ("charts", "production")
-            );
+            assert_eq!((d.branch.as_str(), d.environment.as_str()), ("charts", "production"));
         }
         other => panic!("expected a rebuild, got {other:?}"),
     }
@@ -313,11 +242,7 @@ fn rollback_refuses_when_the_project_changed_since() {
     let (c, _) = client(&s);
     let (_, record) = switch(&c);
     s.with_state(|state| {
-        let p = state
-            .projects
-            .iter_mut()
-            .find(|p| p.name() == PROJECT)
-            .expect("project");
+        let p = state.projects.iter_mut().find(|p| p.name() == PROJECT).expect("project");
         p.project["production_branch"] = json!("main");
     });
     s.clear_requests();
@@ -352,13 +277,9 @@ fn project_not_found_names_project_account_and_what_exists() {
     let (c, _) = client(&s);
     let err = observe(&c, "helm-chart").expect_err("not found");
     let message = err.to_string();
-    for part in [
-        "\"helm-chart\"",
-        ACCOUNT,
-        "8000007",
-        "helm-charts, docs-site",
-        "CLOUDFLARE_ACCOUNT_ID",
-    ] {
+    for part in
+        ["\"helm-chart\"", ACCOUNT, "8000007", "helm-charts, docs-site", "CLOUDFLARE_ACCOUNT_ID"]
+    {
         assert!(message.contains(part), "{part} missing in: {message}");
     }
 }
@@ -369,10 +290,7 @@ fn bad_token_is_explained() {
     let (c, _) = client_with(&s, "not-a-real-token", Duration::from_secs(5));
     let err = observe(&c, PROJECT).expect_err("refused");
     let message = err.to_string();
-    assert!(
-        message.contains("invalid or expired") && message.contains(ACCOUNT),
-        "{message}"
-    );
+    assert!(message.contains("invalid or expired") && message.contains(ACCOUNT), "{message}");
     assert!(!message.contains("not-a-real-token"));
     assert_eq!(count(&s, "GET", ""), 1, "an auth error is not retried");
 }
@@ -389,10 +307,7 @@ fn read_only_token_names_the_missing_permission() {
         message.contains("Cloudflare Pages › Edit") && message.contains("Pages Read"),
         "{message}"
     );
-    assert!(
-        message.contains(PROJECT) && message.contains(ACCOUNT),
-        "{message}"
-    );
+    assert!(message.contains(PROJECT) && message.contains(ACCOUNT), "{message}");
     assert_eq!(stored(&s)["production_branch"], "charts");
 }
 
@@ -403,16 +318,11 @@ fn rate_limit_then_success_honours_retry_after() {
     s.inject(Fault::new(
         Some("GET"),
         PROJECT,
-        FaultKind::RateLimit {
-            retry_after_secs: Some(7),
-        },
+        FaultKind::RateLimit { retry_after_secs: Some(7) },
         Some(2),
     ));
     observe(&c, PROJECT).expect("succeeds after waiting");
-    assert_eq!(
-        sleeper.waits(),
-        [Duration::from_secs(7), Duration::from_secs(7)]
-    );
+    assert_eq!(sleeper.waits(), [Duration::from_secs(7), Duration::from_secs(7)]);
     assert_eq!(count(&s, "GET", PROJECT), 3);
 }
 
@@ -420,19 +330,9 @@ fn rate_limit_then_success_honours_retry_after() {
 fn rate_limit_beyond_the_cap_fails_at_once() {
     let s = standin(vec![StandInProject::git(ACCOUNT, PROJECT, "charts")]);
     let (c, sleeper) = client(&s);
-    s.inject(Fault::new(
-        None,
-        "",
-        FaultKind::RateLimit {
-            retry_after_secs: Some(300),
-        },
-        None,
-    ));
+    s.inject(Fault::new(None, "", FaultKind::RateLimit { retry_after_secs: Some(300) }, None));
     let err = observe(&c, PROJECT).expect_err("rate limited");
-    assert!(
-        err.to_string().contains("rate limiting") && err.to_string().contains("300s"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("rate limiting") && err.to_string().contains("300s"), "{err}");
     assert!(sleeper.waits().is_empty());
 }
 
@@ -440,18 +340,10 @@ fn rate_limit_beyond_the_cap_fails_at_once() {
 fn server_errors_then_success() {
     let s = standin(vec![StandInProject::git(ACCOUNT, PROJECT, "charts")]);
     let (c, sleeper) = client(&s);
-    s.inject(Fault::new(
-        Some("PATCH"),
-        PROJECT,
-        FaultKind::ServerError { status: 503 },
-        Some(2),
-    ));
+    s.inject(Fault::new(Some("PATCH"), PROJECT, FaultKind::ServerError { status: 503 }, Some(2)));
     switch(&c);
     assert_eq!(count(&s, "PATCH", PROJECT), 3);
-    assert_eq!(
-        sleeper.waits(),
-        [Duration::from_millis(500), Duration::from_secs(1)]
-    );
+    assert_eq!(sleeper.waits(), [Duration::from_millis(500), Duration::from_secs(1)]);
     assert_eq!(stored(&s)["production_branch"], "release");
 }
 
@@ -459,22 +351,14 @@ fn server_errors_then_success() {
 fn server_errors_forever_give_a_clear_bounded_failure() {
     let s = standin(vec![StandInProject::git(ACCOUNT, PROJECT, "charts")]);
     let (c, sleeper) = client(&s);
-    s.inject(Fault::new(
-        None,
-        "",
-        FaultKind::ServerError { status: 500 },
-        None,
-    ));
+    s.inject(Fault::new(None, "", FaultKind::ServerError { status: 500 }, None));
     let err = observe(&c, PROJECT).expect_err("gives up");
     let message = err.to_string();
     assert!(
         message.contains("gave up after 4 attempts") && message.contains("HTTP 500"),
         "{message}"
     );
-    assert!(
-        message.contains(PROJECT) && message.contains(ACCOUNT),
-        "{message}"
-    );
+    assert!(message.contains(PROJECT) && message.contains(ACCOUNT), "{message}");
     assert_eq!(count(&s, "GET", ""), 4);
     assert!(sleeper.waits().iter().sum::<Duration>() < Duration::from_secs(10));
 }
@@ -483,38 +367,16 @@ fn server_errors_forever_give_a_clear_bounded_failure() {
 fn the_total_deadline_bounds_retries() {
     let s = standin(vec![StandInProject::git(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client(&s);
-    let policy = RetryPolicy {
-        deadline: Duration::from_secs(20),
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy { deadline: Duration::from_secs(20), ..RetryPolicy::default() };
     let c = c.with_retry_policy(policy);
-    s.inject(Fault::new(
-        None,
-        "",
-        FaultKind::RateLimit {
-            retry_after_secs: Some(15),
-        },
-        None,
-    ));
+    s.inject(Fault::new(None, "", FaultKind::RateLimit { retry_after_secs: Some(15) }, None));
     let err = c.get_project(PROJECT).expect_err("deadline");
-    assert!(
-        matches!(
-            err,
-            ApiError::GaveUp {
-                deadline_hit: true,
-                attempts: 2,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, ApiError::GaveUp { deadline_hit: true, attempts: 2, .. }), "{err:?}");
 }
 
 #[test]
 fn a_timed_out_deployment_post_is_adopted_not_repeated() {
-    let s = standin(vec![StandInProject::direct_upload(
-        ACCOUNT, PROJECT, "charts",
-    )]);
+    let s = standin(vec![StandInProject::direct_upload(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client_with(&s, TOKEN, Duration::from_millis(700));
     switch(&c);
     let before = s.state().projects[0].deployments.len();
@@ -525,16 +387,9 @@ fn a_timed_out_deployment_post_is_adopted_not_repeated() {
         Some(1),
     ));
     let outcome = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("adopted");
-    assert_eq!(
-        count(&s, "POST", "/deployments"),
-        1,
-        "the POST was not repeated"
-    );
+    assert_eq!(count(&s, "POST", "/deployments"), 1, "the POST was not repeated");
     assert_eq!(s.state().projects[0].deployments.len(), before + 1);
-    assert!(
-        count(&s, "GET", "/deployments?") >= 1,
-        "recent deployments were listed first"
-    );
+    assert!(count(&s, "GET", "/deployments?") >= 1, "recent deployments were listed first");
     assert_eq!(outcome.environment, "production");
 }
 
@@ -550,46 +405,24 @@ fn a_deployment_post_that_never_arrived_is_sent_again_after_looking() {
         FaultKind::ServerError { status: 502 },
         Some(1),
     ));
-    s.inject(Fault::new(
-        Some("POST"),
-        "/deployments",
-        FaultKind::Drop,
-        Some(1),
-    ));
+    s.inject(Fault::new(Some("POST"), "/deployments", FaultKind::Drop, Some(1)));
     verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
     assert_eq!(count(&s, "POST", "/deployments"), 3);
-    assert_eq!(
-        count(&s, "GET", "/deployments?"),
-        2,
-        "looked before each repeat"
-    );
-    assert_eq!(
-        s.state().projects[0].deployments.len(),
-        before + 1,
-        "exactly one deployment"
-    );
+    assert_eq!(count(&s, "GET", "/deployments?"), 2, "looked before each repeat");
+    assert_eq!(s.state().projects[0].deployments.len(), before + 1, "exactly one deployment");
 }
 
 #[test]
 fn lists_page_and_respect_the_deployments_limit() {
-    let projects = (0..23)
-        .map(|i| StandInProject::direct_upload(ACCOUNT, &format!("p{i}"), "main"))
-        .collect();
+    let projects =
+        (0..23).map(|i| StandInProject::direct_upload(ACCOUNT, &format!("p{i}"), "main")).collect();
     let s = standin(projects);
     let (c, _) = client(&s);
     assert_eq!(c.list_projects().expect("list").len(), 23);
     assert_eq!(count(&s, "GET", "projects?page="), 3);
-    let page = c
-        .list_deployments("p0", Some(Environment::Production), 1, 100)
-        .expect("clamped");
+    let page = c.list_deployments("p0", Some(Environment::Production), 1, 100).expect("clamped");
     assert_eq!(page.items.len(), 1);
-    assert!(
-        s.requests()
-            .last()
-            .expect("request")
-            .path
-            .contains("per_page=25")
-    );
+    assert!(s.requests().last().expect("request").path.contains("per_page=25"));
 
     let raw = ReqwestTransport::new(TransportOptions::default()).expect("transport");
     let response = raw
@@ -610,16 +443,11 @@ fn lists_page_and_respect_the_deployments_limit() {
 
 #[test]
 fn source_on_a_direct_upload_project_is_refused_with_8000069() {
-    let s = standin(vec![StandInProject::direct_upload(
-        ACCOUNT, PROJECT, "charts",
-    )]);
+    let s = standin(vec![StandInProject::direct_upload(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client(&s);
     let patch = ProjectPatch {
         production_branch: None,
-        source: Some(Source {
-            kind: "github".to_owned(),
-            config: SourceConfig::default(),
-        }),
+        source: Some(Source { kind: "github".to_owned(), config: SourceConfig::default() }),
     };
     let err = c.patch_project(PROJECT, &patch).expect_err("refused");
     assert_eq!(err.code(), Some(8000069));
@@ -631,28 +459,15 @@ fn source_on_a_direct_upload_project_is_refused_with_8000069() {
 fn standin_merges_patches_and_hides_secrets() {
     let s = standin(vec![StandInProject::git(ACCOUNT, PROJECT, "charts")]);
     let raw = ReqwestTransport::new(TransportOptions::default()).expect("transport");
-    let url = format!(
-        "{}/accounts/{ACCOUNT}/pages/projects/{PROJECT}",
-        s.base_url()
-    );
+    let url = format!("{}/accounts/{ACCOUNT}/pages/projects/{PROJECT}", s.base_url());
     let send = |method, body| {
         let headers = vec![("Authorization".to_owned(), format!("Bearer {TOKEN}"))];
-        let r = raw
-            .send(HttpRequest {
-                method,
-                url: url.clone(),
-                headers,
-                body,
-            })
-            .expect("answer");
+        let r = raw.send(HttpRequest { method, url: url.clone(), headers, body }).expect("answer");
         serde_json::from_slice::<Value>(&r.body).expect("json")
     };
     let got = send(Method::Get, Body::Empty);
     let vars = &got["result"]["deployment_configs"]["production"]["env_vars"];
-    assert!(
-        vars["CHART_SIGNING_KEY"].get("value").is_none(),
-        "GET hides the secret"
-    );
+    assert!(vars["CHART_SIGNING_KEY"].get("value").is_none(), "GET hides the secret");
     assert_eq!(vars["MODE"]["value"], "production");
     let patch = json!({
         "deployment_configs": {"production": {"env_vars": {"MODE": null}}},
@@ -660,23 +475,10 @@ fn standin_merges_patches_and_hides_secrets() {
     });
     let patched = send(Method::Patch, Body::Json(patch));
     let result = &patched["result"];
-    assert!(
-        result["deployment_configs"]["production"]["env_vars"]
-            .get("MODE")
-            .is_none()
-    );
-    assert_eq!(
-        result["source"]["config"]["path_includes"],
-        json!(["charts/**"])
-    );
-    assert_eq!(
-        result["source"]["config"]["owner"], "example-org",
-        "the repository cannot change"
-    );
-    assert_eq!(
-        result["source"]["config"]["production_branch"], "charts",
-        "merged, not replaced"
-    );
+    assert!(result["deployment_configs"]["production"]["env_vars"].get("MODE").is_none());
+    assert_eq!(result["source"]["config"]["path_includes"], json!(["charts/**"]));
+    assert_eq!(result["source"]["config"]["owner"], "example-org", "the repository cannot change");
+    assert_eq!(result["source"]["config"]["production_branch"], "charts", "merged, not replaced");
     let kept = &stored(&s)["deployment_configs"]["production"]["env_vars"]["CHART_SIGNING_KEY"];
     assert_eq!(kept["value"], "standin-secret-value");
 }
@@ -694,12 +496,7 @@ fn the_token_never_leaks() {
     seen.push(format!("{c:?} {plan:?} {record:?}"));
     seen.push(format!("{:?}", observe(&c, PROJECT)));
     let errors = [observe(&c, "missing-project").expect_err("not found"), {
-        s.inject(Fault::new(
-            None,
-            "",
-            FaultKind::ServerError { status: 500 },
-            None,
-        ));
+        s.inject(Fault::new(None, "", FaultKind::ServerError { status: 500 }, None));
         observe(&c, PROJECT).expect_err("5xx")
     }];
     s.clear_faults();
@@ -713,11 +510,7 @@ fn the_token_never_leaks() {
     for text in &seen {
         assert!(!text.contains(TOKEN), "token leaked into: {text}");
     }
-    assert!(
-        requests
-            .iter()
-            .all(|r| r.bearer == BearerSeen::Known(Access::Edit))
-    );
+    assert!(requests.iter().all(|r| r.bearer == BearerSeen::Known(Access::Edit)));
     let request = HttpRequest {
         method: Method::Get,
         url: s.base_url(),
@@ -729,17 +522,9 @@ fn the_token_never_leaks() {
 
 #[test]
 fn a_secret_echoed_in_an_error_body_is_redacted() {
-    let err = ApiError::Status {
-        code: 400,
-        url: "u".to_owned(),
-        body: format!("bad {TOKEN}"),
-    };
-    let wrapped = ApiError::GaveUp {
-        attempts: 2,
-        elapsed_ms: 1,
-        deadline_hit: false,
-        last: Box::new(err),
-    };
+    let err = ApiError::Status { code: 400, url: "u".to_owned(), body: format!("bad {TOKEN}") };
+    let wrapped =
+        ApiError::GaveUp { attempts: 2, elapsed_ms: 1, deadline_hit: false, last: Box::new(err) };
     let redacted = wrapped.redacted(TOKEN);
     assert!(!format!("{redacted} {redacted:?}").contains(TOKEN));
 }

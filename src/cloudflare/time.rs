@@ -93,10 +93,7 @@ mod tests {
             parse_rfc3339_millis("2021-03-09T02:58:59+02:00"),
             parse_rfc3339_millis("2021-03-09T00:58:59")
         );
-        assert_eq!(
-            parse_rfc3339_millis("2024-02-29T00:00:00Z"),
-            Some(1_709_164_800_000)
-        );
+        assert_eq!(parse_rfc3339_millis("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
         assert_eq!(parse_rfc3339_millis("yesterday"), None);
         assert_eq!(parse_rfc3339_millis("2021-13-01T00:00:00Z"), None);
     }

@@ -61,11 +61,8 @@ impl fmt::Debug for HttpRequest {
             .headers
             .iter()
             .map(|(k, v)| {
-                let shown = if k.eq_ignore_ascii_case("authorization") {
-                    "***"
-                } else {
-                    v.as_str()
-                };
+                let shown =
+                    if k.eq_ignore_ascii_case("authorization") { "***" } else { v.as_str() };
                 (k.as_str(), shown)
             })
             .collect();
@@ -89,10 +86,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// Returns the first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -118,10 +112,7 @@ pub struct TransportError {
 impl TransportError {
     /// Builds an error of this kind.
     pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
+        Self { kind, message: message.into() }
     }
 }
 

@@ -140,9 +140,7 @@ impl Deployment {
 
     /// Tells whether the deployment finished: deploy/success, or any stage failed or canceled.
     pub fn is_finished(&self) -> bool {
-        self.latest_stage
-            .as_ref()
-            .is_some_and(|s| s.is_success() || s.is_failed())
+        self.latest_stage.as_ref().is_some_and(|s| s.is_success() || s.is_failed())
     }
 
     /// Tells whether the deployment reached deploy/success.
@@ -244,12 +242,9 @@ fn messages_lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ApiMes
         .unwrap_or_default()
         .into_iter()
         .map(|v| match v {
-            Value::String(message) => ApiMessage {
-                code: 0,
-                message,
-                documentation_url: None,
-                error_chain: Vec::new(),
-            },
+            Value::String(message) => {
+                ApiMessage { code: 0, message, documentation_url: None, error_chain: Vec::new() }
+            }
             other => serde_json::from_value(other).unwrap_or(ApiMessage {
                 code: 0,
                 message: String::new(),

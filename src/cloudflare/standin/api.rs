@@ -41,9 +41,7 @@ impl ProjectRecord {
 
     /// The top-level production branch.
     pub fn production_branch(&self) -> &str {
-        self.project["production_branch"]
-            .as_str()
-            .unwrap_or_default()
+        self.project["production_branch"].as_str().unwrap_or_default()
     }
 
     /// The project as GET shows it: secrets hidden, canonical and latest deployment filled in.
@@ -55,10 +53,7 @@ impl ProjectRecord {
             .as_deref()
             .and_then(|id| self.deployment(id))
             .map_or(Value::Null, DeploymentRecord::render);
-        let latest = self
-            .deployments
-            .last()
-            .map_or(Value::Null, DeploymentRecord::render);
+        let latest = self.deployments.last().map_or(Value::Null, DeploymentRecord::render);
         project["canonical_deployment"] = canonical;
         project["latest_deployment"] = latest;
         project
@@ -137,9 +132,7 @@ pub struct ApiState {
 impl ApiState {
     /// Finds a project by account and name.
     pub fn project(&self, account_id: &str, name: &str) -> Option<&ProjectRecord> {
-        self.projects
-            .iter()
-            .find(|p| p.account_id == account_id && p.name() == name)
+        self.projects.iter().find(|p| p.account_id == account_id && p.name() == name)
     }
 
     pub(super) fn add_project(&mut self, record: ProjectRecord) {
@@ -223,10 +216,7 @@ pub(super) fn auth_error(status: u16) -> Response {
 }
 
 fn ok(result: Value) -> Response {
-    json_response(
-        200,
-        &json!({"success": true, "errors": [], "messages": [], "result": result}),
-    )
+    json_response(200, &json!({"success": true, "errors": [], "messages": [], "result": result}))
 }
 
 fn ok_page(items: Vec<Value>, page: usize, per_page: usize, total: usize) -> Response {
@@ -259,10 +249,7 @@ fn with_project(
     name: &str,
     f: impl FnOnce(&mut ProjectRecord, &str) -> Response,
 ) -> Response {
-    let found = state
-        .projects
-        .iter_mut()
-        .find(|p| p.account_id == account && p.name() == name);
+    let found = state.projects.iter_mut().find(|p| p.account_id == account && p.name() == name);
     match found {
         Some(project) => f(project, account),
         None => failure(
@@ -322,11 +309,7 @@ fn paging(req: &Request, default: usize, max: Option<usize>) -> Result<(usize, u
 
 fn page_of(items: Vec<Value>, page: usize, per_page: usize) -> Response {
     let total = items.len();
-    let slice = items
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
+    let slice = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
     ok_page(slice, page, per_page, total)
 }
 
@@ -349,11 +332,7 @@ fn list_deployments(project: &ProjectRecord, req: &Request) -> Response {
         Ok(p) => p,
         Err(response) => return response,
     };
-    let env = req
-        .query()
-        .into_iter()
-        .find(|(k, _)| *k == "env")
-        .map(|(_, v)| v);
+    let env = req.query().into_iter().find(|(k, _)| *k == "env").map(|(_, v)| v);
     let items = project
         .deployments
         .iter()
@@ -380,19 +359,11 @@ fn patch_project(project: &mut ProjectRecord, req: &Request) -> Response {
             return failure(400, 8000000, "source requires `type` and `config`.");
         }
     }
-    if patch
-        .get("production_branch")
-        .is_some_and(|b| !b.is_string())
-    {
+    if patch.get("production_branch").is_some_and(|b| !b.is_string()) {
         return failure(400, 8000033, "You must set a production branch.");
     }
     let kept = keep_repository(&project.project);
-    for key in [
-        "production_branch",
-        "source",
-        "build_config",
-        "deployment_configs",
-    ] {
+    for key in ["production_branch", "source", "build_config", "deployment_configs"] {
         if let Some(value) = patch.get(key) {
             merge(&mut project.project[key], value);
         }
@@ -442,10 +413,7 @@ fn merge(target: &mut Value, patch: &Value) {
 
 /// GET never returns the value of a `secret_text` env var.
 fn hide_secrets(project: &mut Value) {
-    let Some(configs) = project
-        .get_mut("deployment_configs")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(configs) = project.get_mut("deployment_configs").and_then(Value::as_object_mut) else {
         return;
     };
     for env in configs.values_mut() {
@@ -486,9 +454,7 @@ fn new_deployment(
     let short_id = &id[..8.min(id.len())];
     let subdomain = project.project["subdomain"].as_str().unwrap_or_default();
     let production = branch == project.production_branch();
-    let alias = branch
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-        .to_lowercase();
+    let alias = branch.replace(|c: char| !c.is_ascii_alphanumeric(), "-").to_lowercase();
     let now = format_rfc3339(created_millis);
     let value = json!({
         "id": id, "short_id": short_id,
@@ -516,11 +482,7 @@ fn rollback(project: &mut ProjectRecord, id: &str) -> Response {
         return deployment_not_found();
     };
     if !target.is_live_production() {
-        return failure(
-            400,
-            8000000,
-            "You can only rollback to successful builds on production.",
-        );
+        return failure(400, 8000000, "You can only rollback to successful builds on production.");
     }
     let rendered = target.render();
     project.canonical_deployment_id = Some(id.to_owned());

@@ -20,10 +20,7 @@ pub(super) struct Request {
 impl Request {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The path without the query.
@@ -46,9 +43,7 @@ impl Request {
         };
         let body = String::from_utf8_lossy(&self.body);
         let delimiter = format!("--{boundary}");
-        body.split(delimiter.as_str())
-            .filter_map(parse_part)
-            .collect()
+        body.split(delimiter.as_str()).filter_map(parse_part).collect()
     }
 }
 
@@ -70,12 +65,7 @@ pub(super) fn read_request(stream: &TcpStream) -> Option<Request> {
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
     let headers = read_headers(&mut reader)?;
-    let mut request = Request {
-        method,
-        target,
-        headers,
-        body: Vec::new(),
-    };
+    let mut request = Request { method, target, headers, body: Vec::new() };
     request.body = read_body(&mut reader, &request)?;
     Some(request)
 }
@@ -118,15 +108,12 @@ fn read_headers(reader: &mut impl BufRead) -> Option<Vec<(String, String)>> {
 }
 
 fn read_body(reader: &mut impl BufRead, request: &Request) -> Option<Vec<u8>> {
-    let chunked = request
-        .header("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let chunked =
+        request.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
     if chunked {
         return read_chunked(reader);
     }
-    let length: usize = request
-        .header("content-length")
-        .map_or(Some(0), |v| v.parse().ok())?;
+    let length: usize = request.header("content-length").map_or(Some(0), |v| v.parse().ok())?;
     if length > MAX_BYTES {
         return None;
     }

@@ -61,11 +61,7 @@ impl StandInProject {
 
     /// A project from a full project object.
     pub fn from_value(account_id: &str, project: Value) -> Self {
-        Self {
-            account_id: account_id.to_owned(),
-            project,
-            failing_branches: Vec::new(),
-        }
+        Self { account_id: account_id.to_owned(), project, failing_branches: Vec::new() }
     }
 }
 
@@ -78,27 +74,19 @@ pub struct TokenRule {
 
 impl std::fmt::Debug for TokenRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRule")
-            .field("access", &self.access)
-            .finish()
+        f.debug_struct("TokenRule").field("access", &self.access).finish()
     }
 }
 
 impl TokenRule {
     /// A token with "Cloudflare Pages › Edit".
     pub fn edit(token: &str) -> Self {
-        Self {
-            token: token.to_owned(),
-            access: Access::Edit,
-        }
+        Self { token: token.to_owned(), access: Access::Edit }
     }
 
     /// A token with only "Cloudflare Pages › Read".
     pub fn read(token: &str) -> Self {
-        Self {
-            token: token.to_owned(),
-            access: Access::Read,
-        }
+        Self { token: token.to_owned(), access: Access::Read }
     }
 }
 
@@ -207,11 +195,7 @@ impl StandIn {
         let accept = std::thread::Builder::new()
             .name("pages-standin".to_owned())
             .spawn(move || accept_loop(&listener, &for_thread))?;
-        Ok(Self {
-            addr,
-            shared,
-            accept: Some(accept),
-        })
+        Ok(Self { addr, shared, accept: Some(accept) })
     }
 
     /// The base URL to give the client, e.g. `http://127.0.0.1:41234/client/v4`.
@@ -270,15 +254,8 @@ impl std::fmt::Debug for StandIn {
 fn initial_state(projects: Vec<StandInProject>) -> ApiState {
     let mut state = ApiState::default();
     for (index, p) in projects.into_iter().enumerate() {
-        let branch = p.project["production_branch"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let trigger = if p.project["source"].is_null() {
-            "ad_hoc"
-        } else {
-            "github:push"
-        };
+        let branch = p.project["production_branch"].as_str().unwrap_or_default().to_owned();
+        let trigger = if p.project["source"].is_null() { "ad_hoc" } else { "github:push" };
         state.add_project(ProjectRecord {
             account_id: p.account_id,
             project: p.project,
@@ -348,11 +325,7 @@ impl Shared {
             .headers
             .iter()
             .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("authorization") {
-                    "<redacted>"
-                } else {
-                    v
-                };
+                let v = if k.eq_ignore_ascii_case("authorization") { "<redacted>" } else { v };
                 (k.clone(), v.to_owned())
             })
             .collect();
@@ -384,15 +357,10 @@ impl Shared {
 }
 
 fn rate_limited(retry_after_secs: Option<u64>) -> Response {
-    let mut response = api::failure(
-        429,
-        971,
-        "Please wait and consider throttling your request speed",
-    );
+    let mut response =
+        api::failure(429, 971, "Please wait and consider throttling your request speed");
     if let Some(secs) = retry_after_secs {
-        response
-            .headers
-            .push(("Retry-After".to_owned(), secs.to_string()));
+        response.headers.push(("Retry-After".to_owned(), secs.to_string()));
     }
     response
 }
