@@ -24,11 +24,7 @@ pub struct Sample {
 
 /// The files of one branch of the sample.
 pub fn files(branch: &str) -> Vec<(&'static str, &'static [u8])> {
-    SAMPLE_FILES
-        .iter()
-        .filter(|(b, _, _)| *b == branch)
-        .map(|(_, p, bytes)| (*p, *bytes))
-        .collect()
+    SAMPLE_FILES.iter().filter(|(b, _, _)| *b == branch).map(|(_, p, bytes)| (*p, *bytes)).collect()
 }
 
 /// Builds the sample under `root` (`root/origin.git` and `root/helm-charts`).
@@ -37,65 +33,34 @@ pub fn create(root: &Path) -> Result<Sample, GitError> {
     let clone = root.join("helm-charts");
     let bare =
         Repository::init_bare(&origin).map_err(GitError::from_git("create the sample origin"))?;
-    bare.set_head("refs/heads/main")
-        .map_err(GitError::from_git("set the origin's HEAD"))?;
+    bare.set_head("refs/heads/main").map_err(GitError::from_git("set the origin's HEAD"))?;
     let repo = Repository::init(&clone).map_err(GitError::from_git("create the sample clone"))?;
     configure(&repo, &origin)?;
 
     let main = files("main");
-    let (first, _): (Vec<_>, Vec<_>) = main
-        .iter()
-        .partition(|(p, _)| !p.starts_with("charts/redis-cache"));
-    let c1 = commit(
-        &repo,
-        &first,
-        &[],
-        "Add podinfo-lite chart and release workflows",
-        0,
-    )?;
+    let (first, _): (Vec<_>, Vec<_>) =
+        main.iter().partition(|(p, _)| !p.starts_with("charts/redis-cache"));
+    let c1 = commit(&repo, &first, &[], "Add podinfo-lite chart and release workflows", 0)?;
     let c2 = commit(&repo, &main, &[c1], "Add redis-cache chart", 1)?;
     let published = files("charts");
-    let (docs, _): (Vec<_>, Vec<_>) = published
-        .iter()
-        .partition(|(p, _)| !p.ends_with(".tgz") && *p != "index.yaml");
-    let p1 = commit(
-        &repo,
-        &docs,
-        &[],
-        "Initialize the Helm repository branch",
-        2,
-    )?;
-    let p2 = commit(
-        &repo,
-        &published,
-        &[p1],
-        "Release podinfo-lite-0.3.0 and redis-cache-1.2.1",
-        3,
-    )?;
+    let (docs, _): (Vec<_>, Vec<_>) =
+        published.iter().partition(|(p, _)| !p.ends_with(".tgz") && *p != "index.yaml");
+    let p1 = commit(&repo, &docs, &[], "Initialize the Helm repository branch", 2)?;
+    let p2 =
+        commit(&repo, &published, &[p1], "Release podinfo-lite-0.3.0 and redis-cache-1.2.1", 3)?;
 
     for (branch, tip) in [("main", c2), ("charts", p2)] {
         local::create(&repo, branch, tip, None)?;
         remote::push(
             &repo,
             "origin",
-            &RefUpdate {
-                branch: branch.into(),
-                expect: None,
-                new: Some(tip),
-            },
+            &RefUpdate { branch: branch.into(), expect: None, new: Some(tip) },
         )
-        .map_err(|e| GitError::Op {
-            doing: "push the sample".into(),
-            message: e.to_string(),
-        })?;
-        let upstream = Upstream {
-            remote: "origin".into(),
-            branch: branch.into(),
-        };
+        .map_err(|e| GitError::Op { doing: "push the sample".into(), message: e.to_string() })?;
+        let upstream = Upstream { remote: "origin".into(), branch: branch.into() };
         local::set_upstream(&repo, branch, Some(&upstream))?;
     }
-    repo.set_head("refs/heads/main")
-        .map_err(GitError::from_git("check out main"))?;
+    repo.set_head("refs/heads/main").map_err(GitError::from_git("check out main"))?;
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
         .map_err(GitError::from_git("check out main"))?;
     Ok(Sample { clone, origin })
@@ -107,15 +72,10 @@ fn configure(repo: &Repository, origin: &Path) -> Result<(), GitError> {
         doing: doing.into(),
         message: "the sample path is not valid UTF-8".into(),
     })?;
-    repo.remote("origin", url)
-        .map_err(GitError::from_git(doing))?;
+    repo.remote("origin", url).map_err(GitError::from_git(doing))?;
     let mut config = repo.config().map_err(GitError::from_git(doing))?;
-    config
-        .set_str("user.name", "Acme Release Bot")
-        .map_err(GitError::from_git(doing))?;
-    config
-        .set_str("user.email", "release-bot@acme.example")
-        .map_err(GitError::from_git(doing))?;
+    config.set_str("user.name", "Acme Release Bot").map_err(GitError::from_git(doing))?;
+    config.set_str("user.email", "release-bot@acme.example").map_err(GitError::from_git(doing))?;
     Ok(())
 }
 
@@ -130,9 +90,7 @@ fn commit(
     let doing = format!("commit `{message}` in the sample");
     let err = GitError::from_git(&doing);
     let tree_id = tree(repo, files).map_err(err)?;
-    let tree = repo
-        .find_tree(tree_id)
-        .map_err(GitError::from_git(&doing))?;
+    let tree = repo.find_tree(tree_id).map_err(GitError::from_git(&doing))?;
     let when = Time::new(1_759_400_000 + n * 86_400, 0);
     let sig = Signature::new("Acme Release Bot", "release-bot@acme.example", &when)
         .map_err(GitError::from_git(&doing))?;
@@ -142,8 +100,7 @@ fn commit(
         .collect::<Result<_, _>>()
         .map_err(GitError::from_git(&doing))?;
     let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repo.commit(None, &sig, &sig, message, &tree, &refs)
-        .map_err(GitError::from_git(&doing))
+    repo.commit(None, &sig, &sig, message, &tree, &refs).map_err(GitError::from_git(&doing))
 }
 
 fn tree(repo: &Repository, files: &[(&str, &[u8])]) -> Result<Oid, git2::Error> {

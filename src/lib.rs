@@ -20,5 +20,6 @@ pub mod git;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod rewrite;
 pub mod spec;
 pub mod ui;

@@ -37,10 +37,7 @@ pub fn read(repo: &Repository, name: &str) -> Result<Option<LocalBranch>, GitErr
         doing: format!("read branch `{name}`"),
         message: "it is a symbolic reference".to_string(),
     })?;
-    Ok(Some(LocalBranch {
-        oid,
-        upstream: upstream(repo, name)?,
-    }))
+    Ok(Some(LocalBranch { oid, upstream: upstream(repo, name)? }))
 }
 
 /// The branch HEAD points at, if HEAD is attached to a branch.
@@ -57,9 +54,9 @@ pub fn create(
     oid: Oid,
     upstream: Option<&Upstream>,
 ) -> Result<(), GitError> {
-    let commit = repo.find_commit(oid).map_err(GitError::from_git(&format!(
-        "find commit {oid} for branch `{name}`"
-    )))?;
+    let commit = repo
+        .find_commit(oid)
+        .map_err(GitError::from_git(&format!("find commit {oid} for branch `{name}`")))?;
     repo.branch(name, &commit, false)
         .map_err(GitError::from_git(&format!("create branch `{name}`")))?;
     set_upstream(repo, name, upstream)
@@ -73,12 +70,9 @@ pub fn rename(
     upstream: Option<&Upstream>,
 ) -> Result<(), GitError> {
     let doing = format!("rename branch `{from}` to `{to}`");
-    let mut branch = repo
-        .find_branch(from, BranchType::Local)
-        .map_err(GitError::from_git(&doing))?;
-    branch
-        .rename(to, false)
-        .map_err(GitError::from_git(&doing))?;
+    let mut branch =
+        repo.find_branch(from, BranchType::Local).map_err(GitError::from_git(&doing))?;
+    branch.rename(to, false).map_err(GitError::from_git(&doing))?;
     set_upstream(repo, to, upstream)
 }
 
@@ -91,9 +85,8 @@ pub fn delete(repo: &Repository, name: &str, expect: Oid) -> Result<(), GitError
             message: "it is checked out; switch to another branch first".to_string(),
         });
     }
-    let mut branch = repo
-        .find_branch(name, BranchType::Local)
-        .map_err(GitError::from_git(&doing))?;
+    let mut branch =
+        repo.find_branch(name, BranchType::Local).map_err(GitError::from_git(&doing))?;
     let oid = branch.get().target();
     if oid != Some(expect) {
         return Err(GitError::Op {
@@ -119,13 +112,9 @@ pub fn set_upstream(
     let merge_key = format!("branch.{name}.merge");
     match upstream {
         Some(u) => {
-            config
-                .set_str(&remote_key, &u.remote)
-                .map_err(GitError::from_git(&doing))?;
+            config.set_str(&remote_key, &u.remote).map_err(GitError::from_git(&doing))?;
             let merge = format!("refs/heads/{}", u.branch);
-            config
-                .set_str(&merge_key, &merge)
-                .map_err(GitError::from_git(&doing))
+            config.set_str(&merge_key, &merge).map_err(GitError::from_git(&doing))
         }
         None => {
             for key in [&remote_key, &merge_key] {
@@ -141,19 +130,14 @@ pub fn set_upstream(
 }
 
 fn upstream(repo: &Repository, name: &str) -> Result<Option<Upstream>, GitError> {
-    let config = repo
-        .config()
-        .map_err(GitError::from_git("read git config"))?;
+    let config = repo.config().map_err(GitError::from_git("read git config"))?;
     let snapshot = |key: &str| config.get_string(key).ok();
     let remote = snapshot(&format!("branch.{name}.remote"));
     let merge = snapshot(&format!("branch.{name}.merge"));
     Ok(match (remote, merge) {
         (Some(remote), Some(merge)) => Some(Upstream {
             remote,
-            branch: merge
-                .strip_prefix("refs/heads/")
-                .unwrap_or(&merge)
-                .to_string(),
+            branch: merge.strip_prefix("refs/heads/").unwrap_or(&merge).to_string(),
         }),
         _ => None,
     })

@@ -19,10 +19,7 @@ pub enum GitError {
 impl GitError {
     /// Wraps a git2 error with what was being done, for `map_err`.
     pub fn from_git(doing: &str) -> impl FnOnce(git2::Error) -> GitError + '_ {
-        move |e| GitError::Op {
-            doing: doing.to_string(),
-            message: e.message().to_string(),
-        }
+        move |e| GitError::Op { doing: doing.to_string(), message: e.message().to_string() }
     }
 }
 
@@ -33,13 +30,10 @@ pub fn short(oid: Oid) -> String {
 
 /// Parses a 40-hex object id as stored in plans and journals.
 pub fn parse_oid(hex: &str) -> Result<Oid, GitError> {
-    Oid::from_str(hex)
-        .ok()
-        .filter(|_| hex.len() == 40)
-        .ok_or_else(|| GitError::Op {
-            doing: "read an object id".to_string(),
-            message: format!("`{hex}` is not a 40-character hex object id"),
-        })
+    Oid::from_str(hex).ok().filter(|_| hex.len() == 40).ok_or_else(|| GitError::Op {
+        doing: "read an object id".to_string(),
+        message: format!("`{hex}` is not a 40-character hex object id"),
+    })
 }
 
 /// Removes any user or password from a URL, so that tokens embedded in remote URLs
@@ -66,10 +60,7 @@ mod tests {
             redact_url("https://x-access-token:ghp_secret@github.com/o/r.git"),
             "https://***@github.com/o/r.git"
         );
-        assert_eq!(
-            redact_url("git@github.com:o/r.git"),
-            "git@github.com:o/r.git"
-        );
+        assert_eq!(redact_url("git@github.com:o/r.git"), "git@github.com:o/r.git");
         assert_eq!(redact_url("/tmp/origin.git"), "/tmp/origin.git");
         assert_eq!(redact_url("https://h/a@b"), "https://h/a@b");
     }

@@ -34,11 +34,7 @@ pub struct RefUpdate {
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     #[error("remote branch `{branch}` is at {found}, not at {expected} as planned")]
-    Moved {
-        branch: String,
-        expected: String,
-        found: String,
-    },
+    Moved { branch: String, expected: String, found: String },
     #[error("the remote rejected the update of `{branch}`: {reason}")]
     Rejected { branch: String, reason: String },
     #[error(transparent)]
@@ -48,21 +44,17 @@ pub enum PushError {
 /// Lists the remote's branches in one connection (what `git ls-remote --heads` shows).
 pub fn list(repo: &Repository, remote_name: &str) -> Result<RemoteListing, GitError> {
     let mut remote = find_remote(repo, remote_name)?;
-    let config = repo
-        .config()
-        .map_err(GitError::from_git("read git config"))?;
+    let config = repo.config().map_err(GitError::from_git("read git config"))?;
     let attempts = RefCell::new(Attempts::default());
     let callbacks = credential_callbacks(&config, &attempts);
     let url = super::redact_url(remote.url().unwrap_or_default());
     let connection = remote
         .connect_auth(Direction::Fetch, Some(callbacks), None)
-        .map_err(GitError::from_git(&format!(
-            "connect to remote `{remote_name}` ({url})"
-        )))?;
+        .map_err(GitError::from_git(&format!("connect to remote `{remote_name}` ({url})")))?;
     let mut listing = RemoteListing::default();
-    let heads = connection.list().map_err(GitError::from_git(&format!(
-        "list the branches of `{remote_name}`"
-    )))?;
+    let heads = connection
+        .list()
+        .map_err(GitError::from_git(&format!("list the branches of `{remote_name}`")))?;
     for head in heads {
         if let Some(branch) = head.name().strip_prefix("refs/heads/") {
             listing.heads.insert(branch.to_string(), head.oid());
@@ -79,9 +71,7 @@ pub fn list(repo: &Repository, remote_name: &str) -> Result<RemoteListing, GitEr
 /// Pushes one ref update with compare-and-swap, then updates the remote-tracking ref.
 pub fn push(repo: &Repository, remote_name: &str, update: &RefUpdate) -> Result<(), PushError> {
     let mut remote = find_remote(repo, remote_name)?;
-    let config = repo
-        .config()
-        .map_err(GitError::from_git("read git config"))?;
+    let config = repo.config().map_err(GitError::from_git("read git config"))?;
     let dst = format!("refs/heads/{}", update.branch);
     let temp = format!("refs/rebranch/push/{}", update.branch);
     let refspec = match update.new {
@@ -118,9 +108,7 @@ pub fn set_tracking(
             .map(|_| ())
             .map_err(GitError::from_git(&format!("update {name}"))),
         None => match repo.find_reference(&name) {
-            Ok(mut r) => r
-                .delete()
-                .map_err(GitError::from_git(&format!("delete {name}"))),
+            Ok(mut r) => r.delete().map_err(GitError::from_git(&format!("delete {name}"))),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
             Err(e) => Err(GitError::from_git(&format!("read {name}"))(e)),
         },
@@ -148,9 +136,7 @@ fn push_refspec(
         Ok(())
     });
     callbacks.push_update_reference(|refname, status| {
-        statuses
-            .borrow_mut()
-            .push((refname.to_string(), status.map(str::to_string)));
+        statuses.borrow_mut().push((refname.to_string(), status.map(str::to_string)));
         Ok(())
     });
     let mut options = PushOptions::new();
@@ -196,9 +182,7 @@ fn show_oid(oid: Option<Oid>) -> String {
 }
 
 fn find_remote<'r>(repo: &'r Repository, name: &str) -> Result<git2::Remote<'r>, GitError> {
-    repo.find_remote(name).map_err(|_| GitError::NoRemote {
-        remote: name.to_string(),
-    })
+    repo.find_remote(name).map_err(|_| GitError::NoRemote { remote: name.to_string() })
 }
 
 /// Which credential methods this operation has tried: libgit2 calls the callback again

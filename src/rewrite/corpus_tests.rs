@@ -43,11 +43,7 @@ fn file_with_prefix(dir: &Path, prefix: &str) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)))
         .collect();
     found.sort();
     found.into_iter().next()
@@ -60,11 +56,7 @@ fn load_case(dir: &Path) -> Case {
     let pairs: Vec<String> = doc
         .get("branches")
         .and_then(Item::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_else(|| vec!["charts=release".to_string()]);
     let input_path = file_with_prefix(dir, "input.").expect("input file");
     let input = std::fs::read_to_string(&input_path).expect("input readable");
@@ -72,12 +64,7 @@ fn load_case(dir: &Path) -> Case {
         .map(|p| std::fs::read_to_string(p).expect("expected readable"));
     let mut resolutions = Resolutions::new();
     let path = get("path").expect("case.toml has path");
-    for r in doc
-        .get("resolve")
-        .and_then(Item::as_array)
-        .into_iter()
-        .flat_map(|a| a.iter())
-    {
+    for r in doc.get("resolve").and_then(Item::as_array).into_iter().flat_map(|a| a.iter()) {
         let t = r.as_inline_table().expect("resolve entries are tables");
         let line = t.get("line").and_then(|v| v.as_integer()).expect("line") as usize;
         let verdict = parse_verdict(t.get("verdict").and_then(|v| v.as_str()).expect("verdict"));
@@ -91,11 +78,7 @@ fn load_case(dir: &Path) -> Case {
             main_branch: get("main").unwrap_or_else(|| "main".into()),
         },
         input,
-        input_name: input_path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("input")
-            .to_string(),
+        input_name: input_path.file_name().and_then(|n| n.to_str()).unwrap_or("input").to_string(),
         expected,
         verdicts: parse_verdicts(&doc),
         resolutions,
@@ -162,33 +145,19 @@ fn bless(case: &Case, out: &super::FileRewrite) {
 #[test]
 fn corpus_cases() {
     let cases = load_cases();
-    assert!(
-        cases.len() >= 40,
-        "the corpus has {} cases, wants at least 40",
-        cases.len()
-    );
+    assert!(cases.len() >= 40, "the corpus has {} cases, wants at least 40", cases.len());
     let blessing = std::env::var_os("REBRANCH_BLESS").is_some();
     let mut failures = Vec::new();
     for case in &cases {
-        let name = case
-            .dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("?")
-            .to_string();
-        let out = match rewrite_file(
-            &case.path,
-            &case.input,
-            &case.map,
-            &case.ctx,
-            &case.resolutions,
-        ) {
-            Ok(out) => out,
-            Err(e) => {
-                failures.push(format!("{name}: error {e}"));
-                continue;
-            }
-        };
+        let name = case.dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let out =
+            match rewrite_file(&case.path, &case.input, &case.map, &case.ctx, &case.resolutions) {
+                Ok(out) => out,
+                Err(e) => {
+                    failures.push(format!("{name}: error {e}"));
+                    continue;
+                }
+            };
         if blessing {
             bless(case, &out);
             continue;
@@ -196,24 +165,14 @@ fn corpus_cases() {
         if case.expected.as_deref() != Some(out.rewritten.as_str()) {
             failures.push(format!("{name}: output differs:\n{}", out.unified_diff()));
         }
-        let got: Vec<(usize, usize, Verdict)> = out
-            .occurrences
-            .iter()
-            .map(|o| (o.line, o.column, o.verdict))
-            .collect();
+        let got: Vec<(usize, usize, Verdict)> =
+            out.occurrences.iter().map(|o| (o.line, o.column, o.verdict)).collect();
         if got != case.verdicts {
-            failures.push(format!(
-                "{name}: verdicts differ:\n got {got:?}\nwant {:?}",
-                case.verdicts
-            ));
+            failures
+                .push(format!("{name}: verdicts differ:\n got {got:?}\nwant {:?}", case.verdicts));
         }
-        let again = rewrite_file(
-            &case.path,
-            &out.rewritten,
-            &case.map,
-            &case.ctx,
-            &Resolutions::new(),
-        );
+        let again =
+            rewrite_file(&case.path, &out.rewritten, &case.map, &case.ctx, &Resolutions::new());
         match again {
             Ok(again) if again.rewritten == out.rewritten => {}
             Ok(again) => {
@@ -222,12 +181,7 @@ fn corpus_cases() {
             Err(e) => failures.push(format!("{name}: second run failed: {e}")),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} corpus failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Occurrence keys `(case, line, column)`.
@@ -271,22 +225,12 @@ fn corpus_scores() {
                 expected.insert((name.clone(), l, c));
             }
         }
-        let out = rewrite_file(
-            &case.path,
-            &case.input,
-            &case.map,
-            &case.ctx,
-            &case.resolutions,
-        );
+        let out = rewrite_file(&case.path, &case.input, &case.map, &case.ctx, &case.resolutions);
         if let Ok(out) = out {
             occurrences += out.occurrences.len();
             reviews += out.reviews().count();
             insertions += out.notes.len();
-            for o in out
-                .occurrences
-                .iter()
-                .filter(|o| o.verdict == Verdict::Rewrite)
-            {
+            for o in out.occurrences.iter().filter(|o| o.verdict == Verdict::Rewrite) {
                 classifier.insert((name.clone(), o.line, o.column));
             }
         }
@@ -303,10 +247,7 @@ fn corpus_scores() {
     );
     println!("classifier: precision {cp:.3} recall {cr:.3} (false rewrites {cfp}, missed {cfn})");
     println!("naive sed:  precision {sp:.3} recall {sr:.3} (false rewrites {sfp}, missed {sfn})");
-    assert!(
-        cp >= 0.99 && cr >= 0.99,
-        "classifier precision {cp} recall {cr}"
-    );
+    assert!(cp >= 0.99 && cr >= 0.99, "classifier precision {cp} recall {cr}");
 }
 
 /// Prints every occurrence with its verdict, context and reason, and every diff, for
@@ -316,13 +257,7 @@ fn corpus_scores() {
 fn corpus_dump() {
     for case in load_cases() {
         println!("=== {} ({})", case.dir.display(), case.path);
-        match rewrite_file(
-            &case.path,
-            &case.input,
-            &case.map,
-            &case.ctx,
-            &case.resolutions,
-        ) {
+        match rewrite_file(&case.path, &case.input, &case.map, &case.ctx, &case.resolutions) {
             Ok(out) => {
                 let lines: Vec<&str> = case.input.lines().collect();
                 for o in &out.occurrences {

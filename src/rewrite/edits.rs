@@ -46,13 +46,9 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<(), RewriteError> {
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name =
+        path.file_name().map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.rebranch-{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
@@ -81,11 +77,7 @@ mod tests {
             verdict,
             context: String::new(),
             old: "charts".into(),
-            new: if verdict == Verdict::Rewrite {
-                "release".into()
-            } else {
-                "charts".into()
-            },
+            new: if verdict == Verdict::Rewrite { "release".into() } else { "charts".into() },
             reason: String::new(),
         }
     }
@@ -99,11 +91,7 @@ mod tests {
 
     #[test]
     fn splices_insertions() {
-        let ins = Insertion {
-            at: 1,
-            text: "X".into(),
-            note: String::new(),
-        };
+        let ins = Insertion { at: 1, text: "X".into(), note: String::new() };
         assert_eq!(splice("ab", &[], &[ins]), "aXb");
     }
 

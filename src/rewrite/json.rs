@@ -34,9 +34,8 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, AnalyseError> {
             out.push(Tok::Comment(i, end));
             i = end;
         } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let end = text[i + 2..]
-                .find("*/")
-                .ok_or_else(|| err(text, i, "unterminated comment"))?;
+            let end =
+                text[i + 2..].find("*/").ok_or_else(|| err(text, i, "unterminated comment"))?;
             out.push(Tok::Comment(i, i + 2 + end + 2));
             i += 2 + end + 2;
         } else if matches!(c, b'{' | b'}' | b'[' | b']' | b':' | b',') {
@@ -72,11 +71,7 @@ fn string_end(b: &[u8], open: usize) -> Option<usize> {
 
 fn err(text: &str, at: usize, message: &str) -> AnalyseError {
     let (line, column) = words::LineIndex::new(text).line_col(text, at.min(text.len()));
-    AnalyseError {
-        line,
-        column,
-        message: message.to_string(),
-    }
+    AnalyseError { line, column, message: message.to_string() }
 }
 
 /// A string or bare token with its key path; `is_key` for object keys.
@@ -117,11 +112,7 @@ fn sites(text: &str, toks: &[Tok]) -> Result<Sites, AnalyseError> {
                     top.1 = text[s..e].to_string();
                     top.2 = false;
                 }
-                out.push(Site {
-                    span: (s, e),
-                    path,
-                    is_key,
-                });
+                out.push(Site { span: (s, e), path, is_key });
             }
         }
     }
@@ -136,35 +127,18 @@ fn sites(text: &str, toks: &[Tok]) -> Result<Sites, AnalyseError> {
 pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, AnalyseError> {
     let toks = tokenize(text)?;
     let (sites, comments) = sites(text, &toks)?;
-    let judgements = hits
-        .iter()
-        .map(|h| judge(text, h, &sites, &comments, env))
-        .collect();
-    Ok(Analysis {
-        judgements,
-        ..Analysis::default()
-    })
+    let judgements = hits.iter().map(|h| judge(text, h, &sites, &comments, env)).collect();
+    Ok(Analysis { judgements, ..Analysis::default() })
 }
 
 fn judge(text: &str, h: &Hit, sites: &[Site], comments: &[(usize, usize)], env: &Env) -> Judgement {
     let inside = |&(s, e): &(usize, usize)| s <= h.start && h.end() <= e;
     let ci = comments.partition_point(|c| c.0 <= h.start);
-    if let Some(&(s, e)) = ci
-        .checked_sub(1)
-        .map(|i| &comments[i])
-        .filter(|c| inside(c))
-    {
-        return Judgement::new(
-            rules::prose_call(&text[s..e], h.start - s, h.len),
-            "comment",
-        );
+    if let Some(&(s, e)) = ci.checked_sub(1).map(|i| &comments[i]).filter(|c| inside(c)) {
+        return Judgement::new(rules::prose_call(&text[s..e], h.start - s, h.len), "comment");
     }
     let i = sites.partition_point(|s| s.span.0 <= h.start);
-    let Some(site) = i
-        .checked_sub(1)
-        .map(|i| &sites[i])
-        .filter(|s| inside(&s.span))
-    else {
+    let Some(site) = i.checked_sub(1).map(|i| &sites[i]).filter(|s| inside(&s.span)) else {
         return Judgement::new(call(Verdict::Keep, "JSON syntax"), "json");
     };
     let key = site.path.last().map_or("", String::as_str);
@@ -197,9 +171,7 @@ pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap) -> Result
     for (x, y) in a.iter().zip(&b) {
         let same_kind = std::mem::discriminant(x) == std::mem::discriminant(y);
         if !same_kind || text(x, original) != text(y, rewritten) {
-            return Err(format!(
-                "a token changed beyond the branch names: {x:?} -> {y:?}"
-            ));
+            return Err(format!("a token changed beyond the branch names: {x:?} -> {y:?}"));
         }
     }
     Ok(())

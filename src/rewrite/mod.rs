@@ -151,9 +151,7 @@ impl FileRewrite {
 
     /// The occurrences still classified `review` (after resolutions).
     pub fn reviews(&self) -> impl Iterator<Item = &Occurrence> {
-        self.occurrences
-            .iter()
-            .filter(|o| o.verdict == Verdict::Review)
+        self.occurrences.iter().filter(|o| o.verdict == Verdict::Review)
     }
 
     /// A unified diff with `a/` and `b/` headers; empty when nothing changed.
@@ -198,12 +196,7 @@ pub enum FileKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RewriteError {
     #[error("{path}:{line}:{column}: {message}")]
-    Parse {
-        path: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Parse { path: String, line: usize, column: usize, message: String },
     #[error("{path}: the rewritten text failed verification, file left untouched: {message}")]
     Verify { path: String, message: String },
     #[error("{path}: not a file kind the rewriter understands")]
@@ -265,9 +258,8 @@ pub fn rewrite_file(
     ctx: &RepoContext,
     resolutions: &Resolutions,
 ) -> Result<FileRewrite, RewriteError> {
-    let kind = detect_kind(path).ok_or_else(|| RewriteError::Unsupported {
-        path: path.to_string(),
-    })?;
+    let kind =
+        detect_kind(path).ok_or_else(|| RewriteError::Unsupported { path: path.to_string() })?;
     rewrite_as(kind, path, text, map, ctx, resolutions)
 }
 
@@ -299,10 +291,7 @@ pub fn rewrite_as(
             yaml::verify(text, &rewritten, map, &inserted)
         }
     };
-    verified.map_err(|message| RewriteError::Verify {
-        path: path.to_string(),
-        message,
-    })?;
+    verified.map_err(|message| RewriteError::Verify { path: path.to_string(), message })?;
     let notes = analysis.insertions.iter().map(|i| i.note.clone()).collect();
     let mut notes: Vec<String> = notes;
     notes.extend(analysis.notes);
@@ -323,17 +312,10 @@ pub fn fuzz_one(data: &[u8]) {
     let Ok(map) = BranchMap::parse_pairs(&["charts=release", "gh-pages=pages"]) else {
         return;
     };
-    let ctx = RepoContext {
-        slug: Some("acme/helm".into()),
-        main_branch: "main".into(),
-    };
-    for path in [
-        ".github/workflows/f.yml",
-        ".gitlab-ci.yml",
-        "cr.yaml",
-        "netlify.toml",
-        "renovate.json5",
-    ] {
+    let ctx = RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() };
+    for path in
+        [".github/workflows/f.yml", ".gitlab-ci.yml", "cr.yaml", "netlify.toml", "renovate.json5"]
+    {
         let _ = rewrite_file(path, &text, &map, &ctx, &Resolutions::new());
     }
 }
@@ -360,11 +342,7 @@ fn build_occurrences(
                 verdict = resolved;
                 reason = format!("{reason}; resolved as {resolved:?}");
             }
-            let new = if verdict == Verdict::Rewrite {
-                new_name.clone()
-            } else {
-                old.clone()
-            };
+            let new = if verdict == Verdict::Rewrite { new_name.clone() } else { old.clone() };
             Occurrence {
                 line,
                 column,
@@ -399,23 +377,14 @@ mod tests {
 
     #[test]
     fn detects_kinds() {
-        assert_eq!(
-            detect_kind(".github/workflows/release.yml"),
-            Some(FileKind::GithubWorkflow)
-        );
-        assert_eq!(
-            detect_kind(".github/dependabot.yml"),
-            Some(FileKind::GithubActionConfig)
-        );
+        assert_eq!(detect_kind(".github/workflows/release.yml"), Some(FileKind::GithubWorkflow));
+        assert_eq!(detect_kind(".github/dependabot.yml"), Some(FileKind::GithubActionConfig));
         assert_eq!(detect_kind(".gitlab-ci.yml"), Some(FileKind::GitlabCi));
         assert_eq!(detect_kind("cr.yaml"), Some(FileKind::ChartReleaser));
         assert_eq!(detect_kind(".github/ct.yaml"), Some(FileKind::ChartTesting));
         assert_eq!(detect_kind("renovate.json5"), Some(FileKind::Renovate));
         assert_eq!(detect_kind("netlify.toml"), Some(FileKind::Toml));
-        assert_eq!(
-            detect_kind("charts/app/values.yaml"),
-            Some(FileKind::OtherYaml)
-        );
+        assert_eq!(detect_kind("charts/app/values.yaml"), Some(FileKind::OtherYaml));
         assert_eq!(detect_kind("README.md"), None);
     }
 
@@ -423,14 +392,8 @@ mod tests {
     fn diff_has_headers() {
         let text = "on:\n  push:\n    branches: [charts]\n";
         let ctx = RepoContext::default();
-        let out = rewrite_file(
-            ".github/workflows/a.yml",
-            text,
-            &map(),
-            &ctx,
-            &Resolutions::new(),
-        )
-        .expect("rewrites");
+        let out = rewrite_file(".github/workflows/a.yml", text, &map(), &ctx, &Resolutions::new())
+            .expect("rewrites");
         assert!(out.changed());
         let diff = out.unified_diff();
         assert!(diff.starts_with("--- a/.github/workflows/a.yml\n+++ b/.github/workflows/a.yml\n"));

@@ -93,11 +93,7 @@ fn value(depth: u32) -> BoxedStrategy<String> {
 }
 
 fn encode(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}\u{2}{v}"))
-        .collect::<Vec<_>>()
-        .join("\u{3}")
+    pairs.iter().map(|(k, v)| format!("{k}\u{2}{v}")).collect::<Vec<_>>().join("\u{3}")
 }
 
 /// Renders the encoded tree as block YAML at `indent`.
@@ -137,9 +133,7 @@ fn document() -> impl Strategy<Value = String> {
         prop::collection::vec((prop::sample::select(KEYS), value(3)), 1..6),
         any::<bool>(),
         any::<bool>(),
-        prop::option::of(prop::sample::select(
-            &["# charts branch ✓\n", "---\n", "# ü\n"][..],
-        )),
+        prop::option::of(prop::sample::select(&["# charts branch ✓\n", "---\n", "# ü\n"][..])),
     )
         .prop_map(|(pairs, crlf, trim_end, head)| {
             let mut out = head.unwrap_or("").to_string();
@@ -159,21 +153,14 @@ fn maps() -> Vec<BranchMap> {
 }
 
 fn ctx() -> RepoContext {
-    RepoContext {
-        slug: Some("acme/helm".into()),
-        main_branch: "main".into(),
-    }
+    RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() }
 }
 
 /// Bytes outside the rewritten spans (and outside insertions) are unchanged.
 fn check_outside_spans(out: &FileRewrite) -> Result<(), TestCaseError> {
     let mut rebuilt = String::new();
     let mut at = 0;
-    for o in out
-        .occurrences
-        .iter()
-        .filter(|o| o.verdict == Verdict::Rewrite)
-    {
+    for o in out.occurrences.iter().filter(|o| o.verdict == Verdict::Rewrite) {
         prop_assert_eq!(&out.original[o.span.clone()], o.old.as_str());
         rebuilt.push_str(&out.original[at..o.span.start]);
         rebuilt.push_str(&o.new);
@@ -197,11 +184,7 @@ fn check(path: &str, text: &str) -> Result<(), TestCaseError> {
         let again = rewrite_file(path, &out.rewritten, &map, &ctx(), &Resolutions::new());
         let again =
             again.map_err(|e| TestCaseError::fail(format!("output does not re-parse: {e}")))?;
-        prop_assert_eq!(
-            &again.rewritten,
-            &out.rewritten,
-            "second run changed the output"
-        );
+        prop_assert_eq!(&again.rewritten, &out.rewritten, "second run changed the output");
     }
     Ok(())
 }
@@ -241,9 +224,7 @@ fn deep_and_huge_inputs_do_not_panic() {
     let deep = format!("{}charts{}", "[".repeat(100_000), "]".repeat(100_000));
     let err = rewrite_file("a.yml", &deep, &map, &ctx(), &Resolutions::new());
     assert!(err.is_err());
-    let nested: String = (0..2000)
-        .map(|i| format!("{}k:\n", " ".repeat(i)))
-        .collect();
+    let nested: String = (0..2000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
     assert!(rewrite_file("a.yml", &nested, &map, &ctx(), &Resolutions::new()).is_err());
     let wide = "- charts\n".repeat(50_000);
     let out = rewrite_file("a.yml", &wide, &map, &ctx(), &Resolutions::new()).expect("ok");
@@ -261,23 +242,13 @@ fn grammar_mostly_parses() {
     let (mut ok, mut changed, total) = (0, 0, 300);
     for _ in 0..total {
         let doc = strategy.new_tree(&mut runner).expect("tree").current();
-        if let Ok(out) = rewrite_file(
-            ".github/workflows/g.yml",
-            &doc,
-            &map,
-            &ctx(),
-            &Resolutions::new(),
-        ) {
+        if let Ok(out) =
+            rewrite_file(".github/workflows/g.yml", &doc, &map, &ctx(), &Resolutions::new())
+        {
             ok += 1;
             changed += usize::from(out.changed());
         }
     }
-    assert!(
-        ok * 2 > total,
-        "only {ok} of {total} generated documents parse"
-    );
-    assert!(
-        changed * 5 > total,
-        "only {changed} of {total} generated documents change"
-    );
+    assert!(ok * 2 > total, "only {ok} of {total} generated documents parse");
+    assert!(changed * 5 > total, "only {changed} of {total} generated documents change");
 }

@@ -22,11 +22,7 @@ pub(crate) struct Judgement {
 
 impl Judgement {
     pub fn new(call: Call, context: impl Into<String>) -> Self {
-        Self {
-            verdict: call.0,
-            context: context.into(),
-            reason: call.1,
-        }
+        Self { verdict: call.0, context: context.into(), reason: call.1 }
     }
 }
 
@@ -76,16 +72,13 @@ pub(crate) fn is_branch_key(key: &str) -> bool {
 /// Tells whether a key names a path, a directory, a repository or a chart.
 pub(crate) fn is_path_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    [
-        "dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
+    ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
 fn byte_before(text: &str, at: usize) -> Option<u8> {
-    at.checked_sub(1)
-        .and_then(|i| text.as_bytes().get(i).copied())
+    at.checked_sub(1).and_then(|i| text.as_bytes().get(i).copied())
 }
 
 fn is_delim(b: u8) -> bool {
@@ -158,18 +151,12 @@ pub(crate) fn url_call(text: &str, at: usize, len: usize, env: &Env) -> Option<C
     let url = &token[scheme..];
     let rel = at - s - scheme;
     Some(match branch_in_url(url, rel, env) {
-        Some(true) => call(
-            Verdict::Rewrite,
-            "a URL addressing this repository's branch",
-        ),
+        Some(true) => call(Verdict::Rewrite, "a URL addressing this repository's branch"),
         Some(false) => call(
             Verdict::Review,
             "a URL that may address this repository's branch (repository slug unknown)",
         ),
-        None => call(
-            Verdict::Keep,
-            "part of a URL that does not address this branch",
-        ),
+        None => call(Verdict::Keep, "part of a URL that does not address this branch"),
     })
 }
 
@@ -219,8 +206,7 @@ fn branch_in_url(url: &str, rel: usize, env: &Env) -> Option<bool> {
 }
 
 fn slug_segments_before(rest: &str, rel: usize) -> bool {
-    rest.get(..rel)
-        .is_some_and(|p| p.matches('/').count() == 2 && p.ends_with('/'))
+    rest.get(..rel).is_some_and(|p| p.matches('/').count() == 2 && p.ends_with('/'))
 }
 
 /// A value in a place that takes a branch (e.g. `pages_branch`, `PAGES_BRANCH`).
@@ -243,17 +229,11 @@ pub(crate) fn branch_value_call(text: &str, at: usize, len: usize, env: &Env) ->
     if let Some(c) = path_call(text, at, len) {
         return c;
     }
-    call(
-        Verdict::Review,
-        "part of a branch-typed value that is not just the branch",
-    )
+    call(Verdict::Review, "part of a branch-typed value that is not just the branch")
 }
 
 fn is_whole(lit: &str, rel: usize, len: usize) -> bool {
-    rel == 0 && lit.len() == len
-        || lit
-            .strip_prefix("refs/heads/")
-            .is_some_and(|r| r.len() == len)
+    rel == 0 && lit.len() == len || lit.strip_prefix("refs/heads/").is_some_and(|r| r.len() == len)
 }
 
 /// The quoted literal (`'…'` or `"…"`, content bounds) holding `at..at+len`.
@@ -283,21 +263,14 @@ pub(crate) fn literal_at(text: &str, at: usize, len: usize) -> Option<(usize, us
 /// An `if:` / `rules: if:` expression.
 pub(crate) fn expr_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
     let lower = text.to_ascii_lowercase();
-    let about_refs = ["ref", "branch", "commitish"]
-        .iter()
-        .any(|w| lower.contains(w));
+    let about_refs = ["ref", "branch", "commitish"].iter().any(|w| lower.contains(w));
     if let Some((s, e)) = literal_at(text, at, len).or_else(|| regex_at(text, at, len)) {
         let lit = &text[s..e];
         let lit = lit.trim_start_matches('^').trim_end_matches('$');
-        let whole = lit.len() == len
-            || lit
-                .strip_prefix("refs/heads/")
-                .is_some_and(|r| r.len() == len);
+        let whole =
+            lit.len() == len || lit.strip_prefix("refs/heads/").is_some_and(|r| r.len() == len);
         if whole && about_refs && !in_substring_test(text, s) {
-            return call(
-                Verdict::Rewrite,
-                "compared with a branch ref in an expression",
-            );
+            return call(Verdict::Rewrite, "compared with a branch ref in an expression");
         }
         if whole && about_refs {
             return call(Verdict::Review, "a prefix or substring test on a ref");
@@ -305,16 +278,10 @@ pub(crate) fn expr_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
         if let Some(c) = url_call(text, at, len, env).or_else(|| path_call(text, at, len)) {
             return c;
         }
-        return call(
-            Verdict::Review,
-            "a literal in an expression that may name the branch",
-        );
+        return call(Verdict::Review, "a literal in an expression that may name the branch");
     }
     if text[..at].ends_with('.') || text[at + len..].starts_with('.') {
-        return call(
-            Verdict::Keep,
-            "an identifier (job or step id) in an expression",
-        );
+        return call(Verdict::Keep, "an identifier (job or step id) in an expression");
     }
     call(Verdict::Review, "a bare word in an expression")
 }
@@ -325,14 +292,8 @@ fn in_substring_test(text: &str, lit: usize) -> bool {
         return false;
     };
     let name = text[..open].trim_end();
-    let name = name
-        .rsplit(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or("");
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "startswith" | "endswith" | "contains"
-    )
+    let name = name.rsplit(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
+    matches!(name.to_ascii_lowercase().as_str(), "startswith" | "endswith" | "contains")
 }
 
 fn regex_at(text: &str, at: usize, len: usize) -> Option<(usize, usize)> {
@@ -380,10 +341,7 @@ pub(crate) fn generic_call(text: &str, at: usize, len: usize, env: &Env) -> Call
         return c;
     }
     if text.trim().len() == len {
-        return call(
-            Verdict::Review,
-            "a bare word in a place the rewriter does not know",
-        );
+        return call(Verdict::Review, "a bare word in a place the rewriter does not know");
     }
     prose_call(text, at, len)
 }
@@ -393,11 +351,7 @@ mod tests {
     use super::*;
 
     fn env_with<'a>(map: &'a BranchMap, ctx: &'a RepoContext) -> Env<'a> {
-        Env {
-            kind: FileKind::GithubWorkflow,
-            map,
-            ctx,
-        }
+        Env { kind: FileKind::GithubWorkflow, map, ctx }
     }
 
     fn map() -> BranchMap {
@@ -405,10 +359,7 @@ mod tests {
     }
 
     fn ctx() -> RepoContext {
-        RepoContext {
-            slug: Some("acme/helm".into()),
-            main_branch: "main".into(),
-        }
+        RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() }
     }
 
     fn at(text: &str) -> usize {
@@ -420,20 +371,11 @@ mod tests {
         let (m, c) = (map(), ctx());
         let env = env_with(&m, &c);
         let raw = "https://raw.githubusercontent.com/acme/helm/charts/index.yaml";
-        assert_eq!(
-            url_call(raw, raw.len() - 17, 6, &env).map(|c| c.0),
-            Some(Verdict::Rewrite)
-        );
+        assert_eq!(url_call(raw, raw.len() - 17, 6, &env).map(|c| c.0), Some(Verdict::Rewrite));
         let other = "https://raw.githubusercontent.com/other/helm/charts/index.yaml";
-        assert_eq!(
-            url_call(other, other.len() - 17, 6, &env).map(|c| c.0),
-            Some(Verdict::Keep)
-        );
+        assert_eq!(url_call(other, other.len() - 17, 6, &env).map(|c| c.0), Some(Verdict::Keep));
         let host = "https://charts.example.com";
-        assert_eq!(
-            url_call(host, at(host), 6, &env).map(|c| c.0),
-            Some(Verdict::Keep)
-        );
+        assert_eq!(url_call(host, at(host), 6, &env).map(|c| c.0), Some(Verdict::Keep));
     }
 
     #[test]
@@ -453,10 +395,7 @@ mod tests {
     #[test]
     fn prose_and_paths() {
         assert_eq!(prose_call("Lint charts", 5, 6).0, Verdict::Keep);
-        assert_eq!(
-            prose_call("push to the charts branch", 12, 6).0,
-            Verdict::Review
-        );
+        assert_eq!(prose_call("push to the charts branch", 12, 6).0, Verdict::Review);
         assert!(path_call("./charts", 2, 6).is_some());
         assert!(path_call("charts/**", 0, 6).is_some());
         assert!(path_call("charts", 0, 6).is_none());
@@ -470,9 +409,6 @@ mod tests {
         let e = "${{ inputs.x && 'charts' || 'main' }}";
         assert_eq!(branch_value_call(e, at(e), 6, &env).0, Verdict::Rewrite);
         assert_eq!(branch_value_call("charts/x", 0, 6, &env).0, Verdict::Keep);
-        assert_eq!(
-            branch_value_call("refs/heads/charts", 11, 6, &env).0,
-            Verdict::Rewrite
-        );
+        assert_eq!(branch_value_call("refs/heads/charts", 11, 6, &env).0, Verdict::Rewrite);
     }
 }

@@ -28,14 +28,8 @@ pub(crate) struct Script {
 /// With `folded`, a single line break is a space (YAML folds it so), and only a blank
 /// line ends a command.
 pub(crate) fn split(src: &str, folded: bool) -> Script {
-    let mut sp = Splitter {
-        src,
-        i: 0,
-        script: Script::default(),
-        cmd: Vec::new(),
-        word: None,
-        folded,
-    };
+    let mut sp =
+        Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None, folded };
     sp.run();
     sp.script
 }
@@ -122,9 +116,7 @@ impl Splitter<'_> {
     fn single_quoted(&mut self) {
         self.open_word(self.i);
         let start = self.i + 1;
-        let end = self.src[start..]
-            .find('\'')
-            .map_or(self.src.len(), |p| start + p);
+        let end = self.src[start..].find('\'').map_or(self.src.len(), |p| start + p);
         let mut at = start;
         while at < end {
             self.push_char(at);
@@ -157,9 +149,7 @@ impl Splitter<'_> {
 
     fn comment(&mut self) {
         let start = self.i;
-        let end = self.src[start..]
-            .find('\n')
-            .map_or(self.src.len(), |p| start + p);
+        let end = self.src[start..].find('\n').map_or(self.src.len(), |p| start + p);
         self.script.comments.push((start, end));
         self.i = end;
     }
@@ -189,10 +179,8 @@ pub(crate) fn judge(
     env: &Env,
 ) -> (Vec<Judgement>, Vec<Insertion>) {
     let script = split(src, folded);
-    let judgements = hits
-        .iter()
-        .map(|h| judge_hit(src, &script, h.start - base, h.len, key, env))
-        .collect();
+    let judgements =
+        hits.iter().map(|h| judge_hit(src, &script, h.start - base, h.len, key, env)).collect();
     let insertions = implicit_pages_branch(&script, base, env);
     (judgements, insertions)
 }
@@ -216,10 +204,7 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
             }
         }
     }
-    Judgement::new(
-        call(Verdict::Review, "shell text the splitter could not place"),
-        key,
-    )
+    Judgement::new(call(Verdict::Review, "shell text the splitter could not place"), key)
 }
 
 fn command_text(src: &str, cmd: &[Word]) -> String {
@@ -315,10 +300,7 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
         return c;
     }
     if PATH_COMMANDS.contains(&name) {
-        return call(
-            Verdict::Keep,
-            "an argument of a command that takes paths or chart names",
-        );
+        return call(Verdict::Keep, "an argument of a command that takes paths or chart names");
     }
     call(Verdict::Review, "a bare word in a shell command")
 }
@@ -392,13 +374,7 @@ fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Opt
     if t.starts_with("--")
         && let Some(eq) = t.find('=').filter(|&eq| ti > eq)
     {
-        return Some(option_value_call(
-            &t[..eq],
-            &t[eq + 1..],
-            ti - eq - 1,
-            len,
-            env,
-        ));
+        return Some(option_value_call(&t[..eq], &t[eq + 1..], ti - eq - 1, len, env));
     }
     if t.starts_with('-') || wi == 0 {
         return None;
@@ -419,10 +395,7 @@ fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Opt
 fn option_value_call(opt: &str, value: &str, rel: usize, len: usize, env: &Env) -> Call {
     let name = opt.trim_start_matches('-');
     if rules::is_branch_key(name)
-        || matches!(
-            name,
-            "b" | "B" | "base" | "head" | "orphan" | "onto" | "target"
-        )
+        || matches!(name, "b" | "B" | "base" | "head" | "orphan" | "onto" | "target")
     {
         rules::branch_value_call(value, rel, len, env)
     } else if rules::is_path_key(name) {
@@ -467,18 +440,13 @@ const REF_SUBS: &[&str] = &[
     "tag",
 ];
 const REMOTE_SUBS: &[&str] = &["push", "fetch", "pull"];
-const PATH_SUBS: &[&str] = &[
-    "add", "rm", "mv", "commit", "ls-files", "status", "clean", "grep", "stash",
-];
+const PATH_SUBS: &[&str] =
+    &["add", "rm", "mv", "commit", "ls-files", "status", "clean", "grep", "stash"];
 
 fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call {
     let mut k = head + 1;
     while k < cmd.len() && cmd[k].text.starts_with('-') {
-        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") {
-            2
-        } else {
-            1
-        };
+        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") { 2 } else { 1 };
     }
     if wi <= k || k >= cmd.len() {
         return call(Verdict::Keep, "a git option value (a path)");
@@ -497,10 +465,7 @@ fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call
             positional += 1;
         }
     }
-    call(
-        Verdict::Review,
-        "a git argument the rewriter could not place",
-    )
+    call(Verdict::Review, "a git argument the rewriter could not place")
 }
 
 fn value_option(opt: &str) -> bool {
@@ -570,10 +535,7 @@ fn git_arg_call(
     if PATH_SUBS.contains(&sub) {
         return call(Verdict::Keep, "a path argument of git");
     }
-    call(
-        Verdict::Review,
-        "an argument of a git command the rewriter does not know",
-    )
+    call(Verdict::Review, "an argument of a git command the rewriter does not know")
 }
 
 /// A ref expression: `charts`, `+charts`, `HEAD:charts`, `charts:charts`, `main..charts`,
@@ -595,12 +557,8 @@ fn ref_word_call(sub: &str, t: &str, ti: usize, len: usize) -> Call {
     if matches!(lead, "" | "+" | "^") && tail_ok {
         return call(Verdict::Rewrite, "a branch argument of a git command");
     }
-    rules::path_call(t, ti, len).unwrap_or_else(|| {
-        call(
-            Verdict::Review,
-            "part of a git argument that may name the branch",
-        )
-    })
+    rules::path_call(t, ti, len)
+        .unwrap_or_else(|| call(Verdict::Review, "part of a git argument that may name the branch"))
 }
 
 fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Insertion> {
@@ -639,27 +597,16 @@ mod tests {
     fn verdicts(src: &str) -> Vec<Verdict> {
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
         let ctx = RepoContext::default();
-        let env = Env {
-            kind: FileKind::GithubWorkflow,
-            map: &map,
-            ctx: &ctx,
-        };
+        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
         let hits = find_hits(src, &map);
-        judge(src, 0, &hits, "run", false, &env)
-            .0
-            .into_iter()
-            .map(|j| j.verdict)
-            .collect()
+        judge(src, 0, &hits, "run", false, &env).0.into_iter().map(|j| j.verdict).collect()
     }
 
     use Verdict::{Keep, Review, Rewrite};
 
     #[test]
     fn splits_words_and_commands() {
-        let s = split(
-            "git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n",
-            false,
-        );
+        let s = split("git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n", false);
         assert_eq!(s.commands.len(), 2);
         assert_eq!(s.commands[0][3].text, "HEAD:charts");
         assert_eq!(s.commands[1].len(), 3);
@@ -669,27 +616,12 @@ mod tests {
     #[test]
     fn git_refspecs() {
         assert_eq!(verdicts("git push origin HEAD:charts"), vec![Rewrite]);
-        assert_eq!(
-            verdicts("git push origin +charts :charts charts:charts"),
-            vec![Rewrite; 4]
-        );
+        assert_eq!(verdicts("git push origin +charts :charts charts:charts"), vec![Rewrite; 4]);
         assert_eq!(verdicts("git fetch origin charts --depth=1"), vec![Rewrite]);
-        assert_eq!(
-            verdicts("git checkout -b charts origin/charts"),
-            vec![Rewrite, Rewrite]
-        );
-        assert_eq!(
-            verdicts("git worktree add charts charts"),
-            vec![Keep, Rewrite]
-        );
-        assert_eq!(
-            verdicts("git diff main..charts -- charts"),
-            vec![Rewrite, Keep]
-        );
-        assert_eq!(
-            verdicts("git show charts:charts/index.yaml"),
-            vec![Rewrite, Keep]
-        );
+        assert_eq!(verdicts("git checkout -b charts origin/charts"), vec![Rewrite, Rewrite]);
+        assert_eq!(verdicts("git worktree add charts charts"), vec![Keep, Rewrite]);
+        assert_eq!(verdicts("git diff main..charts -- charts"), vec![Rewrite, Keep]);
+        assert_eq!(verdicts("git show charts:charts/index.yaml"), vec![Rewrite, Keep]);
     }
 
     #[test]
@@ -697,20 +629,11 @@ mod tests {
         assert_eq!(verdicts("cr index --pages-branch charts"), vec![Rewrite]);
         assert_eq!(verdicts("cr index --pages-branch=charts"), vec![Rewrite]);
         assert_eq!(verdicts("ct lint --chart-dirs charts"), vec![Keep]);
-        assert_eq!(
-            verdicts("helm package charts/app && cd ./charts"),
-            vec![Keep, Keep]
-        );
+        assert_eq!(verdicts("helm package charts/app && cd ./charts"), vec![Keep, Keep]);
         assert_eq!(verdicts("PAGES_BRANCH=charts ./publish.sh"), vec![Rewrite]);
-        assert_eq!(
-            verdicts("echo \"deploying to the charts branch\""),
-            vec![Review]
-        );
+        assert_eq!(verdicts("echo \"deploying to the charts branch\""), vec![Review]);
         assert_eq!(verdicts("frobnicate charts"), vec![Review]);
-        assert_eq!(
-            verdicts("[ \"$GITHUB_REF_NAME\" = \"charts\" ]"),
-            vec![Rewrite]
-        );
+        assert_eq!(verdicts("[ \"$GITHUB_REF_NAME\" = \"charts\" ]"), vec![Rewrite]);
         assert_eq!(verdicts("git\tpush\torigin\tcharts"), vec![Rewrite]);
     }
 
@@ -718,18 +641,11 @@ mod tests {
     fn branch_named_like_a_keyword() {
         let map = BranchMap::new(vec![("do".into(), "release".into())]).expect("valid");
         let ctx = RepoContext::default();
-        let env = Env {
-            kind: FileKind::GithubWorkflow,
-            map: &map,
-            ctx: &ctx,
-        };
+        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
         let src = "do echo x; git push origin do";
         let hits = find_hits(src, &map);
-        let v: Vec<Verdict> = judge(src, 0, &hits, "run", false, &env)
-            .0
-            .into_iter()
-            .map(|j| j.verdict)
-            .collect();
+        let v: Vec<Verdict> =
+            judge(src, 0, &hits, "run", false, &env).0.into_iter().map(|j| j.verdict).collect();
         assert_eq!(v, vec![Keep, Rewrite]);
     }
 
@@ -737,11 +653,7 @@ mod tests {
     fn cr_index_default_is_made_explicit() {
         let map = BranchMap::new(vec![("gh-pages".into(), "release".into())]).expect("valid");
         let ctx = RepoContext::default();
-        let env = Env {
-            kind: FileKind::GithubWorkflow,
-            map: &map,
-            ctx: &ctx,
-        };
+        let env = Env { kind: FileKind::GithubWorkflow, map: &map, ctx: &ctx };
         let src = "cr index -o acme -r helm --push";
         let (_, ins) = judge(src, 10, &[], "run", false, &env);
         assert_eq!(ins.len(), 1);

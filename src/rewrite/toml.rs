@@ -21,11 +21,7 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
     let doc = Document::parse(text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start).min(text.len());
         let (line, column) = words::LineIndex::new(text).line_col(text, at);
-        AnalyseError {
-            line,
-            column,
-            message: e.message().to_string(),
-        }
+        AnalyseError { line, column, message: e.message().to_string() }
     })?;
     let mut sites = Vec::new();
     if let Some(root) = doc.as_item().as_table() {
@@ -124,10 +120,7 @@ fn judge(
     env: &Env,
 ) -> (Judgement, Vec<super::edits::Insertion>) {
     let i = sites.partition_point(|s| s.span.0 <= h.start);
-    let site = i
-        .checked_sub(1)
-        .map(|i| &sites[i])
-        .filter(|s| h.end() <= s.span.1);
+    let site = i.checked_sub(1).map(|i| &sites[i]).filter(|s| h.end() <= s.span.1);
     let Some(site) = site else {
         return (outside(text, h, sites), Vec::new());
     };
@@ -140,8 +133,7 @@ fn judge(
     } else if key == "command" {
         let (mut js, ins) = shell::judge(src, s, std::slice::from_ref(h), key, false, env);
         return (
-            js.pop()
-                .unwrap_or_else(|| Judgement::new(call(Verdict::Review, "shell"), key)),
+            js.pop().unwrap_or_else(|| Judgement::new(call(Verdict::Review, "shell"), key)),
             ins,
         );
     } else if rules::is_branch_key(key) {
@@ -156,10 +148,7 @@ fn judge(
 
 fn key_call(path: &[String]) -> Call {
     if path.len() == 1 && path[0] == "context" {
-        call(
-            Verdict::Rewrite,
-            "a netlify deploy context named after the branch",
-        )
+        call(Verdict::Rewrite, "a netlify deploy context named after the branch")
     } else {
         call(Verdict::Keep, "a key")
     }
@@ -172,23 +161,15 @@ fn outside(text: &str, h: &Hit, sites: &[Site]) -> Judgement {
     let line = &text[ls..le];
     let in_site = |at: usize| sites.iter().any(|s| s.span.0 <= at && at < s.span.1);
     if let Some(i) = line[..h.start - ls].find('#').filter(|&i| !in_site(ls + i)) {
-        return Judgement::new(
-            rules::prose_call(&line[i..], h.start - ls - i, h.len),
-            "comment",
-        );
+        return Judgement::new(rules::prose_call(&line[i..], h.start - ls - i, h.len), "comment");
     }
     if line.trim_start().starts_with('[') {
         let header = line.trim().trim_matches(['[', ']']);
-        let segs: Vec<&str> = header
-            .split('.')
-            .map(|s| s.trim().trim_matches(['"', '\'']))
-            .collect();
+        let segs: Vec<&str> =
+            header.split('.').map(|s| s.trim().trim_matches(['"', '\''])).collect();
         let name = &text[h.start..h.end()];
         let c = if segs.first() == Some(&"context") && segs.get(1) == Some(&name) {
-            call(
-                Verdict::Rewrite,
-                "a netlify deploy context named after the branch",
-            )
+            call(Verdict::Rewrite, "a netlify deploy context named after the branch")
         } else {
             call(Verdict::Keep, "a table name")
         };
@@ -204,17 +185,11 @@ pub(crate) fn verify(original: &str, rewritten: &str, map: &BranchMap) -> Result
     }
     let a = flatten(original, map)?;
     let b = flatten(rewritten, map).map_err(|e| format!("the result does not parse: {e}"))?;
-    if a == b {
-        Ok(())
-    } else {
-        Err("keys or values changed beyond the branch names".into())
-    }
+    if a == b { Ok(()) } else { Err("keys or values changed beyond the branch names".into()) }
 }
 
 fn flatten(text: &str, map: &BranchMap) -> Result<Vec<String>, String> {
-    let doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| e.to_string())?;
+    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
     let mut out = Vec::new();
     flatten_item(doc.as_item(), "", &mut out);
     Ok(out.iter().map(|s| words::normalize(s, map)).collect())
@@ -264,24 +239,11 @@ mod tests {
     fn netlify_context_and_command() {
         let text = "[build]\n  publish = \"charts\" # the charts dir\n\n[context.charts]\n  command = \"git fetch origin charts && make\"\n";
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
-        let out = rewrite_file(
-            "netlify.toml",
-            text,
-            &map,
-            &RepoContext::default(),
-            &Resolutions::new(),
-        )
-        .expect("ok");
+        let out =
+            rewrite_file("netlify.toml", text, &map, &RepoContext::default(), &Resolutions::new())
+                .expect("ok");
         let v: Vec<Verdict> = out.occurrences.iter().map(|o| o.verdict).collect();
-        assert_eq!(
-            v,
-            vec![
-                Verdict::Keep,
-                Verdict::Keep,
-                Verdict::Rewrite,
-                Verdict::Rewrite
-            ]
-        );
+        assert_eq!(v, vec![Verdict::Keep, Verdict::Keep, Verdict::Rewrite, Verdict::Rewrite]);
         assert!(
             out.rewritten
                 .contains("[context.release]\n  command = \"git fetch origin release && make\"")

@@ -28,11 +28,7 @@ pub(crate) fn find_hits(text: &str, map: &BranchMap) -> Vec<Hit> {
     let mut hits = Vec::new();
     for (name, (old, _)) in map.pairs().iter().enumerate() {
         for start in find_word(text, old) {
-            hits.push(Hit {
-                start,
-                name,
-                len: old.len(),
-            });
+            hits.push(Hit { start, name, len: old.len() });
         }
     }
     hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.len)));
@@ -68,11 +64,8 @@ pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
 /// Replaces every whole word of every old or new name by a placeholder, so two versions
 /// of a value compare equal when they differ only by renamed branches.
 pub(crate) fn normalize(value: &str, map: &BranchMap) -> String {
-    let mut names: Vec<&str> = map
-        .pairs()
-        .iter()
-        .flat_map(|(o, n)| [o.as_str(), n.as_str()])
-        .collect();
+    let mut names: Vec<&str> =
+        map.pairs().iter().flat_map(|(o, n)| [o.as_str(), n.as_str()]).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.len()));
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for name in names {
@@ -124,11 +117,7 @@ pub(crate) fn line_start(text: &str, at: usize) -> usize {
 /// Byte offset of the end of the line holding `at` (before `\r\n` or `\n`).
 pub(crate) fn line_end(text: &str, at: usize) -> usize {
     let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    if end > at && text.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\r') {
-        end - 1
-    } else {
-        end
-    }
+    if end > at && text.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\r') { end - 1 } else { end }
 }
 
 /// The line ending the text uses: `\r\n` when its first line ends so.
@@ -151,10 +140,7 @@ mod tests {
     fn word_boundaries() {
         let text =
             "charts helm-charts charts/** ./charts charts_dir mycharts origin/charts charts.";
-        let found: Vec<&str> = find_word(text, "charts")
-            .into_iter()
-            .map(|s| &text[s..])
-            .collect();
+        let found: Vec<&str> = find_word(text, "charts").into_iter().map(|s| &text[s..]).collect();
         assert_eq!(found.len(), 5);
         assert!(found[1].starts_with("charts/**"));
         assert!(found[2].starts_with("charts charts_dir"));

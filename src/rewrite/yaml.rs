@@ -59,11 +59,7 @@ pub(crate) fn verify(
             return Err(format!("unexpected change near {ev:?}"));
         }
     }
-    if i == before.len() {
-        Ok(())
-    } else {
-        Err(format!("an event went missing: {:?}", before[i]))
-    }
+    if i == before.len() { Ok(()) } else { Err(format!("an event went missing: {:?}", before[i])) }
 }
 
 fn insertable(ev: &Event, map: &BranchMap) -> bool {
@@ -101,11 +97,7 @@ fn same_value(a: &str, b: &str, map: &BranchMap, insertions: &[String]) -> bool 
 }
 
 fn parse_error(message: String, m: Marker) -> AnalyseError {
-    AnalyseError {
-        line: m.line().max(1),
-        column: m.col() + 1,
-        message,
-    }
+    AnalyseError { line: m.line().max(1), column: m.col() + 1, message }
 }
 
 /// All events of a text, with markers, refusing nesting deeper than [`MAX_DEPTH`].
@@ -114,19 +106,15 @@ fn marked_events(text: &str) -> Result<Vec<(Event, Marker)>, AnalyseError> {
     let mut out = Vec::new();
     let mut depth = 0usize;
     loop {
-        let (ev, mark) = parser
-            .next_token()
-            .map_err(|e| parse_error(e.info().to_string(), *e.marker()))?;
+        let (ev, mark) =
+            parser.next_token().map_err(|e| parse_error(e.info().to_string(), *e.marker()))?;
         match ev {
             Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
             Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
             _ => {}
         }
         if depth > MAX_DEPTH {
-            return Err(parse_error(
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-                mark,
-            ));
+            return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
         }
         let end = ev == Event::StreamEnd;
         out.push((ev, mark));
@@ -149,11 +137,7 @@ struct Node {
 
 #[derive(Debug)]
 enum Kind {
-    Scalar {
-        value: String,
-        content: (usize, usize),
-        literal: bool,
-    },
+    Scalar { value: String, content: (usize, usize), literal: bool },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
     Alias,
@@ -169,10 +153,9 @@ impl Node {
 
     fn get(&self, key: &str) -> Option<(&Node, &Node)> {
         match &self.kind {
-            Kind::Map(pairs) => pairs
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(k, v)| (k, v)),
+            Kind::Map(pairs) => {
+                pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v))
+            }
             _ => None,
         }
     }
@@ -185,11 +168,7 @@ enum Frame {
 
 fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
     let evs = marked_events(text)?;
-    let bytes_of: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([text.len()])
-        .collect();
+    let bytes_of: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
     let to_byte = |m: &Marker| bytes_of.get(m.index()).copied().unwrap_or(text.len());
     let mut stack: Vec<Frame> = Vec::new();
     let mut docs = Vec::new();
@@ -199,19 +178,9 @@ fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
             Event::Scalar(value, style, ..) => {
                 let content = scalar_content(text, at, &value, style);
                 let literal = style == TScalarStyle::Literal;
-                Node {
-                    start: at,
-                    kind: Kind::Scalar {
-                        value,
-                        content,
-                        literal,
-                    },
-                }
+                Node { start: at, kind: Kind::Scalar { value, content, literal } }
             }
-            Event::Alias(_) => Node {
-                start: at,
-                kind: Kind::Alias,
-            },
+            Event::Alias(_) => Node { start: at, kind: Kind::Alias },
             Event::SequenceStart(..) => {
                 stack.push(Frame::Seq(at, Vec::new()));
                 continue;
@@ -236,20 +205,14 @@ fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
 
 fn close(frame: Frame) -> Node {
     match frame {
-        Frame::Seq(start, items) => Node {
-            start,
-            kind: Kind::Seq(items),
-        },
+        Frame::Seq(start, items) => Node { start, kind: Kind::Seq(items) },
         Frame::Map(start, items) => {
             let mut pairs = Vec::with_capacity(items.len() / 2);
             let mut it = items.into_iter();
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                 pairs.push((k, v));
             }
-            Node {
-                start,
-                kind: Kind::Map(pairs),
-            }
+            Node { start, kind: Kind::Map(pairs) }
         }
     }
 }
@@ -259,11 +222,7 @@ fn scalar_content(text: &str, at: usize, value: &str, style: TScalarStyle) -> (u
     let bytes = text.as_bytes();
     match style {
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-            let q = if style == TScalarStyle::SingleQuoted {
-                b'\''
-            } else {
-                b'"'
-            };
+            let q = if style == TScalarStyle::SingleQuoted { b'\'' } else { b'"' };
             if bytes.get(at) != Some(&q) {
                 return (at, at);
             }
@@ -315,11 +274,9 @@ type Owner<'n> = Option<&'n str>;
 impl<'a> Walker<'a> {
     fn walk(&mut self, node: &Node, path: &mut Vec<String>, owner: Owner) {
         match &node.kind {
-            Kind::Scalar {
-                value,
-                content,
-                literal,
-            } => self.scalar(value, (*content, *literal), path, owner, false),
+            Kind::Scalar { value, content, literal } => {
+                self.scalar(value, (*content, *literal), path, owner, false)
+            }
             Kind::Seq(items) => {
                 for item in items {
                     path.push("[]".into());
@@ -337,12 +294,7 @@ impl<'a> Walker<'a> {
                 }
                 for (k, v) in pairs {
                     let key = k.as_str().unwrap_or("?").to_string();
-                    if let Kind::Scalar {
-                        value,
-                        content,
-                        literal,
-                    } = &k.kind
-                    {
+                    if let Kind::Scalar { value, content, literal } = &k.kind {
                         self.scalar(value, (*content, *literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);
@@ -373,11 +325,7 @@ impl<'a> Walker<'a> {
     ) {
         self.spans.push(content);
         let range = self.hits_in(content);
-        let keys: Vec<&str> = path
-            .iter()
-            .map(String::as_str)
-            .filter(|k| *k != "[]")
-            .collect();
+        let keys: Vec<&str> = path.iter().map(String::as_str).filter(|k| *k != "[]").collect();
         let shell = !is_key && self.is_shell(&keys, owner);
         if range.is_empty() && !(shell && renamed_gh_pages(self.env).is_some()) {
             return;
@@ -385,14 +333,8 @@ impl<'a> Walker<'a> {
         let src = &self.text[content.0..content.1];
         if shell {
             let label = shell_label(&keys);
-            let (js, ins) = shell::judge(
-                src,
-                content.0,
-                &self.hits[range.clone()],
-                &label,
-                !literal,
-                self.env,
-            );
+            let (js, ins) =
+                shell::judge(src, content.0, &self.hits[range.clone()], &label, !literal, self.env);
             for (i, j) in range.zip(js) {
                 self.out[i] = Some(j);
             }
@@ -403,10 +345,7 @@ impl<'a> Walker<'a> {
             let h = self.hits[i];
             let (c, context) = if is_key {
                 (
-                    call(
-                        Verdict::Keep,
-                        "a mapping key (a job id, input or directory name)",
-                    ),
+                    call(Verdict::Keep, "a mapping key (a job id, input or directory name)"),
                     key_context(&keys, value),
                 )
             } else {
@@ -448,10 +387,9 @@ impl<'a> Walker<'a> {
             return (c, ctx);
         }
         let c = match last {
-            "uses" => call(
-                Verdict::Keep,
-                "an action or workflow reference (another repository's ref)",
-            ),
+            "uses" => {
+                call(Verdict::Keep, "an action or workflow reference (another repository's ref)")
+            }
             "if" => rules::expr_call(src, at, len, env),
             "needs" | "extends" | "dependencies" => call(Verdict::Keep, "a job id"),
             "name" | "description" | "display_name" | "title" | "summary" => {
@@ -476,10 +414,7 @@ impl<'a> Walker<'a> {
             .out
             .iter()
             .zip(self.hits)
-            .map(|(j, h)| {
-                j.clone()
-                    .unwrap_or_else(|| outside_scalar(text, h, &self.spans))
-            })
+            .map(|(j, h)| j.clone().unwrap_or_else(|| outside_scalar(text, h, &self.spans)))
             .collect();
         self.analysis.judgements = judgements;
         Ok(self.analysis)
@@ -487,16 +422,11 @@ impl<'a> Walker<'a> {
 }
 
 fn shell_label(keys: &[&str]) -> String {
-    keys.last()
-        .map_or_else(|| "run".to_string(), |k| k.to_string())
+    keys.last().map_or_else(|| "run".to_string(), |k| k.to_string())
 }
 
 fn key_context(keys: &[&str], value: &str) -> String {
-    if keys.is_empty() {
-        format!("key {value}")
-    } else {
-        format!("key {}.{value}", keys.join("."))
-    }
+    if keys.is_empty() { format!("key {value}") } else { format!("key {}.{value}", keys.join(".")) }
 }
 
 /// A hit outside every scalar: a comment, or an anchor, alias or tag name.
@@ -509,25 +439,15 @@ fn outside_scalar(text: &str, hit: &Hit, spans: &[(usize, usize)]) -> Judgement 
     match hash {
         Some((i, _)) => {
             let comment = &text[ls + i..words::line_end(text, hit.start)];
-            Judgement::new(
-                rules::prose_call(comment, hit.start - ls - i, hit.len),
-                "comment",
-            )
+            Judgement::new(rules::prose_call(comment, hit.start - ls - i, hit.len), "comment")
         }
-        None => Judgement::new(
-            call(Verdict::Keep, "an anchor, alias or tag name"),
-            "yaml syntax",
-        ),
+        None => Judgement::new(call(Verdict::Keep, "an anchor, alias or tag name"), "yaml syntax"),
     }
 }
 
 fn in_spans(spans: &[(usize, usize)], at: usize) -> bool {
     let i = spans.partition_point(|&(s, _)| s <= at);
-    spans[..i]
-        .iter()
-        .rev()
-        .take(64)
-        .any(|&(s, e)| s <= at && at < e)
+    spans[..i].iter().rev().take(64).any(|&(s, e)| s <= at && at < e)
 }
 
 fn action_is(owner: Owner, name: &str) -> bool {
@@ -550,10 +470,7 @@ fn trigger_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> C
             if src.trim().len() == len {
                 call(Verdict::Rewrite, "a branch filter of a workflow trigger")
             } else {
-                call(
-                    Verdict::Review,
-                    "a branch pattern that includes the branch name",
-                )
+                call(Verdict::Review, "a branch pattern that includes the branch name")
             }
         }
         "paths" | "paths-ignore" => call(Verdict::Keep, "a path filter"),
@@ -623,33 +540,17 @@ const INPUTS: &[(&str, &str, Input)] = &[
     ("actions/checkout", "ref", Input::Branch),
     ("actions/checkout", "repository", Input::Other),
     ("helm/chart-releaser-action", "pages_branch", Input::Branch),
-    (
-        "peaceiris/actions-gh-pages",
-        "publish_branch",
-        Input::Branch,
-    ),
-    (
-        "jamesives/github-pages-deploy-action",
-        "branch",
-        Input::Branch,
-    ),
+    ("peaceiris/actions-gh-pages", "publish_branch", Input::Branch),
+    ("jamesives/github-pages-deploy-action", "branch", Input::Branch),
     ("stefanprodan/helm-gh-pages", "branch", Input::Branch),
     ("stefanprodan/helm-gh-pages", "target_dir", Input::Path),
     ("cloudflare/pages-action", "branch", Input::Branch),
     ("peter-evans/create-pull-request", "base", Input::Branch),
     ("peter-evans/create-pull-request", "branch", Input::Branch),
-    (
-        "stefanzweifel/git-auto-commit-action",
-        "branch",
-        Input::Branch,
-    ),
+    ("stefanzweifel/git-auto-commit-action", "branch", Input::Branch),
     ("ad-m/github-push-action", "branch", Input::Branch),
     ("dawidd6/action-download-artifact", "branch", Input::Branch),
-    (
-        "softprops/action-gh-release",
-        "target_commitish",
-        Input::Branch,
-    ),
+    ("softprops/action-gh-release", "target_commitish", Input::Branch),
     ("endbug/add-and-commit", "new_branch", Input::Branch),
     ("actions/github-script", "script", Input::Other),
 ];
@@ -669,15 +570,11 @@ fn with_call(
     } else {
         format!("with.{input} ({action})")
     };
-    let known = INPUTS
-        .iter()
-        .find(|(a, i, _)| *a == action && *i == input)
-        .map(|t| t.2);
+    let known = INPUTS.iter().find(|(a, i, _)| *a == action && *i == input).map(|t| t.2);
     let c = match (known, foreign) {
-        (Some(Input::Branch), Some(true)) => call(
-            Verdict::Keep,
-            "a branch of another repository (with.repository)",
-        ),
+        (Some(Input::Branch), Some(true)) => {
+            call(Verdict::Keep, "a branch of another repository (with.repository)")
+        }
         (Some(Input::Branch), Some(false)) => call(
             Verdict::Review,
             "a branch of the repository named in with.repository (slug unknown)",
@@ -729,11 +626,7 @@ const PAGES_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 fn renamed_gh_pages<'m>(env: &'m Env) -> Option<&'m str> {
-    env.map
-        .pairs()
-        .iter()
-        .find(|(o, _)| o == "gh-pages")
-        .map(|(_, n)| n.as_str())
+    env.map.pairs().iter().find(|(o, _)| o == "gh-pages").map(|(_, n)| n.as_str())
 }
 
 impl Walker<'_> {
@@ -746,9 +639,7 @@ impl Walker<'_> {
             return;
         };
         let with = step.get("with");
-        let env_set = step
-            .get("env")
-            .is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
+        let env_set = step.get("env").is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
         if env_set || with.is_some_and(|(_, w)| w.get(input).is_some()) {
             return;
         }
@@ -760,9 +651,7 @@ impl Walker<'_> {
         let eol = words::eol_of(text);
         let insertion = match with {
             Some((_, w)) => insert_into_with(text, w, input, new, eol),
-            None => step
-                .get("uses")
-                .and_then(|(k, _)| create_with(text, k.start, input, new, eol)),
+            None => step.get("uses").and_then(|(k, _)| create_with(text, k.start, input, new, eol)),
         };
         match insertion {
             Some((at, add)) => self.analysis.insertions.push(Insertion { at, text: add, note }),
@@ -780,9 +669,8 @@ impl Walker<'_> {
         if self.env.kind != FileKind::ChartReleaser || doc.get("pages-branch").is_some() {
             return;
         }
-        let top_level = pairs
-            .first()
-            .is_some_and(|(k, _)| words::line_start(self.text, k.start) == k.start);
+        let top_level =
+            pairs.first().is_some_and(|(k, _)| words::line_start(self.text, k.start) == k.start);
         if !top_level {
             return;
         }
@@ -850,10 +738,7 @@ mod tests {
 
     fn run(path: &str, text: &str, old: &str) -> crate::rewrite::FileRewrite {
         let map = BranchMap::new(vec![(old.into(), "release".into())]).expect("valid");
-        let ctx = RepoContext {
-            slug: Some("acme/helm".into()),
-            main_branch: "main".into(),
-        };
+        let ctx = RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() };
         rewrite_file(path, text, &map, &ctx, &Resolutions::new()).expect("rewrites")
     }
 
@@ -862,9 +747,7 @@ mod tests {
         let text =
             "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
         let docs = parse_tree(text).expect("parses");
-        let Kind::Map(pairs) = &docs[0].kind else {
-            panic!("map")
-        };
+        let Kind::Map(pairs) = &docs[0].kind else { panic!("map") };
         let spans: Vec<&str> = pairs
             .iter()
             .filter_map(|(_, v)| match &v.kind {
@@ -872,15 +755,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            spans,
-            vec![
-                "x''charts",
-                "q\\\"charts",
-                "one\n  charts",
-                "plain\n  charts"
-            ]
-        );
+        assert_eq!(spans, vec!["x''charts", "q\\\"charts", "one\n  charts", "plain\n  charts"]);
     }
 
     #[test]
@@ -919,9 +794,6 @@ mod tests {
             &RepoContext::default(),
             &Resolutions::new(),
         );
-        assert!(matches!(
-            err,
-            Err(crate::rewrite::RewriteError::Parse { line: 2.., .. })
-        ));
+        assert!(matches!(err, Err(crate::rewrite::RewriteError::Parse { line: 2.., .. })));
     }
 }
