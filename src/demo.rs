@@ -13,6 +13,14 @@ use crate::git::remote::{self, RefUpdate};
 
 include!(concat!(env!("OUT_DIR"), "/sample_files.rs"));
 
+/// How the sample's review items are answered (`--resolve` values): the step name and the
+/// comment's branch mention follow the rename; "packaged charts" is the charts directory.
+pub const SAMPLE_RESOLUTIONS: [&str; 3] = [
+    ".github/workflows/publish-readme.yml:19:30=rewrite",
+    ".github/workflows/release.yml:12:26=keep",
+    ".github/workflows/release.yml:12:41=rewrite",
+];
+
 /// Where the sample lives.
 #[derive(Debug, Clone)]
 pub struct Sample {

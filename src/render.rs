@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::plan::action::{Sign, short};
+use crate::plan::rewrite::ReviewItem;
 use crate::plan::{Plan, Step};
 
 /// ANSI styling, on only when the caller says the output is a colour terminal.
@@ -33,6 +34,24 @@ impl Style {
     pub fn dim(self, text: &str) -> String {
         self.paint("2", text)
     }
+
+    /// A line of a unified diff (or a field change), coloured by its kind.
+    pub fn diff_line(self, line: &str) -> String {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else if line.starts_with("note:") || line.contains(" → ") {
+            "33"
+        } else {
+            return line.to_string();
+        };
+        self.paint(code, line)
+    }
 }
 
 /// The plan as a human diff.
@@ -59,6 +78,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     } else {
         steps(&mut out, &plan.actions, style);
     }
+    reviews(&mut out, &plan.reviews, style);
     warnings(&mut out, &plan.warnings, style);
     if !plan.is_empty() {
         let _ = writeln!(out, "\n{}", summary_line(&plan.actions));
@@ -85,7 +105,7 @@ pub fn steps(out: &mut String, steps: &[Step], style: Style) {
             step.summary
         );
         for detail in step.action.details() {
-            let _ = writeln!(out, "  {:>width$}  {}", "", style.paint("33", &detail));
+            let _ = writeln!(out, "    {}", style.diff_line(&detail));
         }
         let _ = writeln!(
             out,
@@ -132,5 +152,27 @@ fn warnings(out: &mut String, warnings: &[String], style: Style) {
     out.push('\n');
     for w in warnings {
         let _ = writeln!(out, "{} {w}", style.paint("33", "warning:"));
+    }
+}
+
+/// The occurrences left for a person to decide, with how to decide them.
+pub fn reviews(out: &mut String, reviews: &[ReviewItem], style: Style) {
+    if reviews.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} occurrence(s) need review; each is left unchanged unless resolved with --resolve PATH:LINE=rewrite|keep:",
+        reviews.len()
+    );
+    for r in reviews {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            style.paint("33", "?"),
+            style.bold(&format!("{}:{}:{}", r.path, r.line, r.column))
+        );
+        let _ = writeln!(out, "      {}", r.text.trim());
+        let _ = writeln!(out, "      {}", style.dim(&format!("{} — {}", r.context, r.reason)));
     }
 }

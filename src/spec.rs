@@ -86,6 +86,8 @@ pub struct Target {
     pub branches: Vec<BranchDef>,
     pub rewrite: Option<RewriteDef>,
     pub pages: Option<PagesDef>,
+    /// Review items resolved by the user (`--resolve PATH:LINE=rewrite|keep`).
+    pub resolutions: crate::rewrite::Resolutions,
 }
 
 impl Target {
@@ -215,6 +217,7 @@ impl Spec {
             branches,
             rewrite,
             pages,
+            resolutions: Default::default(),
         };
         validate(&target)?;
         Ok(target)

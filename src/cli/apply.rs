@@ -169,6 +169,12 @@ fn new_run(
         ctx.ui.out(&format!("No changes: the repository already matches {}.\n", plan.plan.name));
         return Ok(None);
     }
+    if !plan.reviews.is_empty() {
+        if !ctx.json() && args.saved.is_none() {
+            ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
+        }
+        return Err(unresolved(&plan));
+    }
     if args.saved.is_none() {
         if !ctx.json() {
             ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
@@ -364,4 +370,22 @@ fn ids(ids: &[usize]) -> String {
     }
     let list: Vec<String> = ids.iter().map(|i| format!("step {i}")).collect();
     list.join(", ")
+}
+
+/// The refusal for review items nobody has decided (exit 4).
+fn unresolved(plan: &Plan) -> CliError {
+    let mut err = CliError::new(
+        Kind::Review,
+        format!(
+            "{} occurrence(s) in CI files need review before apply; nothing was changed",
+            plan.reviews.len()
+        ),
+    );
+    for r in plan.reviews.iter().take(10) {
+        err = err.cause(format!("{}:{}:{}: {}", r.path, r.line, r.column, r.text.trim()));
+    }
+    if plan.reviews.len() > 10 {
+        err = err.cause(format!("… and {} more (see `rebranch plan`)", plan.reviews.len() - 10));
+    }
+    err.hint("decide each with --resolve PATH:LINE:COLUMN=rewrite|keep, then plan or apply again")
 }

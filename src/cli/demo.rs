@@ -39,6 +39,7 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         repo: sample.clone.clone(),
         plan_file: None,
         sets: vec![format!("cloudflare.project={DEMO_PROJECT}")],
+        resolves: crate::demo::SAMPLE_RESOLUTIONS.iter().map(|r| r.to_string()).collect(),
         format: Format::Text,
         quiet: ctx.global.quiet,
         verbose: ctx.global.verbose,
@@ -51,7 +52,12 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
     ]);
     let inner = Ctx { global: &global, ui: ctx.ui, env };
     let show = |cmd: &str| {
-        let line = format!("rebranch {cmd} --set cloudflare.project={DEMO_PROJECT}");
+        let mut line = format!("rebranch {cmd} --set cloudflare.project={DEMO_PROJECT}");
+        if cmd == "plan" || cmd.starts_with("apply") {
+            for r in crate::demo::SAMPLE_RESOLUTIONS {
+                line.push_str(&format!(" \\\n    --resolve {r}"));
+            }
+        }
         inner.ui.out(&format!("\n{}\n\n", inner.ui.out_style.bold(&format!("$ {line}"))));
     };
     show("plan");

@@ -22,6 +22,7 @@ use crate::cloudflare::{
 use crate::exec::effects::PagesAccess;
 use crate::observe::{self, Observation};
 use crate::plan::Plan;
+use crate::rewrite::Verdict;
 use crate::spec::{self, Spec, Target};
 use crate::ui::Ui;
 
@@ -63,6 +64,9 @@ struct GlobalArgs {
     /// Set a plan variable (repeatable), e.g. --set main=master
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Resolve a review item of the CI rewrite (repeatable); COLUMN is optional
+    #[arg(long = "resolve", global = true, value_name = "PATH:LINE[:COLUMN]=rewrite|keep")]
+    resolves: Vec<String>,
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -157,7 +161,12 @@ impl Ctx<'_> {
         };
         let sets =
             self.global.sets.iter().map(|s| spec::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
-        Ok(spec.resolve(&sets, &|key| self.env(key))?)
+        let mut target = spec.resolve(&sets, &|key| self.env(key))?;
+        for r in &self.global.resolves {
+            let (key, verdict) = parse_resolve(r)?;
+            target.resolutions.insert(key, verdict);
+        }
+        Ok(target)
     }
 
     /// An environment variable, with the context's overrides first.
@@ -238,6 +247,39 @@ impl Ctx<'_> {
     }
 }
 
+/// Parses `PATH:LINE[:COLUMN]=rewrite|keep`.
+fn parse_resolve(given: &str) -> Result<((String, usize, usize), Verdict), CliError> {
+    let bad = || {
+        CliError::new(
+            Kind::Usage,
+            format!("`--resolve {given}` is not PATH:LINE[:COLUMN]=rewrite|keep"),
+        )
+        .hint("e.g. --resolve .github/workflows/release.yml:12:41=rewrite")
+    };
+    let (place, verdict) = given.rsplit_once('=').ok_or_else(bad)?;
+    let verdict = match verdict {
+        "rewrite" => Verdict::Rewrite,
+        "keep" => Verdict::Keep,
+        _ => return Err(bad()),
+    };
+    let mut parts = place.rsplitn(3, ':');
+    let last: usize = parts.next().and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+    let key = match (parts.next(), parts.next()) {
+        (Some(mid), Some(path)) if mid.parse::<usize>().is_ok() => {
+            (path.to_string(), mid.parse().unwrap_or(0), last)
+        }
+        (Some(mid), rest) => {
+            let path = rest.map_or(mid.to_string(), |p| format!("{p}:{mid}"));
+            (path, last, 0)
+        }
+        (None, _) => return Err(bad()),
+    };
+    if key.0.is_empty() || key.1 == 0 {
+        return Err(bad());
+    }
+    Ok((key, verdict))
+}
+
 /// `.git/rebranch/` of a repository (shared by all its worktrees).
 fn state_dir(repo: &git2::Repository) -> PathBuf {
     repo.commondir().join("rebranch")
@@ -259,6 +301,17 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn resolve_arguments_parse() {
+        let v = |s: &str| super::parse_resolve(s).map(|(k, v)| (k.0, k.1, k.2, v));
+        use crate::rewrite::Verdict::*;
+        assert_eq!(v("a/b.yml:12:41=rewrite").unwrap(), ("a/b.yml".into(), 12, 41, Rewrite));
+        assert_eq!(v("a/b.yml:12=keep").unwrap(), ("a/b.yml".into(), 12, 0, Keep));
+        assert!(v("a/b.yml=keep").is_err());
+        assert!(v("a/b.yml:x=keep").is_err());
+        assert!(v("a/b.yml:3=maybe").is_err());
+    }
 
     #[test]
     fn cli_is_well_formed() {

@@ -10,8 +10,10 @@ use crate::cloudflare::{
     self, BranchFields, PagesClient, PollOptions, ReqwestTransport, RollbackOptions, SwitchPlan,
     SwitchRecord,
 };
+use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
+use crate::plan::action::CiCommit;
 
 /// Reads of live state and the writes that change it.
 pub trait Effects {
@@ -45,6 +47,11 @@ pub trait Effects {
     ) -> Result<(), ExecError>;
     /// Whether the commit's tree has a file at `path`.
     fn has_file(&self, commit: Oid, path: &str) -> bool;
+    /// Writes the rewrite commit's objects; returns the commit id git gave it.
+    fn write_commit(&mut self, commit: &CiCommit) -> Result<Oid, ExecError>;
+    /// Moves the local branch (and the work tree, when it is checked out and clean) from
+    /// `from` to `to`; a local branch anywhere else is left as it is.
+    fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError>;
     /// The Pages project's branch settings, read live.
     fn pages_fields(&mut self, project: &str) -> Result<BranchFields, ExecError>;
     /// One PATCH that moves the project to `switch.after`, checked by a GET.
@@ -222,4 +229,73 @@ impl Effects for GitEffects<'_> {
         cloudflare::rollback_switch(&access.client, &record, access.progress.as_ref(), &options)?;
         Ok(())
     }
+
+    fn write_commit(&mut self, c: &CiCommit) -> Result<Oid, ExecError> {
+        let repo = self.repo;
+        let doing = format!("write the rewrite commit on {}", c.branch);
+        let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
+        let parent = repo.find_commit(crate::git::parse_oid(&c.parent)?).map_err(err)?;
+        let mut tree = parent.tree().map_err(err)?.id();
+        for f in &c.files {
+            let blob = repo.blob(f.content.as_bytes()).map_err(err)?;
+            let parts: Vec<&str> = f.path.split('/').collect();
+            tree = replace_in_tree(repo, tree, &parts, blob).map_err(err)?;
+        }
+        let tree = repo.find_tree(tree).map_err(err)?;
+        let when = git2::Time::new(c.author.time, 0);
+        let sig = git2::Signature::new(&c.author.name, &c.author.email, &when).map_err(err)?;
+        repo.commit(None, &sig, &sig, &c.message, &tree, &[&parent]).map_err(err)
+    }
+
+    fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError> {
+        let repo = self.repo;
+        let Some(local) = local::read(repo, branch)? else { return Ok(()) };
+        if local.oid != from {
+            return Ok(());
+        }
+        let doing = format!("move local branch `{branch}`");
+        let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
+        let checked_out = local::checked_out(repo).as_deref() == Some(branch);
+        if checked_out && !worktree_clean(repo) {
+            return Ok(());
+        }
+        if checked_out {
+            // Update the index and files first, from HEAD's tree to the new one, as a
+            // fast-forward would; then move the branch.
+            let target = repo.find_commit(to).map_err(err)?;
+            let mut opts = git2::build::CheckoutBuilder::new();
+            opts.safe();
+            repo.checkout_tree(target.as_object(), Some(&mut opts)).map_err(err)?;
+        }
+        repo.reference(&format!("refs/heads/{branch}"), to, true, "rebranch: follow the remote")
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// Returns the id of `tree` with the blob at `path` replaced (its mode kept).
+fn replace_in_tree(
+    repo: &Repository,
+    tree: Oid,
+    path: &[&str],
+    blob: Oid,
+) -> Result<Oid, git2::Error> {
+    let tree = repo.find_tree(tree)?;
+    let mut builder = repo.treebuilder(Some(&tree))?;
+    let (name, rest) = path.split_first().ok_or_else(|| git2::Error::from_str("empty path"))?;
+    let entry = tree.get_name(name).ok_or_else(|| git2::Error::from_str("path not in the tree"))?;
+    if rest.is_empty() {
+        builder.insert(name, blob, entry.filemode())?;
+    } else {
+        let sub = replace_in_tree(repo, entry.id(), rest, blob)?;
+        builder.insert(name, sub, entry.filemode())?;
+    }
+    builder.write()
+}
+
+/// No tracked file differs from HEAD or the index.
+fn worktree_clean(repo: &Repository) -> bool {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(false).include_ignored(false);
+    repo.statuses(Some(&mut opts)).is_ok_and(|s| s.is_empty())
 }

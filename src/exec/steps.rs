@@ -9,7 +9,7 @@ use super::effects::Effects;
 use crate::git::parse_oid;
 use crate::git::remote::RefUpdate;
 use crate::plan::action::{
-    Action, LocalBranchChange, LocalRename, PagesChange, RemoteBranch, Tracking, short,
+    Action, CiCommit, LocalBranchChange, LocalRename, PagesChange, RemoteBranch, Tracking, short,
 };
 
 /// What live state says about an action right before it would run.
@@ -31,6 +31,7 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
         Action::LocalBranch(a) => check_local(a, fx),
         Action::Tracking(a) => check_tracking(a, fx),
         Action::Pages(a) => check_pages(a, fx),
+        Action::CiCommit(a) => check_ci(a, fx),
     }
 }
 
@@ -45,6 +46,7 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         Action::LocalBranch(a) => run_local(a, fx),
         Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
         Action::Pages(a) => run_pages(a, fx),
+        Action::CiCommit(a) => run_ci(a, fx),
     }
 }
 
@@ -122,6 +124,49 @@ fn run_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
         fx.pages_verify(&a.switch.project, &a.switch.to)?;
     }
     Ok(())
+}
+
+/// `(expected, target)` tips of the commit's branch, in the action's direction.
+fn ci_ends(a: &CiCommit) -> Result<(Oid, Oid), ExecError> {
+    let (parent, commit) = (parse_oid(&a.parent)?, parse_oid(&a.commit)?);
+    Ok(if a.back { (commit, parent) } else { (parent, commit) })
+}
+
+fn check_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let (expect, target) = ci_ends(a)?;
+    let live = fx.remote_head(&a.remote, &a.branch)?;
+    if live == Some(target) {
+        return Ok(Readiness::Done);
+    }
+    if live != Some(expect) {
+        return Ok(Readiness::Blocked(format!(
+            "remote branch `{}/{}` is {}, but the plan expects it at {}",
+            a.remote,
+            a.branch,
+            show(live),
+            crate::git::short(expect)
+        )));
+    }
+    Ok(Readiness::Ready)
+}
+
+fn run_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    let (expect, target) = ci_ends(a)?;
+    if !a.back {
+        let made = fx.write_commit(a)?;
+        if made != target {
+            return Err(ExecError::Config(format!(
+                "the rewrite commit came out as {}, not {} as planned; nothing was pushed",
+                crate::git::short(made),
+                crate::git::short(target)
+            )));
+        }
+    }
+    fx.push(
+        &a.remote,
+        &RefUpdate { branch: a.branch.clone(), expect: Some(expect), new: Some(target) },
+    )?;
+    fx.follow_local(&a.branch, expect, target)
 }
 
 fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {

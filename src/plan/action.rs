@@ -21,6 +21,49 @@ pub enum Action {
     Tracking(Tracking),
     /// Switches (or switches back) the Pages project that serves the published branch.
     Pages(Box<PagesChange>),
+    /// Commits the CI/CD rewrite on a branch and pushes it (or takes it back).
+    CiCommit(Box<CiCommit>),
+}
+
+/// A commit that rewrites CI/CD files, computed at plan time: applying it creates exactly
+/// this commit id, or nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiCommit {
+    pub remote: String,
+    pub branch: String,
+    pub parent: String,
+    pub commit: String,
+    pub author: Identity,
+    pub message: String,
+    pub files: Vec<CiFileChange>,
+    /// True for the inverse: the branch goes back from `commit` to `parent`.
+    #[serde(default)]
+    pub back: bool,
+}
+
+/// Author and committer of the rewrite commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+    /// Unix seconds, UTC.
+    pub time: i64,
+}
+
+/// One rewritten file of the commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiFileChange {
+    pub path: String,
+    pub old_blob: String,
+    pub new_blob: String,
+    /// The whole new text, committed as is.
+    pub content: String,
+    /// The unified diff shown for review.
+    pub diff: String,
+    /// How many occurrences were rewritten.
+    pub rewrites: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The Pages project's branch settings going from `switch.before` to `switch.after`
@@ -156,6 +199,9 @@ impl Action {
                 back: !a.back,
                 verify: false,
             })),
+            Action::CiCommit(a) => {
+                Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
+            }
         }
     }
 
@@ -166,7 +212,7 @@ impl Action {
             Action::LocalRename(_) => Sign::Change,
             Action::LocalBranch(a) => Sign::of(&a.from, &a.to),
             Action::Tracking(a) => Sign::of(&a.from, &a.to),
-            Action::Pages(_) => Sign::Change,
+            Action::Pages(_) | Action::CiCommit(_) => Sign::Change,
         }
     }
 
@@ -178,6 +224,7 @@ impl Action {
             Action::LocalBranch(a) => format!("branch {}", a.branch),
             Action::Tracking(a) => format!("refs/remotes/{}/{}", a.remote, a.branch),
             Action::Pages(a) => format!("pages project {}", a.switch.project),
+            Action::CiCommit(a) => format!("{}/{}", a.remote, a.branch),
         }
     }
 
@@ -201,6 +248,7 @@ impl Action {
                 }
             },
             Action::Pages(a) => pages_summary(a),
+            Action::CiCommit(a) => ci_summary(a),
         }
     }
 
@@ -228,12 +276,16 @@ impl Action {
                     a.switch.project, a.switch.account_id, from
                 )
             }
+            Action::CiCommit(a) => {
+                let at = if a.back { &a.commit } else { &a.parent };
+                format!("{}/{} at {}", a.remote, a.branch, short(at))
+            }
         }
     }
 
     /// Whether the action changes the remote (teammates see it) or only this clone.
     pub fn is_remote(&self) -> bool {
-        matches!(self, Action::RemoteBranch(_) | Action::Pages(_))
+        matches!(self, Action::RemoteBranch(_) | Action::Pages(_) | Action::CiCommit(_))
     }
 
     /// Lines of detail under the summary (the Pages fields that change).
@@ -245,9 +297,36 @@ impl Action {
                 .into_iter()
                 .map(|l| l.split_once("\": ").map_or(l.clone(), |(_, field)| field.to_string()))
                 .collect(),
+            Action::CiCommit(a) if !a.back => {
+                let mut lines = Vec::new();
+                for f in &a.files {
+                    lines.extend(f.diff.lines().map(str::to_string));
+                    lines.extend(f.notes.iter().map(|n| format!("note: {n}")));
+                }
+                lines
+            }
             _ => Vec::new(),
         }
     }
+}
+
+fn ci_summary(a: &CiCommit) -> String {
+    let subject = a.message.lines().next().unwrap_or_default();
+    if a.back {
+        return format!(
+            "take back the rewrite commit: {} → {}",
+            short(&a.commit),
+            short(&a.parent)
+        );
+    }
+    let paths: Vec<&str> = a.files.iter().map(|f| f.path.as_str()).collect();
+    let rewrites: usize = a.files.iter().map(|f| f.rewrites).sum();
+    format!(
+        "commit \"{subject}\" ({rewrites} reference(s) in {}), {} → {}",
+        paths.join(", "),
+        short(&a.parent),
+        short(&a.commit)
+    )
 }
 
 fn pages_ends(a: &PagesChange) -> (&str, &str) {

@@ -15,6 +15,7 @@
 //! is empty: that is what makes `apply` idempotent.
 
 pub mod action;
+pub mod rewrite;
 
 use std::collections::BTreeMap;
 
@@ -41,6 +42,9 @@ pub struct Plan {
     pub observed: Observed,
     pub actions: Vec<Step>,
     pub warnings: Vec<String>,
+    /// Occurrences the CI rewrite leaves unchanged until resolved.
+    #[serde(default)]
+    pub reviews: Vec<rewrite::ReviewItem>,
 }
 
 /// Which plan file this came from.
@@ -126,8 +130,16 @@ impl Observed {
 
 /// Computes the plan. Pure: no git, no network, no file system.
 pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
-    let mut b = Builder { target, obs, phases: Default::default(), warnings: Vec::new() };
+    let mut b = Builder {
+        target,
+        obs,
+        phases: Default::default(),
+        warnings: Vec::new(),
+        reviews: Vec::new(),
+        tips_after: BTreeMap::new(),
+    };
     b.check_existing()?;
+    b.rewrite()?;
     for (old, new) in target.renames() {
         b.rename(old, new)?;
     }
@@ -155,6 +167,7 @@ pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
         observed: Observed::new(obs.refs(&observe::target_names(target))),
         actions,
         warnings: b.warnings,
+        reviews: b.reviews,
     })
 }
 
@@ -163,6 +176,7 @@ pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
 enum Phase {
     CopyRenamed,
     Hosting,
+    CiRewrite,
     CreateBranches,
     DeleteRenamed,
     Local,
@@ -173,6 +187,9 @@ struct Builder<'a> {
     obs: &'a Observation,
     phases: BTreeMap<Phase, Vec<Action>>,
     warnings: Vec<String>,
+    reviews: Vec<rewrite::ReviewItem>,
+    /// Branches an earlier phase moves on the remote (the rewrite commit's branch).
+    tips_after: BTreeMap<String, Oid>,
 }
 
 impl Builder<'_> {
@@ -186,6 +203,27 @@ impl Builder<'_> {
 
     fn remote_tip(&self, branch: &str) -> Option<Oid> {
         self.obs.remote_heads.get(branch).copied()
+    }
+
+    /// The branch's remote tip once the earlier phases have run.
+    fn tip_after(&self, branch: &str) -> Option<Oid> {
+        self.tips_after.get(branch).copied().or_else(|| self.remote_tip(branch))
+    }
+
+    /// The CI rewrite commit on its branch (ADR-002 step 3).
+    fn rewrite(&mut self) -> Result<(), PlanError> {
+        let (Some(def), Some(ci)) = (&self.target.rewrite, &self.obs.ci) else { return Ok(()) };
+        let planned = rewrite::plan(self.target, def, self.remote(), ci)?;
+        self.reviews = planned.reviews;
+        if let Some(commit) = planned.commit {
+            let oid = Oid::from_str(&commit.commit).map_err(|e| PlanError {
+                message: format!("bad rewrite commit id: {e}"),
+                hint: String::new(),
+            })?;
+            self.tips_after.insert(def.commit_on.clone(), oid);
+            self.push(Phase::CiRewrite, Action::CiCommit(Box::new(commit)));
+        }
+        Ok(())
     }
 
     fn upstream(&self, branch: &str) -> Upstream {
@@ -407,7 +445,7 @@ impl Builder<'_> {
     /// Creation from a source branch, on the remote and locally.
     fn create(&mut self, new: &str, src: &str) -> Result<(), PlanError> {
         let remote = self.remote().to_string();
-        let Some(s) = self.remote_tip(src) else {
+        let Some(s) = self.tip_after(src) else {
             return Err(self.missing_branch(src, &format!("the source of `{new}`")));
         };
         let tip = match self.remote_tip(new) {

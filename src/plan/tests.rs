@@ -37,6 +37,7 @@ fn obs(remote: &[(&str, char)], local: &[(&str, char)]) -> Observation {
         missing: BTreeSet::new(),
         files: remote.iter().map(|(_, c)| (oid(*c), "index.yaml".to_string())).collect(),
         pages: None,
+        ci: None,
     }
 }
 

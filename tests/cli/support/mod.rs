@@ -22,15 +22,25 @@ impl Sandbox {
     pub fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
         let sample = rebranch::demo::create(dir.path()).expect("sample repository");
-        Sandbox {
-            clone: sample.clone,
-            origin: sample.origin,
-            dir,
-        }
+        Sandbox { clone: sample.clone, origin: sample.origin, dir }
     }
 
-    /// Runs rebranch in the clone.
+    /// Runs rebranch in the clone, with the sample's review items resolved.
     pub fn rebranch(&self, args: &[&str]) -> Run {
+        self.rebranch_env(args, &[])
+    }
+
+    /// Runs rebranch in the clone with extra environment, review items resolved.
+    pub fn rebranch_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        for r in rebranch::demo::SAMPLE_RESOLUTIONS {
+            all.extend(["--resolve", r]);
+        }
+        rebranch_env(&self.clone, self.dir.path(), &all, env)
+    }
+
+    /// Runs rebranch in the clone exactly with `args`.
+    pub fn rebranch_raw(&self, args: &[&str]) -> Run {
         rebranch_in(&self.clone, self.dir.path(), args)
     }
 
@@ -66,34 +76,20 @@ impl Sandbox {
     pub fn teammate_pushes(&self, branch: &str, file: &str) -> String {
         let mate = self.teammate();
         git(&mate, &["switch", "-q", branch]);
-        std::fs::write(
-            mate.join(file),
-            format!("pushed to {branch} by a teammate\n"),
-        )
-        .unwrap();
+        std::fs::write(mate.join(file), format!("pushed to {branch} by a teammate\n")).unwrap();
         git(&mate, &["add", file]);
-        git(
-            &mate,
-            &["commit", "-q", "-m", &format!("teammate: update {file}")],
-        );
+        git(&mate, &["commit", "-q", "-m", &format!("teammate: update {file}")]);
         git(&mate, &["push", "-q", "origin", branch]);
         git(&mate, &["rev-parse", "HEAD"]).trim().to_string()
     }
 
     /// A second clone of origin, as a teammate would have, for pushing behind our back.
     pub fn teammate(&self) -> PathBuf {
-        let n = std::fs::read_dir(self.dir.path())
-            .map(|d| d.count())
-            .unwrap_or(0);
+        let n = std::fs::read_dir(self.dir.path()).map(|d| d.count()).unwrap_or(0);
         let path = self.dir.path().join(format!("teammate-{n}"));
         git(
             self.dir.path(),
-            &[
-                "clone",
-                "-q",
-                self.origin.to_str().unwrap(),
-                path.to_str().unwrap(),
-            ],
+            &["clone", "-q", self.origin.to_str().unwrap(), path.to_str().unwrap()],
         );
         path
     }
@@ -183,12 +179,7 @@ pub fn ls_remote(repo: &Path) -> BTreeMap<String, String> {
     let out = git(repo, &["ls-remote", "--heads", repo.to_str().unwrap()]);
     out.lines()
         .filter_map(|l| l.split_once('\t'))
-        .map(|(oid, name)| {
-            (
-                name.trim_start_matches("refs/heads/").to_string(),
-                oid.to_string(),
-            )
-        })
+        .map(|(oid, name)| (name.trim_start_matches("refs/heads/").to_string(), oid.to_string()))
         .collect()
 }
 
@@ -201,11 +192,7 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn serve(base: &Path) -> Daemon {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut cmd = Command::new("git");
         cmd.args([
             "daemon",

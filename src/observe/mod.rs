@@ -5,6 +5,8 @@
 //! the commit graph (which tip contains which, which objects are missing) are computed here,
 //! so that planning itself touches no git handle. Nothing is written.
 
+pub mod ci;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,8 @@ pub struct Observation {
     pub files: BTreeSet<(Oid, String)>,
     /// The Pages project, when the plan names one (read with one GET).
     pub pages: Option<ProjectState>,
+    /// The CI files the rewrite may change, read at the remote tip of its branch.
+    pub ci: Option<ci::CiSnapshot>,
 }
 
 impl Observation {
@@ -127,6 +131,15 @@ pub fn observe(
     let tips = remote_heads.values().chain(local.values().map(|b| &b.oid));
     let (contains, missing) = graph_facts(repo, tips.copied().collect())?;
     let files = required_files(repo, target, &remote_heads);
+    let ci = match (
+        &target.rewrite,
+        &target.rewrite.as_ref().and_then(|r| remote_heads.get(&r.commit_on)),
+    ) {
+        (Some(r), Some(base)) if !missing.contains(base) => {
+            Some(ci::snapshot(repo, **base, &r.files, &remote_url)?)
+        }
+        _ => None,
+    };
     Ok(Observation {
         workdir,
         remote: target.remote.clone(),
@@ -140,6 +153,7 @@ pub fn observe(
         missing,
         files,
         pages,
+        ci,
     })
 }
 

@@ -1,0 +1,199 @@
+//! The CI/CD files a plan may rewrite, read from git objects on the branch the rewrite
+//! commit goes to (never from the work tree), with the tree entries along their paths so
+//! the planner can compute the rewrite commit's id without writing anything.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use git2::{ObjectType, Oid, Repository, Tree};
+
+use crate::git::GitError;
+
+/// Files larger than this are refused rather than rewritten.
+pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
+
+/// What the rewrite is planned from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CiSnapshot {
+    /// The remote tip of the branch the commit goes on.
+    pub base: Oid,
+    pub files: Vec<CiFile>,
+    /// Directory (`""` for the root) → its entries, for every directory on a file's path.
+    pub trees: BTreeMap<String, Vec<TreeEntry>>,
+    /// `user.name` and `user.email` from git config, when set.
+    pub identity: Option<(String, String)>,
+    /// When the plan was made (Unix seconds): the rewrite commit's time.
+    pub now: i64,
+    /// `owner/name` of the remote, when it is a GitHub-style URL.
+    pub slug: Option<String>,
+}
+
+/// One candidate file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CiFile {
+    pub path: String,
+    pub blob: Oid,
+    /// Its text, or why it cannot be read as text.
+    pub text: Result<String, String>,
+}
+
+/// One entry of a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    pub name: String,
+    pub mode: i32,
+    pub oid: Oid,
+}
+
+/// Reads the files matching `patterns` at commit `base`.
+pub fn snapshot(
+    repo: &Repository,
+    base: Oid,
+    patterns: &[String],
+    remote_url: &str,
+) -> Result<CiSnapshot, GitError> {
+    let doing = format!("read the CI files at {}", crate::git::short(base));
+    let root = repo.find_commit(base).and_then(|c| c.tree()).map_err(GitError::from_git(&doing))?;
+    let mut files = BTreeMap::new();
+    let mut trees = BTreeMap::new();
+    for pattern in patterns {
+        let (dir, glob) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+        let Some(tree) = subtree(repo, &root, dir) else { continue };
+        for entry in tree.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+            if !regular || entry.kind() != Some(ObjectType::Blob) || !glob_match(glob, name) {
+                continue;
+            }
+            let path = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+            let text = read_text(repo, entry.id());
+            files.insert(path.clone(), CiFile { path, blob: entry.id(), text });
+            record_trees(repo, &root, dir, &mut trees);
+        }
+    }
+    let identity = repo
+        .signature()
+        .ok()
+        .and_then(|s| Some((s.name().ok()?.to_string(), s.email().ok()?.to_string())));
+    Ok(CiSnapshot {
+        base,
+        files: files.into_values().collect(),
+        trees,
+        identity,
+        now: now(),
+        slug: github_slug(remote_url),
+    })
+}
+
+/// `*` matches any run of characters, `?` one character; no `/` is ever matched.
+pub fn glob_match(glob: &str, name: &str) -> bool {
+    fn go(g: &[char], n: &[char]) -> bool {
+        match (g.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&g[1..], n) || (!n.is_empty() && go(g, &n[1..])),
+            (Some('?'), Some(_)) => go(&g[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&g[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let g: Vec<char> = glob.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&g, &n)
+}
+
+/// `owner/name` from `https://github.com/owner/name.git`, `git@github.com:owner/name`, ….
+pub fn github_slug(url: &str) -> Option<String> {
+    let rest =
+        url.split_once("github.com/").or_else(|| url.split_once("github.com:")).map(|(_, r)| r)?;
+    let rest = rest.trim_end_matches('/').trim_end_matches(".git");
+    let mut parts = rest.split('/');
+    let (owner, name) = (parts.next()?, parts.next()?);
+    (parts.next().is_none() && !owner.is_empty() && !name.is_empty())
+        .then(|| format!("{owner}/{name}"))
+}
+
+fn subtree<'r>(repo: &'r Repository, root: &Tree<'r>, dir: &str) -> Option<Tree<'r>> {
+    if dir.is_empty() {
+        return Some(root.clone());
+    }
+    let entry = root.get_path(Path::new(dir)).ok()?;
+    repo.find_tree(entry.id()).ok()
+}
+
+/// Records the entries of the root and of each directory down to `dir`.
+fn record_trees(
+    repo: &Repository,
+    root: &Tree<'_>,
+    dir: &str,
+    trees: &mut BTreeMap<String, Vec<TreeEntry>>,
+) {
+    let mut prefix = String::new();
+    let mut dirs = vec![String::new()];
+    for part in dir.split('/').filter(|p| !p.is_empty()) {
+        prefix = if prefix.is_empty() { part.to_string() } else { format!("{prefix}/{part}") };
+        dirs.push(prefix.clone());
+    }
+    for d in dirs {
+        if trees.contains_key(&d) {
+            continue;
+        }
+        let Some(tree) = subtree(repo, root, &d) else { continue };
+        let entries = tree
+            .iter()
+            .filter_map(|e| {
+                Some(TreeEntry {
+                    name: e.name().ok()?.to_string(),
+                    mode: e.filemode(),
+                    oid: e.id(),
+                })
+            })
+            .collect();
+        trees.insert(d, entries);
+    }
+}
+
+fn read_text(repo: &Repository, blob: Oid) -> Result<String, String> {
+    let blob = repo.find_blob(blob).map_err(|e| e.message().to_string())?;
+    if blob.size() > MAX_FILE_BYTES {
+        return Err(format!(
+            "it is {} bytes, over the {MAX_FILE_BYTES}-byte limit for CI files",
+            blob.size()
+        ));
+    }
+    String::from_utf8(blob.content().to_vec())
+        .map_err(|e| format!("it is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_one_segment() {
+        assert!(glob_match("*.yml", "release.yml"));
+        assert!(!glob_match("*.yml", "release.yaml"));
+        assert!(glob_match("cr.yaml", "cr.yaml"));
+        assert!(glob_match("?r.yaml", "cr.yaml"));
+        assert!(!glob_match("*.yml", "a.yml.bak"));
+    }
+
+    #[test]
+    fn slugs_come_from_github_urls() {
+        assert_eq!(
+            github_slug("https://github.com/acme/helm-charts.git").as_deref(),
+            Some("acme/helm-charts")
+        );
+        assert_eq!(
+            github_slug("git@github.com:acme/helm-charts").as_deref(),
+            Some("acme/helm-charts")
+        );
+        assert_eq!(github_slug("https://***@github.com/acme/x/").as_deref(), Some("acme/x"));
+        assert_eq!(github_slug("/tmp/origin.git"), None);
+    }
+}
