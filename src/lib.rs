@@ -12,6 +12,7 @@
 //! - [`demo`]: a throwaway sample repository, migrated end to end;
 //! - [`cli`]: the command line, the only place that decides exit codes and talks to the user.
 
+pub mod atomic;
 pub mod cli;
 pub mod cloudflare;
 pub mod demo;

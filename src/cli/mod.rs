@@ -5,6 +5,7 @@ mod apply;
 mod demo;
 mod error;
 mod plan;
+mod rewrite;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,11 @@ enum Command {
         after_help = "Examples:\n  rebranch rollback        # shows what it will undo and asks\n  rebranch rollback --yes"
     )]
     Rollback(apply::RollbackArgs),
+    /// Rewrite CI/CD references to renamed branches in files, on their own
+    #[command(
+        after_help = "Examples:\n  rebranch rewrite --branch charts=release .github/ cr.yaml          # show the diff\n  rebranch rewrite --branch charts=release --write .github/\n  rebranch rewrite --branch charts=release --format json .github/workflows/release.yml"
+    )]
+    Rewrite(rewrite::RewriteArgs),
     /// Build a throwaway sample repository and migrate it end to end (no network, no token)
     #[command(after_help = "Examples:\n  rebranch demo\n  rebranch demo --dir /tmp/sample")]
     Demo(demo::DemoArgs),
@@ -129,6 +135,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Apply(a) => apply::cmd_apply(&ctx, a),
         Command::Status(a) => plan::cmd_status(&ctx, a),
         Command::Rollback(a) => apply::cmd_rollback(&ctx, a),
+        Command::Rewrite(a) => rewrite::cmd_rewrite(&ctx, a),
         Command::Demo(a) => demo::cmd_demo(&ctx, a),
     };
     match result {
@@ -285,17 +292,10 @@ fn state_dir(repo: &git2::Repository) -> PathBuf {
     repo.commondir().join("rebranch")
 }
 
-/// Writes a file atomically: a temporary file beside it, synced, then renamed over it.
+/// Writes a file atomically, or says which file could not be written.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| {
-        CliError::new(Kind::Failure, format!("cannot write {}: {e}", path.display()))
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::atomic::write_atomic(path, bytes)
+        .map_err(|e| CliError::new(Kind::Failure, format!("cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]

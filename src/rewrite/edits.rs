@@ -1,10 +1,6 @@
-//! Byte-span edits on the original text, and an atomic file writer kept apart from the
-//! pure rewriter.
+//! Byte-span edits on the original text.
 
-use std::io::Write;
-use std::path::Path;
-
-use super::{Occurrence, RewriteError, Verdict};
+use super::{Occurrence, Verdict};
 
 /// Text inserted for an implicit default (e.g. `pages_branch: release`), with the note
 /// that explains it.
@@ -39,32 +35,6 @@ pub(crate) fn splice(text: &str, occurrences: &[Occurrence], insertions: &[Inser
     out
 }
 
-/// Writes `contents` to `path` through a temporary file in the same directory and a
-/// rename, so readers see the old or the new file, never a half-written one.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<(), RewriteError> {
-    let io_err = |e: std::io::Error| RewriteError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name =
-        path.file_name().map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.rebranch-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io_err)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,15 +63,5 @@ mod tests {
     fn splices_insertions() {
         let ins = Insertion { at: 1, text: "X".into(), note: String::new() };
         assert_eq!(splice("ab", &[], &[ins]), "aXb");
-    }
-
-    #[test]
-    fn writes_atomically() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("ci.yml");
-        std::fs::write(&path, "old").expect("write");
-        write_atomic(&path, "new").expect("atomic write");
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new");
-        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 }

@@ -30,8 +30,6 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-pub use edits::write_atomic;
-
 /// Maps old branch names to new ones, e.g. `charts -> release`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchMap(Vec<(String, String)>);

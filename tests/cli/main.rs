@@ -5,4 +5,6 @@ mod support;
 
 mod apply;
 mod errors;
+mod pages;
 mod race;
+mod rewrite;

@@ -1,0 +1,236 @@
+//! The Cloudflare Pages step end to end: the binary talks over a real socket to the
+//! library's stateful stand-in of the Pages API, which follows the official contract.
+
+use rebranch::cloudflare::{Fault, FaultKind, StandIn, StandInProject, TokenRule};
+
+use crate::support::{Run, Sandbox};
+
+const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+const PROJECT: &str = "acme-helm-charts";
+/// A sentinel: it must never appear in any output, plan file or journal.
+const TOKEN: &str = "cfut_SENTINEL_7f3a9c2e5b_do_not_print";
+const READ_TOKEN: &str = "cfut_READONLY_SENTINEL_11aa";
+
+struct Pages {
+    standin: StandIn,
+    base: String,
+}
+
+impl Pages {
+    fn git() -> Pages {
+        Pages::with(StandInProject::git(ACCOUNT, PROJECT, "charts"))
+    }
+
+    fn with(project: StandInProject) -> Pages {
+        let standin = StandIn::start(
+            vec![project],
+            vec![TokenRule::edit(TOKEN), TokenRule::read(READ_TOKEN)],
+        )
+        .unwrap();
+        let base = standin.base_url();
+        Pages { standin, base }
+    }
+
+    fn run(&self, s: &Sandbox, args: &[&str]) -> Run {
+        self.run_as(s, args, TOKEN)
+    }
+
+    fn run_as(&self, s: &Sandbox, args: &[&str], token: &str) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--set", "cloudflare.project=acme-helm-charts"]);
+        s.rebranch_env(
+            &all,
+            &[
+                ("CLOUDFLARE_API_BASE_URL", &self.base),
+                ("CLOUDFLARE_API_TOKEN", token),
+                ("CLOUDFLARE_ACCOUNT_ID", ACCOUNT),
+                ("REBRANCH_PAGES_POLL_MS", "20"),
+            ],
+        )
+    }
+
+    /// `(production_branch, source.config.production_branch)` as the stand-in holds them.
+    fn branches(&self) -> (String, Option<String>) {
+        let state = self.standin.state();
+        let p = &state.project(ACCOUNT, PROJECT).unwrap().project;
+        let top = p["production_branch"].as_str().unwrap().to_string();
+        let source = p["source"]["config"]["production_branch"].as_str().map(str::to_string);
+        (top, source)
+    }
+
+    fn canonical(&self) -> Option<String> {
+        self.standin.state().project(ACCOUNT, PROJECT).unwrap().canonical_deployment_id.clone()
+    }
+}
+
+#[test]
+fn plan_shows_the_pages_change_beside_the_git_changes() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let run = p.run(&s, &["plan"]).expect(0);
+    let out = &run.stdout;
+    let release = out.find("+ origin/release").unwrap();
+    let pages = out.find("~ pages project acme-helm-charts").unwrap();
+    let delete = out.find("- origin/charts").unwrap();
+    assert!(release < pages && pages < delete, "ADR-002 order: {out}");
+    assert!(out.contains("production_branch \"charts\" → \"release\""), "{out}");
+    assert!(out.contains("source.config.production_branch \"charts\" → \"release\""), "{out}");
+    assert!(!out.contains("no cloudflare.project set"), "{out}");
+}
+
+#[test]
+fn apply_switches_verifies_and_rollback_restores_exactly() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let before = (p.branches(), p.canonical());
+    let remote = s.remote_heads();
+    p.run(&s, &["apply", "--yes"]).expect(0);
+    assert_eq!(p.branches(), ("release".to_string(), Some("release".to_string())));
+    let state = p.standin.state();
+    let project = state.project(ACCOUNT, PROJECT).unwrap();
+    let live = project
+        .deployments
+        .iter()
+        .find(|d| Some(d.id()) == project.canonical_deployment_id.as_deref());
+    let live = live.expect("a live production deployment");
+    assert_eq!(live.value["environment"], "production");
+    assert_eq!(live.value["deployment_trigger"]["metadata"]["branch"], "release");
+
+    let again = p.run(&s, &["apply", "--yes"]).expect(0);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+    let patches = |p: &Pages| p.standin.requests().iter().filter(|r| r.method == "PATCH").count();
+    assert_eq!(patches(&p), 1, "one PATCH in all");
+
+    p.run(&s, &["rollback", "--yes"]).expect(0);
+    assert_eq!((p.branches(), p.canonical()), before, "both fields and the deployment are back");
+    assert_eq!(s.remote_heads(), remote);
+}
+
+#[test]
+fn direct_upload_project_switches_without_source() {
+    let s = Sandbox::new();
+    let p = Pages::with(StandInProject::direct_upload(ACCOUNT, PROJECT, "charts"));
+    p.run(&s, &["apply", "--yes", "--no-verify"]).expect(0);
+    assert_eq!(p.branches(), ("release".to_string(), None));
+    let patch = p.standin.requests().into_iter().find(|r| r.method == "PATCH").unwrap();
+    let body: serde_json::Value = serde_json::from_str(&patch.body).unwrap();
+    assert_eq!(body, serde_json::json!({"production_branch": "release"}));
+}
+
+#[test]
+fn unknown_project_is_one_clear_error_before_any_change() {
+    let s = Sandbox::new();
+    let p = Pages::with(StandInProject::git(ACCOUNT, "other-project", "charts"));
+    let before = s.remote_heads();
+    let run = p.run(&s, &["apply", "--yes"]).expect(1);
+    assert!(run.stderr.contains("acme-helm-charts"), "{}", run.stderr);
+    assert!(run.stderr.contains(ACCOUNT), "{}", run.stderr);
+    assert!(run.stderr.contains("other-project"), "lists what exists: {}", run.stderr);
+    assert_eq!(run.stderr.matches("error:").count(), 1, "{}", run.stderr);
+    assert_eq!(s.remote_heads(), before);
+}
+
+#[test]
+fn bad_token_is_one_clear_error_before_any_change() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let before = s.remote_heads();
+    let run = p.run_as(&s, &["plan"], "cfut_wrong_token").expect(1);
+    assert!(run.stderr.to_lowercase().contains("token"), "{}", run.stderr);
+    assert_eq!(s.remote_heads(), before);
+}
+
+#[test]
+fn read_only_token_stops_at_the_pages_step_and_rollback_undoes() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let before = s.remote_heads();
+    let run = p.run_as(&s, &["apply", "--yes"], READ_TOKEN).expect(5);
+    assert!(run.stderr.contains("apply stopped at step 2"), "{}", run.stderr);
+    assert!(run.stderr.contains("Edit"), "names the missing permission: {}", run.stderr);
+    assert!(run.stderr.contains("done: step 1"), "{}", run.stderr);
+    assert_eq!(p.branches().0, "charts");
+    assert!(s.remote_heads().contains_key("charts"), "charts is still there");
+    p.run(&s, &["rollback", "--yes"]).expect(0);
+    assert_eq!(s.remote_heads(), before);
+}
+
+#[test]
+fn rate_limit_then_success_completes() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    p.standin.inject(Fault::new(
+        Some("PATCH"),
+        "",
+        FaultKind::RateLimit { retry_after_secs: Some(1) },
+        Some(1),
+    ));
+    p.run(&s, &["apply", "--yes"]).expect(0);
+    assert_eq!(p.branches().0, "release");
+}
+
+#[test]
+fn server_errors_then_success_completes() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    p.standin.inject(Fault::new(
+        Some("GET"),
+        "/projects/",
+        FaultKind::ServerError { status: 503 },
+        Some(2),
+    ));
+    p.run(&s, &["apply", "--yes"]).expect(0);
+    assert_eq!(p.branches().0, "release");
+}
+
+#[test]
+fn server_errors_forever_stop_with_exit_5_and_nothing_else_half_done() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let before = s.remote_heads();
+    p.standin.inject(Fault::new(Some("PATCH"), "", FaultKind::ServerError { status: 500 }, None));
+    let run = p.run(&s, &["apply", "--yes"]).expect(5);
+    assert!(run.stderr.contains("apply stopped at step 2"), "{}", run.stderr);
+    assert!(run.stderr.contains("journal:"), "{}", run.stderr);
+    let after = s.remote_heads();
+    assert_eq!(after.get("main"), before.get("main"), "the CI commit did not happen");
+    assert!(after.contains_key("charts") && !after.contains_key("integration"));
+    assert_eq!(p.branches().0, "charts");
+    p.standin.clear_faults();
+    p.run(&s, &["apply"]).expect(0);
+    assert_eq!(p.branches().0, "release");
+}
+
+#[test]
+fn token_never_appears_in_output_plan_file_or_journal() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let plan_path = s.dir.path().join("plan.json");
+    let mut outputs = vec![
+        p.run(&s, &["plan", "--out", plan_path.to_str().unwrap(), "-v"]).expect(0).all(),
+        p.run(&s, &["plan", "--format", "json"]).expect(0).all(),
+        p.run(&s, &["apply", plan_path.to_str().unwrap(), "-v"]).expect(0).all(),
+        p.run(&s, &["status", "--format", "json"]).expect(0).all(),
+        p.run(&s, &["rollback", "--yes"]).expect(0).all(),
+    ];
+    p.standin.inject(Fault::new(Some("GET"), "", FaultKind::ServerError { status: 500 }, None));
+    outputs.push(p.run(&s, &["plan"]).all());
+    for out in &outputs {
+        assert!(!out.contains(TOKEN), "token in output: {out}");
+    }
+    let mut files = vec![plan_path.clone()];
+    for entry in walk(&s.clone.join(".git/rebranch")) {
+        files.push(entry);
+    }
+    assert!(files.len() > 1, "a journal was written");
+    for f in files {
+        let text = std::fs::read(&f).unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains(TOKEN), "token in {}", f.display());
+    }
+    let seen = p.standin.requests();
+    assert!(!seen.is_empty());
+    for r in seen {
+        assert!(!format!("{:?}{}", r.headers, r.body).contains(TOKEN));
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}

@@ -1,0 +1,112 @@
+//! `rebranch rewrite` on files and directories of a work tree.
+
+use std::path::Path;
+
+use crate::support::{git, rebranch_in};
+
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q"]);
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+const WORKFLOW: &str = "name: Release\r\non:\r\n  push:\r\n    branches: [\"main\"]\r\njobs:\r\n  release:\r\n    runs-on: ubuntu-latest\r\n    steps:\r\n      - uses: actions/checkout@v4\r\n      - uses: helm/chart-releaser-action@v1.6.0\r\n        with:\r\n          charts_dir: charts   # the charts directory\r\n          pages_branch: 'charts'\r\n      - run: |\r\n          ct lint --chart-dirs charts\r\n          git push origin HEAD:charts";
+
+#[test]
+fn shows_the_diff_and_writes_only_with_write() {
+    let dir = tree(&[(".github/workflows/release.yml", WORKFLOW)]);
+    let home = dir.path();
+    let run =
+        rebranch_in(home, home, &["rewrite", "--branch", "charts=release", ".github"]).expect(0);
+    assert!(run.stdout.contains("-          pages_branch: 'charts'"), "{}", run.stdout);
+    assert!(run.stdout.contains("would rewrite 2 reference(s) in 1 file(s)"), "{}", run.stdout);
+    let path = home.join(".github/workflows/release.yml");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), WORKFLOW, "nothing written");
+
+    rebranch_in(home, home, &["rewrite", "--branch", "charts=release", "--write", ".github"])
+        .expect(0);
+    let expected = WORKFLOW
+        .replace("pages_branch: 'charts'", "pages_branch: 'release'")
+        .replace("HEAD:charts", "HEAD:release");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        expected,
+        "CRLF, quotes, comments, no final newline kept"
+    );
+    let again =
+        rebranch_in(home, home, &["rewrite", "--branch", "charts=release", ".github"]).expect(0);
+    assert!(again.stdout.contains("would rewrite 0 reference(s)"), "{}", again.stdout);
+}
+
+#[test]
+fn json_lists_every_occurrence_with_its_verdict() {
+    let dir = tree(&[(".github/workflows/release.yml", WORKFLOW)]);
+    let home = dir.path();
+    let run = rebranch_in(
+        home,
+        home,
+        &[
+            "rewrite",
+            "--branch",
+            "charts=release",
+            "--format",
+            "json",
+            ".github/workflows/release.yml",
+        ],
+    )
+    .expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["format_version"], 1);
+    let occ = doc["files"][0]["occurrences"].as_array().unwrap();
+    let verdicts: Vec<(u64, u64, &str)> = occ
+        .iter()
+        .map(|o| {
+            (
+                o["line"].as_u64().unwrap(),
+                o["column"].as_u64().unwrap(),
+                o["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(verdicts.contains(&(13, 26, "rewrite")), "{verdicts:?}");
+    assert!(verdicts.contains(&(12, 23, "keep")), "{verdicts:?}");
+    assert!(verdicts.contains(&(15, 32, "keep")), "{verdicts:?}");
+    assert_eq!(doc["files"][0]["path"], ".github/workflows/release.yml");
+}
+
+#[test]
+fn broken_yaml_is_reported_with_its_position_and_left_untouched() {
+    let broken = "on:\n  push:\n    branches: [charts\njobs: {}\n";
+    let dir = tree(&[(".github/workflows/a.yml", broken), (".github/workflows/b.yml", WORKFLOW)]);
+    let home = dir.path();
+    let run =
+        rebranch_in(home, home, &["rewrite", "--branch", "charts=release", "--write", ".github"])
+            .expect(1);
+    assert!(run.stderr.contains(".github/workflows/a.yml:"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(home.join(".github/workflows/a.yml")).unwrap(), broken);
+}
+
+#[test]
+fn symlinks_are_never_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("victim.yml");
+    std::fs::write(&target, "on:\n  push:\n    branches: [charts]\n").unwrap();
+    let dir = tree(&[]);
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    std::os::unix::fs::symlink(&target, wf.join("link.yml")).unwrap();
+    let run = rebranch_in(
+        dir.path(),
+        dir.path(),
+        &["rewrite", "--branch", "charts=release", "--write", ".github"],
+    )
+    .expect(0);
+    assert!(run.stdout.contains("a symbolic link: not followed"), "{}", run.stdout);
+    assert!(std::fs::read_to_string(&target).unwrap().contains("[charts]"));
+    assert!(Path::new(&wf.join("link.yml")).is_symlink());
+}
