@@ -249,8 +249,32 @@ impl Ctx<'_> {
         let target = self.target()?;
         let pages = self.observe_pages(&target)?;
         let obs = observe::observe(repo, &target, pages)?;
-        let plan = crate::plan::build(&target, &obs)?;
+        let mut plan = crate::plan::build(&target, &obs)?;
+        if let Some(hint) = self.suggest_pages_project(&target, &obs) {
+            plan.warnings.push(hint);
+        }
         Ok((target, obs, plan))
+    }
+
+    /// When no Pages project is named but the API is reachable, the projects of the account
+    /// whose git source is this repository, as a hint.
+    fn suggest_pages_project(&self, target: &Target, obs: &Observation) -> Option<String> {
+        let pages = target.pages.as_ref().filter(|p| p.project.is_empty())?;
+        self.env("CLOUDFLARE_API_TOKEN").filter(|t| !t.is_empty())?;
+        let slug = crate::observe::ci::github_slug(&obs.remote_url)?;
+        let (owner, name) = slug.split_once('/')?;
+        let client = self.pages_client_for("(any)", &pages.account_id).ok()?;
+        let found = crate::cloudflare::projects_for_repository(&client, owner, name).ok()?;
+        match found.as_slice() {
+            [] => None,
+            [one] => Some(format!(
+                "Pages project \"{one}\" in this account builds from {slug}: to switch it too, run with --set cloudflare.project={one}"
+            )),
+            many => Some(format!(
+                "Pages projects building from {slug} in this account: {}; name the one that serves the Helm index with --set cloudflare.project=NAME",
+                many.join(", ")
+            )),
+        }
     }
 }
 

@@ -47,6 +47,10 @@ pub trait Effects {
     ) -> Result<(), ExecError>;
     /// Whether the commit's tree has a file at `path`.
     fn has_file(&self, commit: Oid, path: &str) -> bool;
+    /// The bytes of the file at `path` in the commit's tree.
+    fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>>;
+    /// The body of an unauthenticated GET of a public URL (https, or http to loopback).
+    fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError>;
     /// Writes the rewrite commit's objects; returns the commit id git gave it.
     fn write_commit(&mut self, commit: &CiCommit) -> Result<Oid, ExecError>;
     /// Moves the local branch (and the work tree, when it is checked out and clean) from
@@ -228,6 +232,31 @@ impl Effects for GitEffects<'_> {
             RollbackOptions { old_branch_exists, poll: access.poll, ..RollbackOptions::default() };
         cloudflare::rollback_switch(&access.client, &record, access.progress.as_ref(), &options)?;
         Ok(())
+    }
+
+    fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
+        let tree = self.repo.find_commit(commit).ok()?.tree().ok()?;
+        let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+        Some(self.repo.find_blob(entry.id()).ok()?.content().to_vec())
+    }
+
+    fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError> {
+        use crate::cloudflare::{Body, HttpRequest, Method, Transport, TransportOptions};
+        let fail = |m: String| ExecError::Config(format!("cannot fetch {url}: {m}"));
+        crate::cloudflare::validate_base_url(url).map_err(|e| fail(e.to_string()))?;
+        let transport =
+            ReqwestTransport::new(TransportOptions::default()).map_err(|e| fail(e.message))?;
+        let request = HttpRequest {
+            method: Method::Get,
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: Body::Empty,
+        };
+        let response = transport.send(request).map_err(|e| fail(e.message))?;
+        if response.status != 200 {
+            return Err(fail(format!("HTTP {}", response.status)));
+        }
+        Ok(response.body)
     }
 
     fn write_commit(&mut self, c: &CiCommit) -> Result<Oid, ExecError> {

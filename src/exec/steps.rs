@@ -103,7 +103,9 @@ fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecE
         (&a.switch.before, &a.switch.after)
     };
     if &live == target {
-        return Ok(Readiness::Done);
+        // The switch holds; a forward step that verifies runs again (its PATCH is then a
+        // no-op), so an apply interrupted during verification does not skip it on resume.
+        return Ok(if !a.back && a.verify { Readiness::Ready } else { Readiness::Done });
     }
     if &live != expect {
         return Ok(Readiness::Blocked(format!(
@@ -122,8 +124,29 @@ fn run_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
     fx.pages_switch(&a.switch)?;
     if a.verify {
         fx.pages_verify(&a.switch.project, &a.switch.to)?;
+        if let Some(url) = &a.helm_repo_url {
+            check_served_index(a, url, fx)?;
+        }
     }
     Ok(())
+}
+
+/// The index the Helm repository serves must be the new branch's `index.yaml`.
+fn check_served_index(a: &PagesChange, url: &str, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    let index_url = format!("{}/index.yaml", url.trim_end_matches('/'));
+    let served = fx.fetch(&index_url)?;
+    let tip = fx.remote_head(&a.remote, &a.switch.to)?;
+    let expected = tip.and_then(|t| fx.file_at(t, "index.yaml"));
+    if expected.as_deref() == Some(served.as_slice()) {
+        return Ok(());
+    }
+    Err(ExecError::Config(format!(
+        "{index_url} does not serve the index.yaml of `{}/{}` ({} bytes served, {} expected); the Pages switch is done, the hosting may still be catching up: check it, then `rebranch apply` again or `rebranch rollback`",
+        a.remote,
+        a.switch.to,
+        served.len(),
+        expected.map_or(0, |e| e.len())
+    )))
 }
 
 /// `(expected, target)` tips of the commit's branch, in the action's direction.

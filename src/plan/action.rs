@@ -79,6 +79,10 @@ pub struct PagesChange {
     /// Deploy from the new branch and wait until it serves production.
     #[serde(default)]
     pub verify: bool,
+    /// After the deployment, the served `index.yaml` must equal the new branch's
+    /// (`<helm_repo_url>/index.yaml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm_repo_url: Option<String>,
 }
 
 /// A remote branch going from `from` to `to` (object ids; `None`: absent).
@@ -198,6 +202,7 @@ impl Action {
                 switch: a.switch.clone(),
                 back: !a.back,
                 verify: false,
+                helm_repo_url: None,
             })),
             Action::CiCommit(a) => {
                 Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
@@ -338,6 +343,9 @@ fn pages_summary(a: &PagesChange) -> String {
     let mut s = format!("production branch \"{from}\" → \"{to}\"");
     if a.verify {
         s.push_str(&format!(", then deploy from {to} and wait until it serves production"));
+    }
+    if let (true, Some(url)) = (a.verify, &a.helm_repo_url) {
+        s.push_str(&format!(", and check {}/index.yaml", url.trim_end_matches('/')));
     }
     if a.back {
         s.push_str(", and restore the previous production deployment");

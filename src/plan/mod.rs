@@ -356,6 +356,12 @@ impl Builder<'_> {
                         switch,
                         back: false,
                         verify: true,
+                        helm_repo_url: self
+                            .target
+                            .pages
+                            .as_ref()
+                            .map(|p| p.helm_repo_url.clone())
+                            .filter(|u| !u.is_empty()),
                     })),
                 );
             }

@@ -147,3 +147,24 @@ fn live_lock_refuses_naming_its_holder() {
     let err = refused(&s, &["apply", "--yes"], 1, "holds the lock");
     assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
 }
+
+#[test]
+fn publishing_branch_without_its_index_is_never_deleted() {
+    let s = Sandbox::new();
+    let mate = s.teammate();
+    git(&mate, &["switch", "-q", "charts"]);
+    git(&mate, &["rm", "-q", "index.yaml"]);
+    git(&mate, &["commit", "-q", "-m", "oops: drop the index"]);
+    git(&mate, &["push", "-q", "origin", "charts"]);
+    s.git(&["fetch", "-q", "origin"]);
+    let err = refused(&s, &["apply", "--yes"], 1, "`origin/release` would have no index.yaml");
+    assert!(err.contains("chart-releaser starts an empty index"), "{err}");
+}
+
+#[test]
+fn missing_objects_ask_for_a_fetch() {
+    let s = Sandbox::new();
+    s.teammate_pushes("charts", "NOTICE");
+    let err = refused(&s, &["plan"], 1, "this clone does not have commit");
+    assert!(err.contains("hint: run `git fetch origin` and plan again"), "{err}");
+}

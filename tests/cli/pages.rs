@@ -234,3 +234,50 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Serves one body for every GET on loopback, as the Helm repository's host would.
+fn serve(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+#[test]
+fn served_index_is_checked_against_the_release_branch() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let index = rebranch::demo::files("charts")
+        .into_iter()
+        .find(|(path, _)| *path == "index.yaml")
+        .unwrap()
+        .1;
+    let good = serve(index.to_vec());
+    let run = p.run(&s, &["apply", "--yes", "--set", &format!("helm_repo_url={good}")]).expect(0);
+    assert!(run.stdout.contains(&format!("check {good}/index.yaml")), "{}", run.stdout);
+}
+
+#[test]
+fn stale_served_index_stops_the_apply() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let stale = serve(b"apiVersion: v1\nentries: {}\n".to_vec());
+    let run = p.run(&s, &["apply", "--yes", "--set", &format!("helm_repo_url={stale}")]).expect(5);
+    assert!(
+        run.stderr.contains("does not serve the index.yaml of `origin/release`"),
+        "{}",
+        run.stderr
+    );
+    assert!(s.remote_heads().contains_key("charts"), "charts kept while the index is wrong");
+}
