@@ -107,11 +107,7 @@ pub fn steps(out: &mut String, steps: &[Step], style: Style) {
         for detail in step.action.details() {
             let _ = writeln!(out, "    {}", style.diff_line(&detail));
         }
-        let _ = writeln!(
-            out,
-            "  {}",
-            style.dim(&format!("{:>width$}  expects {}", "", step.action.expects()))
-        );
+        let _ = writeln!(out, "    {}", style.dim(&format!("expects {}", step.action.expects())));
     }
 }
 

@@ -39,8 +39,12 @@ Exit codes:
   130  interrupted
 
 Environment:
-  NO_COLOR                 no colour, even on a terminal
+  CLOUDFLARE_API_TOKEN     Pages API token (\"Account > Cloudflare Pages > Edit\"); CF_API_TOKEN too
   CLOUDFLARE_ACCOUNT_ID    default for --set cloudflare.account_id
+  CLOUDFLARE_API_BASE_URL  the Pages API (plain http only to loopback)
+  REBRANCH_PAGES_POLL_MS   deployment polling interval
+  NO_COLOR                 no colour, even on a terminal
+  CI                       never prompt
   Git credentials come from your git setup (credential helpers, ssh-agent).";
 
 /// Migrate a git repository to a new branch architecture: planned, previewed, applied
