@@ -158,7 +158,7 @@ pub fn reviews(out: &mut String, reviews: &[ReviewItem], style: Style) {
     }
     let _ = writeln!(
         out,
-        "\n{} occurrence(s) need review; each is left unchanged unless resolved with --resolve PATH:LINE=rewrite|keep:",
+        "\n{} occurrence(s) need review; each is left unchanged unless resolved with --resolve PATH:LINE:COLUMN=rewrite|keep:",
         reviews.len()
     );
     for r in reviews {

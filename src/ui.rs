@@ -22,11 +22,12 @@ impl Ui {
     pub fn new(quiet: bool, verbose: u8) -> Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
             || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let forced = std::env::var("CLICOLOR_FORCE").is_ok_and(|v| !v.is_empty() && v != "0");
         Ui {
             quiet,
             verbose,
-            out_style: Style { color: !no_color && std::io::stdout().is_terminal() },
-            err_style: Style { color: !no_color && std::io::stderr().is_terminal() },
+            out_style: Style { color: !no_color && (forced || std::io::stdout().is_terminal()) },
+            err_style: Style { color: !no_color && (forced || std::io::stderr().is_terminal()) },
         }
     }
 
@@ -126,6 +127,152 @@ impl crate::cloudflare::Progress for DeployLines {
         if *last != now {
             self.ui.status(&format!("      pages deployment {now}"));
             *last = now;
+        }
+    }
+}
+
+/// A prompt the user cancelled (Ctrl-C or Esc): nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl Ui {
+    fn theme() -> dialoguer::theme::ColorfulTheme {
+        dialoguer::theme::ColorfulTheme::default()
+    }
+
+    /// Picks one of `items` with the arrow keys.
+    pub fn select(
+        &self,
+        prompt: &str,
+        items: &[String],
+        default: usize,
+    ) -> Result<usize, Cancelled> {
+        let answer = dialoguer::Select::with_theme(&Self::theme())
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact_opt();
+        settle(answer)
+    }
+
+    /// A yes/no question.
+    pub fn ask(&self, question: &str, default: bool) -> Result<bool, Cancelled> {
+        let answer = dialoguer::Confirm::with_theme(&Self::theme())
+            .with_prompt(question)
+            .default(default)
+            .interact_opt();
+        settle(answer)
+    }
+
+    /// A line of text; empty answers are asked again.
+    pub fn input(&self, prompt: &str) -> Result<String, Cancelled> {
+        let answer: Result<String, _> =
+            dialoguer::Input::with_theme(&Self::theme()).with_prompt(prompt).interact_text();
+        answer.map(|s| s.trim().to_string()).map_err(|_| restore())
+    }
+
+    /// A secret, typed without echo.
+    pub fn secret(&self, prompt: &str) -> Result<String, Cancelled> {
+        let answer = dialoguer::Password::with_theme(&Self::theme()).with_prompt(prompt).interact();
+        answer.map(|s| s.trim().to_string()).map_err(|_| restore())
+    }
+
+    /// Spinners, one line per step, for a person watching an apply.
+    pub fn spinners(&self) -> Spinners {
+        Spinners { ui: *self, current: Default::default() }
+    }
+}
+
+fn settle<T>(answer: dialoguer::Result<Option<T>>) -> Result<T, Cancelled> {
+    match answer {
+        Ok(Some(v)) => Ok(v),
+        _ => Err(restore()),
+    }
+}
+
+/// Puts the cursor back after a cancelled prompt.
+fn restore() -> Cancelled {
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+    Cancelled
+}
+
+type SharedBar = std::sync::Arc<std::sync::Mutex<Option<indicatif::ProgressBar>>>;
+
+/// Progress for a person: a spinner for the step in progress, a line per finished step,
+/// and the Pages deployment's stage on the spinner while it is polled.
+pub struct Spinners {
+    ui: Ui,
+    current: SharedBar,
+}
+
+impl Spinners {
+    /// The half that hears about deployment polls (handed to the Pages client).
+    pub fn deployments(&self) -> DeploySpinner {
+        DeploySpinner { current: self.current.clone() }
+    }
+
+    fn line(&self, step: &Step, mark: &str, code: &str, text: &str) -> String {
+        let style = self.ui.err_style;
+        format!(
+            "{} step {} {} {}  {text}",
+            style.paint(code, mark),
+            step.id,
+            style.sign(step.action.sign()),
+            step.action.subject()
+        )
+    }
+}
+
+impl Progress for Spinners {
+    fn event(&mut self, step: &Step, event: StepEvent<'_>) {
+        let Ok(mut current) = self.current.lock() else { return };
+        match event {
+            StepEvent::Starting => {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.set_message(format!(
+                    "step {} {}  {}",
+                    step.id,
+                    step.action.subject(),
+                    step.summary
+                ));
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                *current = Some(bar);
+            }
+            StepEvent::Applied | StepEvent::AlreadyDone | StepEvent::Failed(_) => {
+                let text = match event {
+                    StepEvent::Failed(why) => self.line(step, "✗", "31", why),
+                    StepEvent::AlreadyDone => self.line(step, "✓", "32", "already done"),
+                    _ => self.line(step, "✓", "32", &step.summary),
+                };
+                match current.take() {
+                    Some(bar) => {
+                        if let Ok(plain) = indicatif::ProgressStyle::with_template("{msg}") {
+                            bar.set_style(plain);
+                        }
+                        bar.finish_with_message(text);
+                    }
+                    None => self.ui.status(&text),
+                }
+            }
+        }
+    }
+}
+
+/// Shows a Pages deployment's stage on the spinner of the step in progress.
+pub struct DeploySpinner {
+    current: SharedBar,
+}
+
+impl crate::cloudflare::Progress for DeploySpinner {
+    fn on_poll(&self, stage: &str, status: &str) {
+        if let Ok(current) = self.current.lock()
+            && let Some(bar) = current.as_ref()
+        {
+            bar.set_message(format!("Pages deployment: {stage} {status}"));
         }
     }
 }

@@ -61,6 +61,7 @@ pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
     }
     let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
     let mut progress = ctx.ui.progress("applying");
+    super::stop_on_interrupt();
     let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;
     let result = report_apply(ctx, &mut journal, &outcome);
     drop(lock);
@@ -92,6 +93,7 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
     confirm(ctx, args.yes, "Roll back these steps?", "rollback")?;
     let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
     let mut progress = ctx.ui.progress("undoing");
+    super::stop_on_interrupt();
     let outcome = exec::rollback(&mut journal, &mut fx, &mut progress)?;
     if ctx.json() {
         ctx.ui.out(&outcome_json(&journal, &outcome, "rollback"));
@@ -108,6 +110,14 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
             }
             Ok(0)
         }
+        Some(stop) if stop.interrupted => Err(CliError::new(
+            Kind::Interrupted,
+            format!(
+                "rollback interrupted before undoing step {}; the journal is consistent",
+                stop.step
+            ),
+        )
+        .hint("`rebranch rollback` continues")),
         Some(stop) => {
             let still: Vec<usize> = undoable(&journal).map(|s| s.id).collect();
             Err(CliError::new(Kind::Partial, format!("rollback stopped at step {}: {}", stop.step, stop.reason))
@@ -119,7 +129,7 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
     }
 }
 
-fn take_lock(ctx: &Ctx<'_>, dir: &Path, command: &str) -> Result<Lock, CliError> {
+pub(super) fn take_lock(ctx: &Ctx<'_>, dir: &Path, command: &str) -> Result<Lock, CliError> {
     let lock = Lock::acquire(dir, command)?;
     if let Some(h) = &lock.took_over {
         ctx.ui.warn(&format!(
@@ -302,6 +312,14 @@ fn report_apply(ctx: &Ctx<'_>, journal: &mut Journal, outcome: &Outcome) -> Resu
         }
         return Ok(0);
     };
+    if stop.interrupted {
+        return Err(CliError::new(
+            Kind::Interrupted,
+            format!("interrupted before step {}; the journal is consistent", stop.step),
+        )
+        .hint("`rebranch apply` resumes; `rebranch rollback` undoes what was done")
+        .hint(format!("journal: {}", journal.path.display())));
+    }
     let nothing_done = journal.states.iter().all(|s| *s == StepState::Pending);
     if nothing_done && stop.moved {
         journal.record(Event::Abandoned { reason: stop.reason.clone() })?;

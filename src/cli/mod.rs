@@ -4,6 +4,7 @@
 mod apply;
 mod demo;
 mod error;
+mod migrate;
 mod plan;
 mod rewrite;
 
@@ -11,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use error::{CliError, Kind};
 
@@ -43,7 +44,8 @@ Environment:
   CLOUDFLARE_ACCOUNT_ID    default for --set cloudflare.account_id
   CLOUDFLARE_API_BASE_URL  the Pages API (plain http only to loopback)
   REBRANCH_PAGES_POLL_MS   deployment polling interval
-  NO_COLOR                 no colour, even on a terminal
+  NO_COLOR                 no colour, even on a terminal (CLICOLOR_FORCE=1: colour anyway)
+  SOURCE_DATE_EPOCH        time of the CI rewrite commit (reproducible plans)
   CI                       never prompt
   Git credentials come from your git setup (credential helpers, ssh-agent).";
 
@@ -102,6 +104,11 @@ enum Command {
         after_help = "Examples:\n  rebranch apply plan.json   # exactly the reviewed plan; refused if the repository moved\n  rebranch apply --yes       # plan and apply in one go\n  rebranch apply             # after a failure: resume the stopped run"
     )]
     Apply(apply::ApplyArgs),
+    /// Walk through the migration interactively: findings, plan, review items, one confirmation
+    #[command(
+        after_help = "Examples:\n  rebranch migrate\n  rebranch migrate --set cloudflare.project=helm-charts\n\nNeeds a terminal; in scripts use `rebranch plan` and `rebranch apply --yes`."
+    )]
+    Migrate(migrate::MigrateArgs),
     /// Say whether the repository matches the plan's target, and what is left
     #[command(
         after_help = "Examples:\n  rebranch status\n  rebranch status --detailed-exitcode   # exit 2 when the migration is not complete"
@@ -117,6 +124,18 @@ enum Command {
         after_help = "Examples:\n  rebranch rewrite --branch charts=release .github/ cr.yaml          # show the diff\n  rebranch rewrite --branch charts=release --write .github/\n  rebranch rewrite --branch charts=release --format json .github/workflows/release.yml"
     )]
     Rewrite(rewrite::RewriteArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell
+    #[command(
+        after_help = "Examples:\n  rebranch completions bash > ~/.local/share/bash-completion/completions/rebranch\n  rebranch completions zsh > \"${fpath[1]}/_rebranch\""
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(after_help = "Examples:\n  rebranch man > rebranch.1 && man ./rebranch.1")]
+    Man,
     /// Build a throwaway sample repository and migrate it end to end (no network, no token)
     #[command(after_help = "Examples:\n  rebranch demo\n  rebranch demo --dir /tmp/sample")]
     Demo(demo::DemoArgs),
@@ -138,9 +157,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Plan(a) => plan::cmd_plan(&ctx, a),
         Command::Apply(a) => apply::cmd_apply(&ctx, a),
         Command::Status(a) => plan::cmd_status(&ctx, a),
+        Command::Migrate(a) => migrate::cmd_migrate(&ctx, a),
         Command::Rollback(a) => apply::cmd_rollback(&ctx, a),
         Command::Rewrite(a) => rewrite::cmd_rewrite(&ctx, a),
         Command::Demo(a) => demo::cmd_demo(&ctx, a),
+        Command::Completions { shell } => cmd_completions(&ctx, *shell),
+        Command::Man => cmd_man(&ctx),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -149,6 +171,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(e.kind.code())
         }
     }
+}
+
+fn cmd_completions(ctx: &Ctx<'_>, shell: clap_complete::Shell) -> Result<u8, CliError> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rebranch", &mut out);
+    ctx.ui.out(&String::from_utf8_lossy(&out));
+    Ok(0)
+}
+
+fn cmd_man(ctx: &Ctx<'_>) -> Result<u8, CliError> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| CliError::new(Kind::Failure, format!("cannot render the man page: {e}")))?;
+    ctx.ui.out(&String::from_utf8_lossy(&out));
+    Ok(0)
 }
 
 /// What every command shares: the global arguments, the terminal, and the environment.
@@ -222,6 +260,15 @@ impl Ctx<'_> {
 
     /// Everything a plan's Pages step needs at apply or rollback time.
     fn pages_access(&self, plan: &Plan) -> Result<Option<PagesAccess>, CliError> {
+        self.pages_access_with(plan, Box::new(self.ui.deploy_progress()))
+    }
+
+    /// Like [`Ctx::pages_access`], with deployment progress going to `progress`.
+    fn pages_access_with(
+        &self,
+        plan: &Plan,
+        progress: Box<dyn crate::cloudflare::Progress>,
+    ) -> Result<Option<PagesAccess>, CliError> {
         let switch = plan.actions.iter().find_map(|s| match &s.action {
             crate::plan::Action::Pages(p) => Some(&p.switch),
             _ => None,
@@ -232,7 +279,7 @@ impl Ctx<'_> {
         if let Some(ms) = self.env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
             poll.interval = std::time::Duration::from_millis(ms);
         }
-        Ok(Some(PagesAccess { client, poll, progress: Box::new(self.ui.deploy_progress()) }))
+        Ok(Some(PagesAccess { client, poll, progress }))
     }
 
     /// Reads the Pages project the target names, if any.
@@ -251,13 +298,24 @@ impl Ctx<'_> {
     /// Observes the repository and computes the plan.
     fn plan(&self, repo: &git2::Repository) -> Result<(Target, Observation, Plan), CliError> {
         let target = self.target()?;
+        let (obs, plan) = self.plan_with(repo, &target)?;
+        Ok((target, obs, plan))
+    }
+
+    /// Observes the repository and computes the plan for a given target.
+    fn plan_with(
+        &self,
+        repo: &git2::Repository,
+        target: &Target,
+    ) -> Result<(Observation, Plan), CliError> {
+        let target = target.clone();
         let pages = self.observe_pages(&target)?;
         let obs = observe::observe(repo, &target, pages)?;
         let mut plan = crate::plan::build(&target, &obs)?;
         if let Some(hint) = self.suggest_pages_project(&target, &obs) {
             plan.warnings.push(hint);
         }
-        Ok((target, obs, plan))
+        Ok((obs, plan))
     }
 
     /// When no Pages project is named but the API is reachable, the projects of the account
@@ -280,6 +338,18 @@ impl Ctx<'_> {
             )),
         }
     }
+}
+
+/// From here on, Ctrl-C lets the step in progress finish, then stops the run with the
+/// journal consistent (exit 130); a second Ctrl-C stops at once.
+fn stop_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        if crate::exec::interrupted() {
+            std::process::exit(130);
+        }
+        crate::exec::interrupt();
+        eprintln!("\nStopping after the step in progress… (Ctrl-C again to stop at once)");
+    });
 }
 
 /// Parses `PATH:LINE[:COLUMN]=rewrite|keep`.

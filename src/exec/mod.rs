@@ -35,6 +35,18 @@ pub enum ExecError {
     Fault(String),
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks a running apply or rollback to stop after the step in progress (Ctrl-C).
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// What the executor reports as it goes.
 pub trait Progress {
     fn event(&mut self, step: &Step, event: StepEvent<'_>);
@@ -74,6 +86,9 @@ pub struct Stopped {
     pub reason: String,
     /// True when live state differs from what the step expects (nothing was attempted).
     pub moved: bool,
+    /// True when the run stopped because it was interrupted, before this step.
+    #[doc(hidden)]
+    pub interrupted: bool,
 }
 
 impl Outcome {
@@ -94,6 +109,10 @@ pub fn apply(
     for (i, step) in steps.iter().enumerate() {
         if journal.states[i] == StepState::Done {
             continue;
+        }
+        if interrupted() {
+            outcome.stopped = Some(Stopped::interrupted(step.id));
+            return Ok(outcome);
         }
         progress.event(step, StepEvent::Starting);
         let result = fault::at("before", step.id)
@@ -135,6 +154,10 @@ pub fn rollback(
     for (i, step) in steps.iter().enumerate().rev() {
         if matches!(journal.states[i], StepState::Pending | StepState::Undone) {
             continue;
+        }
+        if interrupted() {
+            outcome.stopped = Some(Stopped::interrupted(step.id));
+            return Ok(outcome);
         }
         let inverse = Step {
             id: step.id,
@@ -218,7 +241,13 @@ fn stopped(step: &Step, e: ExecError) -> Stopped {
         ExecError::Pages(p) => matches!(**p, crate::cloudflare::StepError::Drift { .. }),
         _ => false,
     };
-    Stopped { step: step.id, reason: e.to_string(), moved }
+    Stopped { step: step.id, reason: e.to_string(), moved, interrupted: false }
+}
+
+impl Stopped {
+    fn interrupted(step: usize) -> Stopped {
+        Stopped { step, reason: "interrupted".to_string(), moved: false, interrupted: true }
+    }
 }
 
 /// Test-only fault injection, read from `REBRANCH_FAULT` (`fail-before:N`, `fail-during:N`,

@@ -164,7 +164,11 @@ fn read_text(repo: &Repository, blob: Oid) -> Result<String, String> {
         .map_err(|e| format!("it is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
 }
 
+/// The rewrite commit's time: `SOURCE_DATE_EPOCH` when set (reproducible plans), else now.
 fn now() -> i64 {
+    if let Some(t) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()) {
+        return t;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

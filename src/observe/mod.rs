@@ -268,3 +268,15 @@ fn pages_field(pages: Option<&ProjectState>, key: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// The charts on a commit: directories under `charts/` that hold a `Chart.yaml`.
+pub fn charts(repo: &Repository, commit: Oid) -> Vec<String> {
+    let Ok(tree) = repo.find_commit(commit).and_then(|c| c.tree()) else { return Vec::new() };
+    let Ok(entry) = tree.get_path(Path::new("charts")) else { return Vec::new() };
+    let Ok(dir) = repo.find_tree(entry.id()) else { return Vec::new() };
+    dir.iter()
+        .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+        .filter(|e| repo.find_tree(e.id()).is_ok_and(|t| t.get_name("Chart.yaml").is_some()))
+        .filter_map(|e| e.name().ok().map(str::to_string))
+        .collect()
+}

@@ -22,6 +22,11 @@ pub struct ReviewItem {
     pub reason: String,
     /// The source line, for display.
     pub text: String,
+    /// Up to two numbered lines before and after it, for context.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<(usize, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<(usize, String)>,
 }
 
 /// What the rewrite contributes to a plan.
@@ -111,6 +116,10 @@ pub fn plan(
 }
 
 fn reviews(result: &rewrite::FileRewrite, text: &str) -> Vec<ReviewItem> {
+    let lines: Vec<&str> = text.lines().collect();
+    let numbered = |from: usize, to: usize| -> Vec<(usize, String)> {
+        (from..to.min(lines.len())).map(|i| (i + 1, lines[i].trim_end().to_string())).collect()
+    };
     result
         .reviews()
         .map(|o| ReviewItem {
@@ -120,7 +129,9 @@ fn reviews(result: &rewrite::FileRewrite, text: &str) -> Vec<ReviewItem> {
             word: o.old.clone(),
             context: o.context.clone(),
             reason: o.reason.clone(),
-            text: text.lines().nth(o.line - 1).unwrap_or_default().trim_end().to_string(),
+            text: lines.get(o.line - 1).unwrap_or(&"").trim_end().to_string(),
+            before: numbered(o.line.saturating_sub(3), o.line - 1),
+            after: numbered(o.line, o.line + 2),
         })
         .collect()
 }

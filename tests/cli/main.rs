@@ -5,6 +5,8 @@ mod support;
 
 mod apply;
 mod errors;
+mod migrate;
 mod pages;
 mod race;
 mod rewrite;
+mod snapshots;

@@ -1,0 +1,420 @@
+//! `rebranch migrate`: the guided one-shot migration for a person at a terminal. It says
+//! what it found, shows the plan exactly as `plan` does, asks about each review item (and
+//! remembers the answers), asks once for the whole plan, applies it with live progress,
+//! and on failure offers to roll back at once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clap::Args;
+
+use super::{CliError, Ctx, Kind, state_dir};
+use crate::exec::effects::GitEffects;
+use crate::exec::journal::{Journal, StepState};
+use crate::exec::{self, Outcome};
+use crate::observe::Observation;
+use crate::plan::rewrite::ReviewItem;
+use crate::plan::{Action, Plan};
+use crate::render;
+use crate::rewrite::{Resolutions, Verdict};
+use crate::spec::Target;
+use crate::ui::Cancelled;
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Skip the production deployment that checks the Pages switch
+    #[arg(long)]
+    no_verify: bool,
+}
+
+pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
+    if !ctx.ui.can_prompt() {
+        return Err(CliError::new(
+            Kind::Failure,
+            "migrate asks questions, and there is no terminal to ask them on (or CI is set)",
+        )
+        .hint("review with `rebranch plan`, then apply with `rebranch apply --yes` or `rebranch apply plan.json`"));
+    }
+    let repo = ctx.open()?;
+    if let Some(note) = super::plan::unfinished_note(&repo)? {
+        return Err(CliError::new(
+            Kind::Failure,
+            note.replace(": `rebranch apply`", "")
+                .replace("`rebranch rollback` undoes it", "not starting another"),
+        )
+        .hint("`rebranch apply` resumes it; `rebranch rollback` undoes it"));
+    }
+    let answers = state_dir(&repo).join("resolutions.json");
+    let mut target = ctx.target()?;
+    for (k, v) in load_resolutions(&answers)? {
+        target.resolutions.entry(k).or_insert(v);
+    }
+    let style = ctx.ui.out_style;
+    ctx.ui.out(&format!(
+        "{}\n\nrebranch moves this repository to {} ({}).\nNothing changes until you confirm, and every step can be rolled back.\n\n",
+        style.bold("rebranch migrate"),
+        target.plan_name,
+        target.plan_source
+    ));
+    let env = setup_pages(ctx, &mut target).map_err(cancelled)?;
+    let inner = Ctx { global: ctx.global, ui: ctx.ui, env };
+    let (obs, mut plan) = inner.plan_with(&repo, &target)?;
+    ctx.ui.out(&findings(&repo, &target, &obs, &plan));
+    if plan.is_empty() {
+        ctx.ui.out(&format!(
+            "\nNothing to do: the repository already matches {}.\n",
+            target.plan_name
+        ));
+        return Ok(0);
+    }
+    ctx.ui.out(&format!("\n{}\n\n{}", style.bold("The plan"), render::plan_text(&plan, style)));
+    if !plan.reviews.is_empty() {
+        review(ctx, &plan.reviews, &mut target, &answers)?;
+        plan = inner.plan_with(&repo, &target)?.1;
+        ctx.ui.out(&format!(
+            "\n{}\n\n{}",
+            style.bold("The plan, with your answers"),
+            render::plan_text(&plan, style)
+        ));
+    }
+    ctx.ui.out(&teammates_note(&target, &plan));
+    let question = format!("Apply these {} changes?", plan.actions.len());
+    if !ctx.ui.ask(&question, false).map_err(cancelled)? {
+        ctx.ui.out("Nothing was changed.\n");
+        return Ok(0);
+    }
+    apply(&inner, &repo, plan, args.no_verify, &target)
+}
+
+/// Names the Pages project (and asks for what is missing to reach it), or leaves the
+/// Pages step out when the hosting is elsewhere. Returns the environment to use.
+fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, String>, Cancelled> {
+    let mut env = ctx.env.clone();
+    let Some(pages) = target.pages.as_mut() else { return Ok(env) };
+    if !pages.project.is_empty() {
+        return Ok(env);
+    }
+    let items = vec![
+        "Yes: switch its production branch as part of the migration".to_string(),
+        "No, or not now: leave the hosting as it is".to_string(),
+    ];
+    if ctx.ui.select("Is the Helm index served by a Cloudflare Pages project?", &items, 0)? == 1 {
+        return Ok(env);
+    }
+    let lookup = |env: &BTreeMap<String, String>, k: &str| {
+        env.get(k).cloned().or_else(|| ctx.env(k)).filter(|v| !v.is_empty())
+    };
+    if lookup(&env, "CLOUDFLARE_API_TOKEN").is_none() && lookup(&env, "CF_API_TOKEN").is_none() {
+        ctx.ui.status("A token with \"Account › Cloudflare Pages › Edit\" is needed (set CLOUDFLARE_API_TOKEN to skip this question next time).");
+        let token = ctx.ui.secret("Cloudflare API token")?;
+        env.insert("CLOUDFLARE_API_TOKEN".into(), token);
+    }
+    if pages.account_id.is_empty() {
+        match lookup(&env, "CLOUDFLARE_ACCOUNT_ID") {
+            Some(id) => pages.account_id = id,
+            None => {
+                ctx.ui.status("The account id is the 32-character id in the dashboard's URL (CLOUDFLARE_ACCOUNT_ID skips this question).");
+                pages.account_id = ctx.ui.input("Cloudflare account id")?;
+            }
+        }
+    }
+    let account = pages.account_id.clone();
+    let inner = Ctx { global: ctx.global, ui: ctx.ui, env: env.clone() };
+    let names = inner
+        .pages_client_for("(any)", &account)
+        .ok()
+        .and_then(|c| c.list_projects().ok())
+        .map(|ps| ps.into_iter().map(|p| p.name).collect::<Vec<_>>())
+        .unwrap_or_default();
+    pages.project = match names.len() {
+        0 => ctx.ui.input("Pages project name")?,
+        1 => names[0].clone(),
+        _ => names[ctx.ui.select("Which Pages project serves the Helm index?", &names, 0)?].clone(),
+    };
+    target.variables.insert("cloudflare.project".into(), pages.project.clone());
+    Ok(env)
+}
+
+/// Step 1: what was found.
+fn findings(repo: &git2::Repository, target: &Target, obs: &Observation, plan: &Plan) -> String {
+    let mut out = String::from("What I found\n\n");
+    out.push_str(&format!("  remote       {} {}\n", obs.remote, obs.remote_url));
+    if let Some(d) = &obs.remote_default {
+        out.push_str(&format!("  default      {d}\n"));
+    }
+    for b in &target.branches {
+        let state = obs
+            .remote_heads
+            .get(&b.name)
+            .map_or("absent".to_string(), |o| format!("at {}", crate::git::short(*o)));
+        out.push_str(&format!("  branch       {} {state} (target: {})\n", b.name, b.origin));
+    }
+    for (old, _) in target.renames() {
+        let state = obs
+            .remote_heads
+            .get(old)
+            .map_or("absent".to_string(), |o| format!("at {}", crate::git::short(*o)));
+        out.push_str(&format!("  branch       {old} {state} (to be renamed)\n"));
+    }
+    let main = target.existing().next().and_then(|m| obs.remote_heads.get(m));
+    let charts = main.map(|m| crate::observe::charts(repo, *m)).unwrap_or_default();
+    if !charts.is_empty() {
+        out.push_str(&format!("  charts       {}\n", charts.join(", ")));
+    }
+    let mut files: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::CiCommit(c) => {
+                Some(c.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .flatten()
+        .chain(plan.reviews.iter().map(|r| r.path.as_str()))
+        .collect();
+    files.sort();
+    files.dedup();
+    if !files.is_empty() {
+        out.push_str(&format!(
+            "  CI files     {} name the old branch: {}\n",
+            files.len(),
+            files.join(", ")
+        ));
+    }
+    match &obs.pages {
+        Some(p) => out.push_str(&format!(
+            "  pages        project {} (account {}) deploys production from {}\n",
+            p.name, p.account_id, p.production_branch
+        )),
+        None => out.push_str("  pages        none named: the hosting is left as it is\n"),
+    }
+    out
+}
+
+/// Step 3: each review item, one at a time; the answers are saved as they come.
+fn review(
+    ctx: &Ctx<'_>,
+    items: &[ReviewItem],
+    target: &mut Target,
+    answers: &Path,
+) -> Result<(), CliError> {
+    let style = ctx.ui.out_style;
+    ctx.ui.out(&format!(
+        "\n{}\n\n{} occurrence(s) may or may not name the branch. Your answers are kept in {}.\n",
+        style.bold("Review"),
+        items.len(),
+        answers.display()
+    ));
+    let choices = vec![
+        "rewrite: it names the branch".to_string(),
+        "keep: it means something else (a directory, a chart, prose)".to_string(),
+    ];
+    for (i, item) in items.iter().enumerate() {
+        ctx.ui.out(&format!(
+            "\n[{}/{}] {}:{}:{}  ({})\n",
+            i + 1,
+            items.len(),
+            item.path,
+            item.line,
+            item.column,
+            item.context
+        ));
+        ctx.ui.out(&context_lines(ctx, item));
+        let pick =
+            ctx.ui.select(&format!("`{}` here", item.word), &choices, 0).map_err(cancelled)?;
+        let verdict = if pick == 0 { Verdict::Rewrite } else { Verdict::Keep };
+        target.resolutions.insert((item.path.clone(), item.line, item.column), verdict);
+        save_resolutions(answers, &target.resolutions)?;
+    }
+    Ok(())
+}
+
+/// The line with the word highlighted, and up to two lines around it, from the plan's
+/// rewrite base (the file as it is on the branch the commit goes to).
+fn context_lines(ctx: &Ctx<'_>, item: &ReviewItem) -> String {
+    let style = ctx.ui.out_style;
+    let chars: Vec<char> = item.text.chars().collect();
+    let start = item.column.saturating_sub(1).min(chars.len());
+    let end = (start + item.word.chars().count()).min(chars.len());
+    let before: String = chars[..start].iter().collect();
+    let word: String = chars[start..end].iter().collect();
+    let after: String = chars[end..].iter().collect();
+    let mut out = String::new();
+    for (n, l) in &item.before {
+        out.push_str(&format!("  {}  {l}\n", style.dim(&format!("{n:>4}"))));
+    }
+    out.push_str(&format!(
+        "  {}  {before}{}{after}\n",
+        style.bold(&format!("{:>4}", item.line)),
+        style.paint("1;33", &word)
+    ));
+    for (n, l) in &item.after {
+        out.push_str(&format!("  {}  {l}\n", style.dim(&format!("{n:>4}"))));
+    }
+    out
+}
+
+/// Step 4's context: what the migration means for everyone else.
+fn teammates_note(target: &Target, plan: &Plan) -> String {
+    let remote = &target.remote;
+    let mut out = String::from("\nWhat it means for teammates: ");
+    let renames: Vec<String> =
+        target.renames().map(|(a, b)| format!("`{a}` becomes `{b}`")).collect();
+    out.push_str(&format!(
+        "{} on {remote}; their clones keep working, but a local branch tracking a deleted one must be renamed (the commands are shown at the end).",
+        renames.join(", ")
+    ));
+    if plan.actions.iter().any(|s| matches!(s.action, Action::CiCommit(_))) {
+        out.push_str(" The CI rewrite lands on the stable branch as one commit: open pull requests may need a rebase.");
+    }
+    out.push('\n');
+    out
+}
+
+/// Steps 5 and 6: apply with progress; on failure offer to roll back now.
+fn apply(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    mut plan: Plan,
+    no_verify: bool,
+    target: &Target,
+) -> Result<u8, CliError> {
+    if no_verify {
+        for step in &mut plan.actions {
+            if let Action::Pages(p) = &mut step.action {
+                p.verify = false;
+            }
+        }
+    }
+    let dir = state_dir(repo);
+    let _lock = super::apply::take_lock(ctx, &dir, "migrate")?;
+    let mut journal = Journal::create(&Journal::dir(&dir), &plan)?;
+    let mut progress = ctx.ui.spinners();
+    let pages = ctx.pages_access_with(&journal.plan, Box::new(progress.deployments()))?;
+    let mut fx = GitEffects::new(repo).with_pages(pages);
+    super::stop_on_interrupt();
+    ctx.ui.status("");
+    let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;
+    match &outcome.stopped {
+        None => {
+            ctx.ui.out(&success(&journal, &outcome, target));
+            Ok(0)
+        }
+        Some(stop) => failure(ctx, &mut journal, &mut fx, stop, target),
+    }
+}
+
+fn success(journal: &Journal, outcome: &Outcome, target: &Target) -> String {
+    let mut out = format!(
+        "\nDone: {} step(s) applied. The repository matches {}.\n\nJournal: {}\nTo undo it all: rebranch rollback\n",
+        outcome.applied.len(),
+        target.plan_name,
+        journal.path.display()
+    );
+    out.push_str(&teammate_commands(target));
+    out
+}
+
+/// The commands a teammate runs in an existing clone.
+fn teammate_commands(target: &Target) -> String {
+    let r = &target.remote;
+    let mut out = String::from("\nTeammates run, in their clones:\n\n");
+    out.push_str("  git fetch --prune\n");
+    for (old, new) in target.renames() {
+        out.push_str(&format!("  git branch -m {old} {new}\n  git branch -u {r}/{new} {new}\n"));
+    }
+    out.push_str(&format!("  git remote set-head {r} -a\n"));
+    out
+}
+
+fn failure(
+    ctx: &Ctx<'_>,
+    journal: &mut Journal,
+    fx: &mut GitEffects<'_>,
+    stop: &exec::Stopped,
+    target: &Target,
+) -> Result<u8, CliError> {
+    let ids = |want: bool| -> Vec<String> {
+        journal
+            .plan
+            .actions
+            .iter()
+            .zip(&journal.states)
+            .filter(|(_, s)| (**s == StepState::Done) == want)
+            .map(|(a, _)| a.id.to_string())
+            .collect()
+    };
+    ctx.ui.out(&format!(
+        "\nThe migration stopped at step {}: {}\n  done:     {}\n  not done: {}\n",
+        stop.step,
+        stop.reason,
+        none_if_empty(ids(true)),
+        none_if_empty(ids(false))
+    ));
+    let items = vec![
+        "Roll back now: undo the steps that were done".to_string(),
+        "Stop here: keep them; `rebranch apply` resumes later".to_string(),
+    ];
+    let choice = ctx.ui.select("What now?", &items, 0).unwrap_or(1);
+    if choice == 1 {
+        return Err(CliError::new(Kind::Partial, format!("stopped at step {}", stop.step))
+            .hint("`rebranch apply` resumes; `rebranch rollback` undoes")
+            .hint(format!("journal: {}", journal.path.display())));
+    }
+    let mut progress = ctx.ui.spinners();
+    let undone = exec::rollback(journal, fx, &mut progress)?;
+    match undone.stopped {
+        None => {
+            ctx.ui.out(&format!(
+                "\nRolled back: the repository is as it was before {}.\n",
+                target.plan_name
+            ));
+            Ok(5)
+        }
+        Some(s) => Err(CliError::new(
+            Kind::Partial,
+            format!("rollback stopped at step {}: {}", s.step, s.reason),
+        )
+        .hint("resolve the cause, then run `rebranch rollback` again")
+        .hint(format!("journal: {}", journal.path.display()))),
+    }
+}
+
+fn none_if_empty(ids: Vec<String>) -> String {
+    if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+}
+
+fn cancelled(_: Cancelled) -> CliError {
+    CliError::new(Kind::Interrupted, "cancelled: nothing was changed")
+}
+
+/// Saved answers: `{"path:line:column": "rewrite" | "keep"}`.
+fn load_resolutions(path: &Path) -> Result<Resolutions, CliError> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(Resolutions::new()) };
+    let map: BTreeMap<String, Verdict> = serde_json::from_str(&text).map_err(|e| {
+        CliError::new(Kind::Failure, format!("{}: {e}", path.display()))
+            .hint("delete the file to be asked again")
+    })?;
+    let mut out = Resolutions::new();
+    for (key, verdict) in map {
+        let mut parts = key.rsplitn(3, ':');
+        let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if let (Ok(line), Ok(col)) = (line.parse(), col.parse()) {
+            out.insert((file.to_string(), line, col), verdict);
+        }
+    }
+    Ok(out)
+}
+
+fn save_resolutions(path: &Path, res: &Resolutions) -> Result<(), CliError> {
+    let map: BTreeMap<String, Verdict> =
+        res.iter().map(|((f, l, c), v)| (format!("{f}:{l}:{c}"), *v)).collect();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = serde_json::to_string_pretty(&map).unwrap_or_default() + "\n";
+    super::write_atomic(path, text.as_bytes())
+}

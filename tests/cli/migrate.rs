@@ -1,0 +1,148 @@
+//! The guided migration driven through a real pseudo-terminal, as a person would use it.
+
+use std::process::Command;
+use std::time::Duration;
+
+use expectrl::{Eof, Expect, Session};
+use rebranch::cloudflare::{StandIn, StandInProject, TokenRule};
+
+use crate::support::{Sandbox, hermetic};
+
+const DOWN: &str = "\x1b[B";
+const ENTER: &str = "\r";
+const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "cfut_migrate_test_token";
+
+type Pty = Session<expectrl::process::unix::UnixProcess, expectrl::process::unix::PtyStream>;
+
+fn migrate(s: &Sandbox, env: &[(&str, &str)]) -> Pty {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rebranch"));
+    cmd.arg("migrate").current_dir(&s.clone);
+    hermetic(&mut cmd, s.dir.path());
+    cmd.env_remove("CI").env_remove("NO_COLOR").env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut session = Session::spawn(cmd).expect("spawn migrate in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    session
+}
+
+/// Waits for `prompt` on the screen, then types `keys`.
+#[track_caller]
+fn answer(pty: &mut Pty, prompt: &str, keys: &[&str]) {
+    if let Err(e) = pty.expect(prompt) {
+        panic!("never saw {prompt:?}: {e}");
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    for k in keys {
+        pty.send(k).unwrap();
+        std::thread::sleep(Duration::from_millis(80));
+    }
+}
+
+#[track_caller]
+fn finish(pty: &mut Pty, last: &str) -> i32 {
+    if let Err(e) = pty.expect(last) {
+        panic!("never saw {last:?}: {e}");
+    }
+    let _ = pty.expect(Eof);
+    match pty.get_process().wait() {
+        Ok(expectrl::process::unix::WaitStatus::Exited(_, code)) => code,
+        other => panic!("unexpected end: {other:?}"),
+    }
+}
+
+fn answer_reviews(pty: &mut Pty) {
+    answer(pty, "[1/3] .github/workflows/publish-readme.yml:19:30", &[]);
+    answer(pty, "`charts` here", &[ENTER]);
+    answer(pty, "[2/3] .github/workflows/release.yml:12:26", &[]);
+    answer(pty, "`charts` here", &[DOWN, ENTER]);
+    answer(pty, "[3/3] .github/workflows/release.yml:12:41", &[]);
+    answer(pty, "`charts` here", &[ENTER]);
+}
+
+#[test]
+fn happy_path_with_pages_and_reviews() {
+    let s = Sandbox::new();
+    let standin = StandIn::start(
+        vec![StandInProject::git(ACCOUNT, "acme-helm-charts", "charts")],
+        vec![TokenRule::edit(TOKEN)],
+    )
+    .unwrap();
+    let base = standin.base_url();
+    let before = s.remote_heads();
+    let mut pty = migrate(
+        &s,
+        &[
+            ("CLOUDFLARE_API_BASE_URL", &base),
+            ("CLOUDFLARE_API_TOKEN", TOKEN),
+            ("CLOUDFLARE_ACCOUNT_ID", ACCOUNT),
+            ("REBRANCH_PAGES_POLL_MS", "20"),
+        ],
+    );
+    answer(&mut pty, "served by a Cloudflare Pages project?", &[ENTER]);
+    answer(&mut pty, "pages        project acme-helm-charts", &[]);
+    answer_reviews(&mut pty);
+    answer(&mut pty, "What it means for teammates", &[]);
+    answer(&mut pty, "Apply these 7 changes?", &["y"]);
+    let code = finish(&mut pty, "git remote set-head origin -a");
+    assert_eq!(code, 0);
+
+    let after = s.remote_heads();
+    assert_eq!(after.get("release"), before.get("charts"));
+    assert!(!after.contains_key("charts"));
+    let main = &after["main"];
+    let comment =
+        crate::support::git(&s.origin, &["show", &format!("{main}:.github/workflows/release.yml")]);
+    assert!(
+        comment.contains("# Publishes packaged charts to the `release` branch"),
+        "keep and rewrite on one line: {comment}"
+    );
+    let state = standin.state();
+    let project = &state.project(ACCOUNT, "acme-helm-charts").unwrap().project;
+    assert_eq!(project["production_branch"], "release");
+}
+
+#[test]
+fn declining_changes_nothing_and_answers_are_remembered() {
+    let s = Sandbox::new();
+    let before = (s.remote_heads(), s.local_state());
+    let mut pty = migrate(&s, &[]);
+    answer(&mut pty, "served by a Cloudflare Pages project?", &[DOWN, ENTER]);
+    answer_reviews(&mut pty);
+    answer(&mut pty, "Apply these 6 changes?", &["n"]);
+    assert_eq!(finish(&mut pty, "Nothing was changed."), 0);
+    assert_eq!((s.remote_heads(), s.local_state()), before);
+
+    let mut again = migrate(&s, &[]);
+    answer(&mut again, "served by a Cloudflare Pages project?", &[DOWN, ENTER]);
+    let screen = again.expect("Apply these 6 changes?").unwrap();
+    let screen = String::from_utf8_lossy(screen.before()).into_owned();
+    assert!(screen.contains("What I found"), "{screen}");
+    assert!(!screen.contains("[1/3]"), "the saved answers were not asked again: {screen}");
+    again.send("n").unwrap();
+    assert_eq!(finish(&mut again, "Nothing was changed."), 0);
+}
+
+#[test]
+fn failure_mid_apply_answered_with_roll_back() {
+    let s = Sandbox::new();
+    let before = s.remote_heads();
+    let mut pty = migrate(&s, &[("REBRANCH_FAULT", "fail-before:4")]);
+    answer(&mut pty, "served by a Cloudflare Pages project?", &[DOWN, ENTER]);
+    answer_reviews(&mut pty);
+    answer(&mut pty, "Apply these 6 changes?", &["y"]);
+    answer(&mut pty, "The migration stopped at step 4", &[]);
+    answer(&mut pty, "What now?", &[ENTER]);
+    assert_eq!(finish(&mut pty, "Rolled back"), 5);
+    assert_eq!(s.remote_heads(), before, "every ref is back");
+}
+
+#[test]
+fn without_a_terminal_migrate_points_at_plan_and_apply() {
+    let s = Sandbox::new();
+    let run = s.rebranch_raw(&["migrate"]).expect(1);
+    assert!(run.stderr.contains("there is no terminal"), "{}", run.stderr);
+    assert!(run.stderr.contains("rebranch apply --yes"), "{}", run.stderr);
+}
