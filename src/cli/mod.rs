@@ -2,6 +2,7 @@
 //! Exit codes are decided in [`error`] and here, nowhere else.
 
 mod apply;
+mod batch;
 mod demo;
 mod error;
 mod plan;
@@ -117,6 +118,9 @@ enum Command {
         after_help = "Examples:\n  rebranch rewrite --branch charts=release .github/ cr.yaml          # show the diff\n  rebranch rewrite --branch charts=release --write .github/\n  rebranch rewrite --branch charts=release --format json .github/workflows/release.yml"
     )]
     Rewrite(rewrite::RewriteArgs),
+    /// Run plan, apply, status or rollback across the repositories of a batch file
+    #[command(after_help = batch::AFTER_HELP)]
+    Batch(batch::BatchArgs),
     /// Build a throwaway sample repository and migrate it end to end (no network, no token)
     #[command(after_help = "Examples:\n  rebranch demo\n  rebranch demo --dir /tmp/sample")]
     Demo(demo::DemoArgs),
@@ -140,6 +144,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Status(a) => plan::cmd_status(&ctx, a),
         Command::Rollback(a) => apply::cmd_rollback(&ctx, a),
         Command::Rewrite(a) => rewrite::cmd_rewrite(&ctx, a),
+        Command::Batch(a) => batch::cmd_batch(&ctx, a),
         Command::Demo(a) => demo::cmd_demo(&ctx, a),
     };
     match result {
