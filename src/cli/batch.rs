@@ -216,9 +216,9 @@ fn refuse_without_yes(yes: bool, command: &str) -> Result<(), CliError> {
         Kind::Failure,
         format!("batch {command} changes many repositories and their remotes, and never asks"),
     )
-    .hint(format!(
-        "review them with `rebranch batch plan --repos FILE`, then pass --yes; nothing was changed"
-    )))
+    .hint(
+        "review them with `rebranch batch plan --repos FILE`, then pass --yes; nothing was changed",
+    ))
 }
 
 /// A repository's line before the run: pending when selected, skipped otherwise.
