@@ -25,12 +25,16 @@ pub struct BatchArgs {
 #[derive(Debug, Subcommand)]
 enum BatchCommand {
     /// Plan every repository; changes nothing
+    #[command(after_help = AFTER_HELP)]
     Plan(BatchPlanArgs),
     /// Apply the plan to every repository (needs --yes)
+    #[command(after_help = AFTER_HELP)]
     Apply(BatchApplyArgs),
     /// Say which repositories match the plan's target
+    #[command(after_help = AFTER_HELP)]
     Status(BatchPlanArgs),
     /// Undo the last apply of every repository (needs --yes)
+    #[command(after_help = AFTER_HELP)]
     Rollback(BatchRollbackArgs),
 }
 
