@@ -9,10 +9,12 @@
 //! - [`render`]: the plan as a human diff or a stable JSON document;
 //! - [`exec`]: the journaled, locked, compare-and-swap apply, and rollback from the journal;
 //! - [`git`]: git2 access (remote listing and pushes, local branches);
+//! - [`batch`]: the same plan across many repositories: the batch file, its report, the pool;
 //! - [`demo`]: a throwaway sample repository, migrated end to end;
 //! - [`cli`]: the command line, the only place that decides exit codes and talks to the user.
 
 pub mod atomic;
+pub mod batch;
 pub mod cli;
 pub mod cloudflare;
 pub mod demo;

@@ -276,3 +276,97 @@ impl crate::cloudflare::Progress for DeploySpinner {
         }
     }
 }
+
+impl Ui {
+    /// The batch display: one line per repository on stderr, redrawn as they progress, when
+    /// stderr is a terminal; otherwise nothing is drawn and one plain line is printed as each
+    /// repository finishes (silenced by `--quiet`).
+    pub fn batch_progress(&self, names: &[&str]) -> BatchProgress {
+        let draw = std::io::stderr().is_terminal() && !self.quiet;
+        let target = if draw {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        };
+        let multi = indicatif::MultiProgress::with_draw_target(target);
+        let style = indicatif::ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+        let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let bars = names
+            .iter()
+            .map(|name| {
+                let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                bar.set_style(style.clone());
+                bar.set_prefix(format!("{name:width$}"));
+                bar.set_message("waiting");
+                RepoProgress { bar, ui: *self, draw, name: name.to_string() }
+            })
+            .collect();
+        BatchProgress { _multi: multi, bars, ui: *self }
+    }
+}
+
+/// The batch display; [`BatchProgress::repo`] hands out each repository's line.
+pub struct BatchProgress {
+    _multi: indicatif::MultiProgress,
+    bars: Vec<RepoProgress>,
+    ui: Ui,
+}
+
+impl BatchProgress {
+    /// The line of the `i`th repository given to [`Ui::batch_progress`].
+    pub fn repo(&self, i: usize) -> RepoProgress {
+        self.bars.get(i).cloned().unwrap_or_else(|| RepoProgress {
+            bar: indicatif::ProgressBar::hidden(),
+            ui: Ui { quiet: true, ..self.ui },
+            draw: false,
+            name: String::new(),
+        })
+    }
+}
+
+/// One repository's line of the batch display; a step-progress sink for its apply.
+#[derive(Clone)]
+pub struct RepoProgress {
+    bar: indicatif::ProgressBar,
+    ui: Ui,
+    draw: bool,
+    name: String,
+}
+
+impl RepoProgress {
+    /// What the repository is doing now (`cloning`, `planning`, …).
+    pub fn phase(&self, what: &str) {
+        if self.draw {
+            self.bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        self.bar.set_message(what.to_string());
+    }
+
+    /// The repository's outcome; its line stops there.
+    pub fn finish(&self, ok: bool, text: &str) {
+        let style = self.ui.err_style;
+        let mark = if ok { style.paint("32", "✓") } else { style.paint("31", "✗") };
+        if self.draw {
+            self.bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} {wide_msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            self.bar.finish_with_message(format!("{mark} {text}"));
+        } else {
+            self.ui.status(&format!("{mark} {}: {text}", self.name));
+        }
+    }
+}
+
+impl Progress for RepoProgress {
+    fn event(&mut self, step: &Step, event: StepEvent<'_>) {
+        let what = match event {
+            StepEvent::Starting => "step",
+            StepEvent::Applied => "done",
+            StepEvent::AlreadyDone => "already done",
+            StepEvent::Failed(_) => "failed",
+        };
+        self.phase(&format!("{what} {}: {}", step.id, step.action.subject()));
+    }
+}

@@ -9,7 +9,7 @@ use super::{CliError, Ctx, Kind, state_dir};
 use crate::exec::effects::GitEffects;
 use crate::exec::journal::{Event, Journal, StepState};
 use crate::exec::lock::Lock;
-use crate::exec::{self, Outcome};
+use crate::exec::{self, Outcome, Progress};
 use crate::plan::{FORMAT_VERSION, Observed, Plan, Step};
 use crate::{observe, render};
 
@@ -31,6 +31,11 @@ impl ApplyArgs {
     pub fn yes() -> ApplyArgs {
         ApplyArgs { saved: None, yes: true, no_verify: false }
     }
+
+    /// `apply --yes`, with `--no-verify` when `no_verify`.
+    pub fn yes_verify(no_verify: bool) -> ApplyArgs {
+        ApplyArgs { saved: None, yes: true, no_verify }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -40,16 +45,67 @@ pub struct RollbackArgs {
     pub yes: bool,
 }
 
+/// How an apply or rollback shows itself while it runs.
+pub enum Echo<'a> {
+    /// The single-repository commands: plans and results on stdout, steps on stderr.
+    Terminal,
+    /// A batch: nothing on stdout; steps go to this sink.
+    Quiet(&'a mut dyn Progress),
+}
+
+impl Echo<'_> {
+    fn terminal(&self) -> bool {
+        matches!(self, Echo::Terminal)
+    }
+}
+
+/// What an apply did, when it did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The repository already matched the plan: nothing was done.
+    NoChanges { plan: String },
+    /// A run completed.
+    Complete { run: String, journal: PathBuf, applied: usize, already: usize },
+}
+
+/// What a rollback did, when it did not fail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RolledBack {
+    /// No apply has changed the repository.
+    Nothing,
+    /// Every step of the run is undone.
+    Complete { run: String, undone: usize, already: usize },
+}
+
 pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
+    match apply_repo(ctx, args, Echo::Terminal)? {
+        Applied::NoChanges { plan } => {
+            ctx.ui.out(&format!("No changes: the repository already matches {plan}.\n"));
+        }
+        Applied::Complete { run, journal, applied, already } => {
+            if !ctx.json() {
+                ctx.ui.out(&format!(
+                    "Applied run {run}: {applied} step(s) applied, {already} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
+                    journal.display()
+                ));
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Applies the plan to `ctx`'s repository (or resumes a stopped run) under its lock.
+pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<Applied, CliError> {
+    let terminal = echo.terminal();
     let repo = ctx.open()?;
     let dir = state_dir(&repo);
     let lock = take_lock(ctx, &dir, "apply")?;
     let journal_dir = Journal::dir(&dir);
     let mut journal = match Journal::latest(&journal_dir)? {
         Some(j) if j.is_unfinished() => resume(ctx, j, args)?,
-        _ => match new_run(ctx, &repo, args, &journal_dir)? {
-            Some(j) => j,
-            None => return Ok(0),
+        _ => match new_run(ctx, &repo, args, &journal_dir, terminal)? {
+            Ok(j) => j,
+            Err(plan) => return Ok(Applied::NoChanges { plan }),
         },
     };
     if args.no_verify {
@@ -60,22 +116,47 @@ pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
         }
     }
     let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
-    let mut progress = ctx.ui.progress("applying");
+    let mut lines = ctx.ui.progress("applying");
+    let progress: &mut dyn Progress = match echo {
+        Echo::Terminal => &mut lines,
+        Echo::Quiet(p) => p,
+    };
     super::stop_on_interrupt();
-    let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;
-    let result = report_apply(ctx, &mut journal, &outcome);
+    let outcome = exec::apply(&mut journal, &mut fx, progress)?;
+    let result = report_apply(ctx, &mut journal, &outcome, terminal);
     drop(lock);
     result
 }
 
 pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> {
+    match rollback_repo(ctx, args, Echo::Terminal)? {
+        RolledBack::Nothing => {
+            ctx.ui.out("Nothing to roll back: no apply has changed this repository.\n");
+        }
+        RolledBack::Complete { run, undone, already } => {
+            if !ctx.json() {
+                ctx.ui.out(&format!(
+                    "Rolled back run {run}: {undone} step(s) undone, {already} already undone. Every ref the apply touched is back.\n",
+                ));
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Undoes the last apply of `ctx`'s repository from its journal, under its lock.
+pub fn rollback_repo(
+    ctx: &Ctx<'_>,
+    args: &RollbackArgs,
+    echo: Echo<'_>,
+) -> Result<RolledBack, CliError> {
+    let terminal = echo.terminal();
     let repo = ctx.open()?;
     let dir = state_dir(&repo);
     let _lock = take_lock(ctx, &dir, "rollback")?;
     let Some(mut journal) = Journal::latest(&Journal::dir(&dir))?.filter(Journal::has_undoable)
     else {
-        ctx.ui.out("Nothing to roll back: no apply has changed this repository.\n");
-        return Ok(0);
+        return Ok(RolledBack::Nothing);
     };
     let undo: Vec<Step> = undoable(&journal)
         .map(|s| Step {
@@ -87,29 +168,27 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
     let mut text =
         format!("Rolling back run {} ({} steps, last first):\n", journal.run, undo.len());
     render::steps(&mut text, &undo, ctx.ui.out_style);
-    if !ctx.json() {
+    if terminal && !ctx.json() {
         ctx.ui.out(&text);
     }
     confirm(ctx, args.yes, "Roll back these steps?", "rollback")?;
     let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
-    let mut progress = ctx.ui.progress("undoing");
+    let mut lines = ctx.ui.progress("undoing");
+    let progress: &mut dyn Progress = match echo {
+        Echo::Terminal => &mut lines,
+        Echo::Quiet(p) => p,
+    };
     super::stop_on_interrupt();
-    let outcome = exec::rollback(&mut journal, &mut fx, &mut progress)?;
-    if ctx.json() {
+    let outcome = exec::rollback(&mut journal, &mut fx, progress)?;
+    if terminal && ctx.json() {
         ctx.ui.out(&outcome_json(&journal, &outcome, "rollback"));
     }
     match &outcome.stopped {
-        None => {
-            if !ctx.json() {
-                ctx.ui.out(&format!(
-                    "Rolled back run {}: {} step(s) undone, {} already undone. Every ref the apply touched is back.\n",
-                    journal.run,
-                    outcome.applied.len(),
-                    outcome.already.len()
-                ));
-            }
-            Ok(0)
-        }
+        None => Ok(RolledBack::Complete {
+            run: journal.run.clone(),
+            undone: outcome.applied.len(),
+            already: outcome.already.len(),
+        }),
         Some(stop) if stop.interrupted => Err(CliError::new(
             Kind::Interrupted,
             format!(
@@ -161,12 +240,14 @@ fn resume(ctx: &Ctx<'_>, journal: Journal, args: &ApplyArgs) -> Result<Journal, 
 }
 
 /// Starts a run: a saved plan checked against live state, or a fresh plan confirmed.
+/// `Ok(Err(name))` when the repository already matches plan `name`.
 fn new_run(
     ctx: &Ctx<'_>,
     repo: &git2::Repository,
     args: &ApplyArgs,
     dir: &Path,
-) -> Result<Option<Journal>, CliError> {
+    terminal: bool,
+) -> Result<Result<Journal, String>, CliError> {
     let plan = match &args.saved {
         Some(path) => {
             let plan = load_saved(path)?;
@@ -176,22 +257,21 @@ fn new_run(
         None => ctx.plan(repo)?.2,
     };
     if plan.is_empty() {
-        ctx.ui.out(&format!("No changes: the repository already matches {}.\n", plan.plan.name));
-        return Ok(None);
+        return Ok(Err(plan.plan.name));
     }
     if !plan.reviews.is_empty() {
-        if !ctx.json() && args.saved.is_none() {
+        if terminal && !ctx.json() && args.saved.is_none() {
             ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
         }
         return Err(unresolved(&plan));
     }
     if args.saved.is_none() {
-        if !ctx.json() {
+        if terminal && !ctx.json() {
             ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
         }
         confirm(ctx, args.yes, "Apply these changes?", "apply")?;
     }
-    Ok(Some(Journal::create(dir, &plan)?))
+    Ok(Ok(Journal::create(dir, &plan)?))
 }
 
 fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<(), CliError> {
@@ -296,21 +376,22 @@ fn check_saved(
     Err(err.hint("run `rebranch plan` again and review the new plan"))
 }
 
-fn report_apply(ctx: &Ctx<'_>, journal: &mut Journal, outcome: &Outcome) -> Result<u8, CliError> {
-    if ctx.json() {
+fn report_apply(
+    ctx: &Ctx<'_>,
+    journal: &mut Journal,
+    outcome: &Outcome,
+    terminal: bool,
+) -> Result<Applied, CliError> {
+    if terminal && ctx.json() {
         ctx.ui.out(&outcome_json(journal, outcome, "apply"));
     }
     let Some(stop) = &outcome.stopped else {
-        if !ctx.json() {
-            ctx.ui.out(&format!(
-                "Applied run {}: {} step(s) applied, {} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
-                journal.run,
-                outcome.applied.len(),
-                outcome.already.len(),
-                journal.path.display()
-            ));
-        }
-        return Ok(0);
+        return Ok(Applied::Complete {
+            run: journal.run.clone(),
+            journal: journal.path.clone(),
+            applied: outcome.applied.len(),
+            already: outcome.already.len(),
+        });
     };
     if stop.interrupted {
         return Err(CliError::new(

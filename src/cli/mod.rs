@@ -2,6 +2,7 @@
 //! Exit codes are decided in [`error`] and here, nowhere else.
 
 mod apply;
+mod batch;
 mod demo;
 mod error;
 mod migrate;
@@ -124,6 +125,9 @@ enum Command {
         after_help = "Examples:\n  rebranch rewrite --branch charts=release .github/ cr.yaml          # show the diff\n  rebranch rewrite --branch charts=release --write .github/\n  rebranch rewrite --branch charts=release --format json .github/workflows/release.yml"
     )]
     Rewrite(rewrite::RewriteArgs),
+    /// Run plan, apply, status or rollback across the repositories of a batch file
+    #[command(after_help = batch::AFTER_HELP)]
+    Batch(batch::BatchArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell
     #[command(
         after_help = "Examples:\n  rebranch completions bash > ~/.local/share/bash-completion/completions/rebranch\n  rebranch completions zsh > \"${fpath[1]}/_rebranch\""
@@ -160,6 +164,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Migrate(a) => migrate::cmd_migrate(&ctx, a),
         Command::Rollback(a) => apply::cmd_rollback(&ctx, a),
         Command::Rewrite(a) => rewrite::cmd_rewrite(&ctx, a),
+        Command::Batch(a) => batch::cmd_batch(&ctx, a),
         Command::Demo(a) => demo::cmd_demo(&ctx, a),
         Command::Completions { shell } => cmd_completions(&ctx, *shell),
         Command::Man => cmd_man(&ctx),

@@ -1,7 +1,8 @@
 //! Git access through git2: shared error type and small helpers. `remote` talks to the
-//! remote; `local` edits local branches. Reading the repository's state for planning is
+//! remote; `local` edits local branches; `fetch` clones or refreshes a batch's clones. Reading the repository's state for planning is
 //! [`crate::observe`]'s job.
 
+pub mod fetch;
 pub mod local;
 pub mod remote;
 

@@ -188,13 +188,13 @@ fn find_remote<'r>(repo: &'r Repository, name: &str) -> Result<git2::Remote<'r>,
 /// Which credential methods this operation has tried: libgit2 calls the callback again
 /// after each failure, so each method is offered once, then the operation fails.
 #[derive(Default)]
-struct Attempts {
+pub(super) struct Attempts {
     username: bool,
     agent: bool,
     helper: bool,
 }
 
-fn credential_callbacks<'a>(
+pub(super) fn credential_callbacks<'a>(
     config: &'a git2::Config,
     attempts: &'a RefCell<Attempts>,
 ) -> RemoteCallbacks<'a> {

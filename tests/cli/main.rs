@@ -4,6 +4,7 @@
 mod support;
 
 mod apply;
+mod batch;
 mod errors;
 mod migrate;
 mod pages;

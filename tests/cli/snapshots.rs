@@ -4,8 +4,20 @@
 
 use crate::support::{Sandbox, rebranch_env};
 
-const COMMANDS: [&str; 10] =
-    ["plan", "apply", "status", "rollback", "migrate", "rewrite", "completions", "man", "demo", ""];
+const COMMANDS: [&str; 12] = [
+    "plan",
+    "apply",
+    "status",
+    "rollback",
+    "migrate",
+    "rewrite",
+    "batch",
+    "batch apply",
+    "completions",
+    "man",
+    "demo",
+    "",
+];
 
 #[test]
 fn help_of_every_command() {
@@ -14,7 +26,11 @@ fn help_of_every_command() {
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("--help");
         let run = rebranch_env(dir.path(), dir.path(), &args, &[]).expect(0);
-        let name = if command.is_empty() { "help".to_string() } else { format!("help_{command}") };
+        let name = if command.is_empty() {
+            "help".to_string()
+        } else {
+            format!("help_{}", command.replace(' ', "_"))
+        };
         insta::assert_snapshot!(name, run.stdout);
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -134,7 +136,7 @@ pub fn rebranch_env(dir: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]
     to_run(out)
 }
 
-fn to_run(out: Output) -> Run {
+pub fn to_run(out: Output) -> Run {
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,0 +1,497 @@
+//! `rebranch batch plan|apply|status|rollback --repos FILE`: the single-repository commands
+//! across the repositories of a batch file, in parallel, with a summary and a report.
+//!
+//! Each repository runs exactly what `rebranch plan`, `apply --yes`, `status` or
+//! `rollback --yes` runs for it (its own lock and journal under its `.git/rebranch/`), on its
+//! own thread with its own [`Ctx`]; an error in one becomes that repository's result and
+//! never stops the others.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::apply::{self, Applied, ApplyArgs, Echo, RollbackArgs, RolledBack};
+use super::{CliError, Ctx, Format, GlobalArgs, Kind, write_atomic};
+use crate::batch::report::{self, RepoReport, RepoResult, Report};
+use crate::batch::{self, BatchFile, Location, Only, RepoEntry};
+use crate::ui::{RepoProgress, Ui};
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    #[command(subcommand)]
+    command: BatchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BatchCommand {
+    /// Plan every repository; changes nothing
+    #[command(after_help = AFTER_HELP)]
+    Plan(BatchPlanArgs),
+    /// Apply the plan to every repository (needs --yes)
+    #[command(after_help = AFTER_HELP)]
+    Apply(BatchApplyArgs),
+    /// Say which repositories match the plan's target
+    #[command(after_help = AFTER_HELP)]
+    Status(BatchPlanArgs),
+    /// Undo the last apply of every repository (needs --yes)
+    #[command(after_help = AFTER_HELP)]
+    Rollback(BatchRollbackArgs),
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// The batch file (TOML): [defaults] and one [[repo]] per repository
+    #[arg(long, value_name = "FILE")]
+    repos: PathBuf,
+    /// How many repositories to work on at once [default: the number of cores]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Rerun only the repositories the last report shows as failed, or as not migrated
+    #[arg(long, value_enum, value_name = "WHICH")]
+    only: Option<OnlyArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OnlyArg {
+    Failed,
+    Pending,
+}
+
+#[derive(Debug, Args)]
+struct BatchPlanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Exit 2 when any repository has changes pending
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+struct BatchApplyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Apply without asking (required: a batch never asks)
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Skip the production deployment that checks each Pages switch
+    #[arg(long)]
+    no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+struct BatchRollbackArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Roll back without asking (required: a batch never asks)
+    #[arg(short = 'y', long)]
+    yes: bool,
+}
+
+/// What runs for each repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Plan,
+    Status,
+    Apply { no_verify: bool },
+    Rollback,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Plan => "plan",
+            Op::Status => "status",
+            Op::Apply { .. } => "apply",
+            Op::Rollback => "rollback",
+        }
+    }
+}
+
+pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
+    let (op, common, detailed) = match &args.command {
+        BatchCommand::Plan(a) => (Op::Plan, &a.common, a.detailed_exitcode),
+        BatchCommand::Status(a) => (Op::Status, &a.common, a.detailed_exitcode),
+        BatchCommand::Apply(a) => {
+            refuse_without_yes(a.yes, "apply")?;
+            (Op::Apply { no_verify: a.no_verify }, &a.common, false)
+        }
+        BatchCommand::Rollback(a) => {
+            refuse_without_yes(a.yes, "rollback")?;
+            (Op::Rollback, &a.common, false)
+        }
+    };
+    let file =
+        BatchFile::load(&common.repos).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
+    let report_path = Report::path(&file.workdir);
+    let last = match common.only {
+        None => Report::load(&report_path).ok(),
+        Some(_) => Some(
+            Report::load(&report_path).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?,
+        ),
+    };
+    let only = common.only.map(|o| match o {
+        OnlyArg::Failed => Only::Failed,
+        OnlyArg::Pending => Only::Pending,
+    });
+    let selected: Vec<&RepoEntry> = file
+        .repos
+        .iter()
+        .filter(|r| match (only, &last) {
+            (Some(only), Some(last)) => last.selects(&r.name, only),
+            _ => true,
+        })
+        .collect();
+    std::fs::create_dir_all(&file.workdir).map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!("cannot create the work directory {}: {e}", file.workdir.display()),
+        )
+    })?;
+
+    let mut report = Report {
+        format_version: report::FORMAT_VERSION,
+        command: op.name().to_string(),
+        repos_file: file.source.clone(),
+        repos: file.repos.iter().map(|r| initial(&file, r, &selected, last.as_ref())).collect(),
+    };
+    write_atomic(&report_path, report.to_json().as_bytes())?;
+
+    let jobs = common.jobs.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    if !selected.is_empty() {
+        ctx.ui.status(&format!(
+            "batch {}: {} of {} repositories, {} at a time",
+            op.name(),
+            selected.len(),
+            file.repos.len(),
+            jobs.min(selected.len())
+        ));
+    }
+    let names: Vec<&str> = selected.iter().map(|r| r.name.as_str()).collect();
+    let display = ctx.ui.batch_progress(&names);
+    let mut write_error = None;
+    batch::run_parallel(
+        &selected,
+        jobs,
+        |i, entry| {
+            let progress = display.repo(i);
+            let line = run_repo(ctx, &file, entry, op, progress.clone());
+            progress.finish(!matches!(line.result, RepoResult::Failed), &result_words(&line));
+            line
+        },
+        |i, line| {
+            let entry = selected[i];
+            let line = line.unwrap_or_else(|panic| RepoReport {
+                name: entry.name.clone(),
+                path: entry.dir(&file.workdir).display().to_string(),
+                result: RepoResult::Failed,
+                changes: 0,
+                error: Some(panic),
+                note: None,
+                previous: None,
+            });
+            if let Some(slot) = report.repos.iter_mut().find(|r| r.name == entry.name) {
+                *slot = line;
+            }
+            if let Err(e) = write_atomic(&report_path, report.to_json().as_bytes()) {
+                write_error.get_or_insert(e);
+            }
+        },
+    );
+    drop(display);
+
+    if ctx.json() {
+        ctx.ui.out(&report.to_json());
+    } else {
+        ctx.ui.out(&summary(&report, &report_path, ctx.ui));
+    }
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    Ok(exit_code(op, &report, detailed))
+}
+
+fn refuse_without_yes(yes: bool, command: &str) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Kind::Failure,
+        format!("batch {command} changes many repositories and their remotes, and never asks"),
+    )
+    .hint(
+        "review them with `rebranch batch plan --repos FILE`, then pass --yes; nothing was changed",
+    ))
+}
+
+/// A repository's line before the run: pending when selected, skipped otherwise.
+fn initial(
+    file: &BatchFile,
+    entry: &RepoEntry,
+    selected: &[&RepoEntry],
+    last: Option<&Report>,
+) -> RepoReport {
+    let before = last.and_then(|l| l.repo(&entry.name));
+    let path = entry.dir(&file.workdir).display().to_string();
+    if selected.iter().any(|s| s.name == entry.name) {
+        return RepoReport {
+            name: entry.name.clone(),
+            path,
+            result: RepoResult::Pending,
+            changes: 0,
+            error: None,
+            note: None,
+            previous: None,
+        };
+    }
+    RepoReport {
+        name: entry.name.clone(),
+        path,
+        result: RepoResult::Skipped,
+        changes: before.map_or(0, |b| b.changes),
+        error: before.and_then(|b| b.error.clone()),
+        note: before.and_then(|b| b.note.clone()),
+        previous: before.map(RepoReport::standing),
+    }
+}
+
+/// Runs `op` on one repository and says how it went; never fails itself.
+fn run_repo(
+    ctx: &Ctx<'_>,
+    file: &BatchFile,
+    entry: &RepoEntry,
+    op: Op,
+    progress: RepoProgress,
+) -> RepoReport {
+    let dir = entry.dir(&file.workdir);
+    let mut line = RepoReport {
+        name: entry.name.clone(),
+        path: dir.display().to_string(),
+        result: RepoResult::Failed,
+        changes: 0,
+        error: None,
+        note: None,
+        previous: None,
+    };
+    match run_repo_inner(ctx, file, entry, op, &dir, progress) {
+        Ok((result, changes, note)) => {
+            line.result = result;
+            line.changes = changes;
+            line.note = note;
+        }
+        Err(e) if e.kind == Kind::Review => {
+            line.result = RepoResult::NeedsReview;
+            line.note = Some(first_line(&e.message));
+        }
+        Err(e) => line.error = Some(first_line(&e.message)),
+    }
+    line
+}
+
+fn run_repo_inner(
+    ctx: &Ctx<'_>,
+    file: &BatchFile,
+    entry: &RepoEntry,
+    op: Op,
+    dir: &Path,
+    mut progress: RepoProgress,
+) -> Result<(RepoResult, usize, Option<String>), CliError> {
+    let global = repo_args(ctx.global, file, entry, dir);
+    if let Location::Url(url) = &entry.location {
+        let remote = global
+            .sets
+            .iter()
+            .rev()
+            .find_map(|s| s.strip_prefix("remote="))
+            .unwrap_or("origin")
+            .to_string();
+        progress.phase(if dir.exists() { "fetching" } else { "cloning" });
+        crate::git::fetch::clone_or_fetch(url, dir, &remote)?;
+    }
+    let inner = Ctx { global: &global, ui: Ui { quiet: true, ..ctx.ui }, env: ctx.env.clone() };
+    match op {
+        Op::Plan | Op::Status => {
+            progress.phase("planning");
+            let repo = inner.open()?;
+            let (_, _, plan) = inner.plan(&repo)?;
+            let unfinished = super::plan::unfinished_note(&repo)?;
+            let note = unfinished.or_else(|| {
+                (!plan.reviews.is_empty()).then(|| {
+                    format!("{} occurrence(s) in CI files need review", plan.reviews.len())
+                })
+            });
+            let result = if !plan.reviews.is_empty() {
+                RepoResult::NeedsReview
+            } else if plan.is_empty() {
+                RepoResult::AlreadyMigrated
+            } else {
+                RepoResult::Pending
+            };
+            Ok((result, plan.actions.len(), note.or_else(|| plan.warnings.first().cloned())))
+        }
+        Op::Apply { no_verify } => {
+            progress.phase("applying");
+            let args = ApplyArgs::yes_verify(no_verify);
+            match apply::apply_repo(&inner, &args, Echo::Quiet(&mut progress))? {
+                Applied::NoChanges { .. } => Ok((RepoResult::AlreadyMigrated, 0, None)),
+                Applied::Complete { applied, already, .. } => {
+                    let note = (already > 0).then(|| format!("{already} step(s) already done"));
+                    Ok((RepoResult::Migrated, applied, note))
+                }
+            }
+        }
+        Op::Rollback => {
+            progress.phase("rolling back");
+            match apply::rollback_repo(
+                &inner,
+                &RollbackArgs { yes: true },
+                Echo::Quiet(&mut progress),
+            )? {
+                RolledBack::Nothing => Ok((RepoResult::NothingToRollBack, 0, None)),
+                RolledBack::Complete { undone, .. } => Ok((RepoResult::RolledBack, undone, None)),
+            }
+        }
+    }
+}
+
+/// The single-repository arguments for one repository of the batch. Plan variables apply
+/// in this order, later ones winning: the batch file's defaults, `--set` on the command
+/// line, the repository's own `set`. Review decisions from all three apply.
+fn repo_args(global: &GlobalArgs, file: &BatchFile, entry: &RepoEntry, dir: &Path) -> GlobalArgs {
+    let pair = |(k, v): &(String, String)| format!("{k}={v}");
+    let sets = file
+        .sets
+        .iter()
+        .map(pair)
+        .chain(global.sets.iter().cloned())
+        .chain(entry.sets.iter().map(pair))
+        .collect();
+    let resolves =
+        file.resolve.iter().chain(&global.resolves).chain(&entry.resolve).cloned().collect();
+    GlobalArgs {
+        repo: dir.to_path_buf(),
+        plan_file: entry.plan.clone().or_else(|| global.plan_file.clone()).or(file.plan.clone()),
+        sets,
+        resolves,
+        format: Format::Text,
+        quiet: true,
+        verbose: global.verbose,
+    }
+}
+
+/// The exit code of the whole batch, from its report.
+fn exit_code(op: Op, report: &Report, detailed: bool) -> u8 {
+    let any = |r: RepoResult| report.repos.iter().any(|l| l.result == r);
+    match op {
+        Op::Apply { .. } if any(RepoResult::Failed) => Kind::Partial.code(),
+        Op::Apply { .. } if any(RepoResult::NeedsReview) => Kind::Review.code(),
+        Op::Rollback if any(RepoResult::Failed) => Kind::Partial.code(),
+        Op::Plan | Op::Status if any(RepoResult::Failed) => Kind::Failure.code(),
+        Op::Plan | Op::Status
+            if detailed && (any(RepoResult::Pending) || any(RepoResult::NeedsReview)) =>
+        {
+            2
+        }
+        _ => 0,
+    }
+}
+
+/// The summary table and a count per result.
+fn summary(report: &Report, path: &Path, ui: Ui) -> String {
+    let style = ui.out_style;
+    let rows: Vec<[String; 4]> = report
+        .repos
+        .iter()
+        .map(|l| {
+            let result = match (l.result, l.previous) {
+                (RepoResult::Skipped, Some(p)) => format!("skipped (was {})", p.label()),
+                (r, _) => r.label().to_string(),
+            };
+            let detail = l.error.clone().or_else(|| l.note.clone()).unwrap_or_default();
+            [l.name.clone(), result, l.changes.to_string(), detail]
+        })
+        .collect();
+    let header = ["REPOSITORY", "RESULT", "CHANGES", "DETAIL"].map(str::to_string);
+    let width =
+        |c: usize| rows.iter().chain([&header]).map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = String::new();
+    let mut push_row = |r: &[String; 4], bold: bool| {
+        let text = format!("{:w0$}  {:w1$}  {:>w2$}  {}", r[0], r[1], r[2], r[3]);
+        let text = text.trim_end().to_string();
+        out.push_str(&if bold { style.bold(&text) } else { text });
+        out.push('\n');
+    };
+    push_row(&header, true);
+    for r in &rows {
+        push_row(r, false);
+    }
+    let mut counts: Vec<(RepoResult, usize)> = Vec::new();
+    for l in &report.repos {
+        match counts.iter_mut().find(|(r, _)| *r == l.result) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((l.result, 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {}", r.label())).collect();
+    out.push_str(&format!(
+        "\n{} repositories: {}.\nReport: {}\n",
+        report.repos.len(),
+        counts.join(", "),
+        path.display()
+    ));
+    out
+}
+
+fn result_words(line: &RepoReport) -> String {
+    let mut text = line.result.label().to_string();
+    if line.changes > 0 {
+        text.push_str(&format!(" ({} change(s))", line.changes));
+    }
+    if let Some(d) = line.error.as_ref().or(line.note.as_ref()) {
+        text.push_str(&format!(": {d}"));
+    }
+    text
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// `rebranch batch --help`: examples, the file format, and what the exit codes mean here.
+pub const AFTER_HELP: &str = "\
+Examples:
+  rebranch batch plan --repos repos.toml
+  rebranch batch apply --repos repos.toml --yes --jobs 4
+  rebranch batch apply --repos repos.toml --yes --only failed   # rerun what failed last time
+  rebranch batch status --repos repos.toml --format json
+
+The batch file (TOML; relative paths are relative to it):
+  [defaults]
+  workdir = \"work\"             # clones and rebranch-batch-report.json [default: the file's directory]
+  plan = \"plans/custom.toml\"   # [default: the built-in ADR-002 plan]
+  set = { \"cloudflare.account_id\" = \"0123abcd\" }
+  resolve = []                 # review decisions for every repository
+
+  [[repo]]
+  path = \"../helm-charts\"      # a local clone
+  set = { \"cloudflare.project\" = \"acme-helm-charts\" }
+  resolve = [\".github/workflows/release.yml:12:26=keep\"]
+
+  [[repo]]
+  name = \"legacy\"              # [default: the last part of the path or URL]
+  url = \"https://github.com/acme/legacy-charts.git\"   # cloned into workdir/name, or fetched
+  set = { from = \"gh-pages\", main = \"master\" }
+
+Plan variables: the file's defaults, then --set, then the repository's own `set`.
+Results: migrated, already migrated, pending, needs review, failed, skipped (not selected by
+--only), rolled back, nothing to roll back.
+
+Exit codes:
+  0    every repository succeeded (apply: migrated or already migrated)
+  1    bad batch file or report; plan/status: a repository failed; apply/rollback without --yes
+  2    plan/status --detailed-exitcode: a repository has changes pending
+  4    apply: none failed, but some need review (their --resolve decisions are missing)
+  5    apply/rollback: a repository failed or stopped part way (the report names it)
+  64   usage error";

@@ -1,0 +1,282 @@
+//! `rebranch batch`: a fleet of repositories of different shapes planned and applied in
+//! one run, checked against each origin with `git ls-remote`; idempotence; an interrupted
+//! batch completed by a rerun; `--only failed` after a fix; refusals and exit codes.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::support::fleet::{self, ACCOUNT, Fleet, PROJECT};
+use crate::support::{git, ls_remote};
+
+/// Repository → (its stable branch, its publishing branch before the migration).
+const SHAPES: [(&str, &str, &str); 7] = [
+    ("standard", "main", "charts"),
+    ("no-pages", "main", "charts"),
+    ("gh-pages", "main", "gh-pages"),
+    ("master", "master", "charts"),
+    ("gitlab", "main", "charts"),
+    ("half", "main", "charts"),
+    ("broken", "main", "charts"),
+];
+
+/// Asserts that `after` is the ADR-002 end state of `before`: `release` holds the old
+/// publishing tip, `main` gained exactly the CI commit, `integration` is at it, and the
+/// publishing branch is gone.
+#[track_caller]
+fn assert_migrated(
+    name: &str,
+    main: &str,
+    publish: &str,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+    origin: &std::path::Path,
+) {
+    assert_eq!(after.get("release"), before.get(publish), "{name}: release holds {publish}'s tip");
+    assert!(!after.contains_key(publish), "{name}: {publish} is deleted: {after:?}");
+    let new_main = after.get(main).unwrap_or_else(|| panic!("{name}: {main} exists"));
+    assert_ne!(Some(new_main), before.get(main), "{name}: the CI rewrite is on {main}");
+    let parent = git(origin, &["rev-parse", &format!("{new_main}^")]);
+    assert_eq!(Some(parent.trim()), before.get(main).map(String::as_str), "{name}: one commit");
+    assert_eq!(after.get("integration"), Some(new_main), "{name}: integration from {main}");
+    let keys: Vec<&String> = after.keys().collect();
+    assert_eq!(keys, ["integration", main, "release"], "{name}: exactly the ADR-002 branches");
+    git(origin, &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn a_fleet_is_planned_applied_reported_and_rerun() {
+    let f = Fleet::new();
+    let before = f.heads();
+
+    let plan = f.batch(&["plan", "--detailed-exitcode"]).expect(1);
+    let results = f.results();
+    assert_eq!(results["migrated"], "already_migrated", "{}", plan.stdout);
+    assert_eq!(results["broken"], "failed", "{}", plan.stdout);
+    for name in ["standard", "no-pages", "gh-pages", "master", "gitlab", "half"] {
+        assert_eq!(results[name], "pending", "{name}: {}", plan.stdout);
+    }
+    let changes = |name: &str| {
+        let report = f.report();
+        let repo = report["repos"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned();
+        repo.unwrap()["changes"].as_u64().unwrap()
+    };
+    assert!(changes("half") < changes("no-pages"), "release already exists in `half`");
+    assert_eq!(f.heads(), before, "plan changes nothing");
+
+    let apply = f.batch(&["apply", "--yes", "--jobs", "3"]).expect(5);
+    let results = f.results();
+    for (name, _, _) in SHAPES.iter().filter(|s| s.0 != "broken") {
+        assert_eq!(results[*name], "migrated", "{name}: {}{}", apply.stdout, apply.stderr);
+    }
+    assert_eq!(results["migrated"], "already_migrated");
+    assert_eq!(results["broken"], "failed");
+
+    // The report against each origin, with the git CLI.
+    let after = f.heads();
+    for (name, main, publish) in SHAPES.iter().filter(|s| s.0 != "broken") {
+        let m = f.member(name);
+        assert_migrated(name, main, publish, &before[name], &after[name], &m.origin);
+    }
+    assert_eq!(after["migrated"], before["migrated"], "an already migrated repo is untouched");
+    assert_eq!(after["broken"], before["broken"], "the broken repo is untouched");
+    let state = f.pages.state();
+    let project = &state.project(ACCOUNT, PROJECT).unwrap().project;
+    assert_eq!(project["production_branch"], "release", "the one Pages project followed");
+
+    let report = f.report();
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["command"], "apply");
+    for repo in report["repos"].as_array().unwrap() {
+        let name = repo["name"].as_str().unwrap();
+        let path = repo["path"].as_str().unwrap();
+        assert_eq!(path, f.member(name).clone.display().to_string(), "{name}");
+        match repo["result"].as_str().unwrap() {
+            "migrated" => {
+                assert!(repo["changes"].as_u64().unwrap() >= 4, "{repo}");
+                assert!(repo["error"].is_null(), "{repo}");
+            }
+            "already_migrated" => assert_eq!(repo["changes"], 0, "{repo}"),
+            "failed" => {
+                let error = repo["error"].as_str().unwrap();
+                assert!(error.contains("127.0.0.1"), "names the unreachable remote: {error}");
+                assert!(!error.contains('\n'), "{error}");
+            }
+            other => panic!("{name}: unexpected result {other}"),
+        }
+    }
+    let table = &apply.stdout;
+    assert!(table.starts_with("REPOSITORY"), "{table}");
+    assert!(table.contains("8 repositories: "), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("broken") && l.contains("failed")), "{table}");
+    assert!(!apply.all().contains(fleet::TOKEN), "the token stays secret");
+
+    // The gitlab repository was cloned into the work directory, and its clone followed.
+    let gitlab = &f.member("gitlab").clone;
+    assert!(gitlab.join(".git").exists());
+    let ci = git(gitlab, &["show", "origin/main:.gitlab-ci.yml"]);
+    assert!(ci.contains("    - release\n") && ci.contains("helm lint charts/app"), "{ci}");
+
+    // --only failed, after the broken repository's remote is fixed, runs just that one.
+    f.fix_broken();
+    let broken_before = ls_remote(&f.member("broken").origin);
+    let only = f.batch(&["apply", "--yes", "--only", "failed", "--format", "json"]).expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&only.stdout).expect("JSON on stdout");
+    assert_eq!(doc, f.report(), "--format json prints the report");
+    let results = f.results();
+    assert_eq!(results["broken"], "migrated", "{}", only.stdout);
+    for (name, result) in &results {
+        if name != "broken" {
+            assert_eq!(result, "skipped", "{name} did not run again");
+        }
+    }
+    let m = f.member("broken");
+    assert_migrated("broken", "main", "charts", &broken_before, &ls_remote(&m.origin), &m.origin);
+
+    // A second apply does nothing.
+    let settled = f.heads();
+    let patches = f.pages.requests().iter().filter(|r| r.method == "PATCH").count();
+    let again = f.batch(&["apply", "--yes"]).expect(0);
+    assert!(f.results().values().all(|r| r == "already_migrated"), "{}", again.stdout);
+    assert!(again.stdout.contains("8 repositories: 8 already migrated."), "{}", again.stdout);
+    assert_eq!(f.heads(), settled);
+    assert_eq!(f.pages.requests().iter().filter(|r| r.method == "PATCH").count(), patches);
+    f.batch(&["plan", "--detailed-exitcode"]).expect(0);
+    f.batch(&["status", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn an_interrupted_batch_is_completed_by_a_rerun() {
+    let f = Fleet::new();
+    f.fix_broken();
+    let before = f.heads();
+    let mut child = f
+        .command(&["apply", "--yes", "--jobs", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start rebranch batch apply");
+    let report = f.workdir.join("rebranch-batch-report.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let finished = |text: &str| text.matches("\"result\": \"migrated\"").count();
+    loop {
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        if finished(&text) >= 1 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the batch ended before it was killed");
+        assert!(Instant::now() < deadline, "no repository finished in time");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "still running when killed");
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let killed = f.results();
+    assert!(killed.values().any(|r| r == "pending"), "killed part way: {killed:?}");
+
+    let rerun = f.batch(&["apply", "--yes"]).expect(0);
+    let results = f.results();
+    for (name, result) in &results {
+        let want = if name == "migrated" || killed[name] == "migrated" {
+            "already_migrated"
+        } else {
+            "migrated"
+        };
+        assert_eq!(result, want, "{name}: {}{}", rerun.stdout, rerun.stderr);
+    }
+    let after = f.heads();
+    for (name, main, publish) in SHAPES {
+        let m = f.member(name);
+        assert_migrated(name, main, publish, &before[name], &after[name], &m.origin);
+    }
+    let status = f.batch(&["status", "--detailed-exitcode", "--format", "json"]).expect(0);
+    assert!(!status.stdout.contains("stopped part way"), "{}", status.stdout);
+}
+
+#[test]
+fn a_crash_part_way_is_completed_by_a_rerun() {
+    let f = Fleet::new();
+    f.fix_broken();
+    let before = f.heads();
+    let crashed = f
+        .command(&["apply", "--yes", "--jobs", "2"])
+        .env("REBRANCH_FAULT", "crash-after:2")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success(), "the process aborted");
+    assert!(f.results().values().any(|r| r == "pending"), "{:?}", f.results());
+    let stopped = f.batch(&["status", "--format", "json"]).expect(0);
+    assert!(stopped.stdout.contains("an apply stopped part way"), "{}", stopped.stdout);
+
+    let rerun = f.batch(&["apply", "--yes"]).expect(0);
+    assert!(rerun.stderr.contains("took over the lock"), "{}", rerun.stderr);
+    let after = f.heads();
+    for (name, main, publish) in SHAPES {
+        let m = f.member(name);
+        assert_migrated(name, main, publish, &before[name], &after[name], &m.origin);
+    }
+    f.batch(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn unresolved_review_items_mark_the_repository_not_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (open, open_origin) = fleet::sample(dir.path(), "open");
+    let (decided, decided_origin) = fleet::sample(dir.path(), "decided");
+    let resolve: Vec<String> =
+        rebranch::demo::SAMPLE_RESOLUTIONS.iter().map(|r| format!("{r:?}")).collect();
+    let file = dir.path().join("repos.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[repo]]\nname = \"open\"\npath = {:?}\n\n[[repo]]\nname = \"decided\"\npath = {:?}\nresolve = [{}]\n",
+            open.display().to_string(),
+            decided.display().to_string(),
+            resolve.join(", ")
+        ),
+    )
+    .unwrap();
+    let before = ls_remote(&open_origin);
+    let run = crate::support::rebranch_in(
+        dir.path(),
+        dir.path(),
+        &["batch", "apply", "--yes", "--repos", file.to_str().unwrap()],
+    )
+    .expect(4);
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("open ") && l.contains("needs review")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("3 occurrence(s) in CI files need review"), "{}", run.stdout);
+    assert_eq!(ls_remote(&open_origin), before, "not applied");
+    assert!(ls_remote(&decided_origin).contains_key("release"), "the other one was applied");
+}
+
+#[test]
+fn refusals_and_bad_batch_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (clone, origin) = fleet::sample(dir.path(), "one");
+    let file = dir.path().join("repos.toml");
+    std::fs::write(&file, format!("[[repo]]\npath = {:?}\n", clone.display().to_string())).unwrap();
+    let run = |args: &[&str]| crate::support::rebranch_in(dir.path(), dir.path(), args);
+    let before = ls_remote(&origin);
+
+    let no = run(&["batch", "apply", "--repos", file.to_str().unwrap()]).expect(1);
+    assert!(no.stderr.contains("pass --yes"), "{}", no.stderr);
+    assert_eq!(ls_remote(&origin), before);
+
+    let only =
+        run(&["batch", "plan", "--repos", file.to_str().unwrap(), "--only", "failed"]).expect(1);
+    assert!(only.stderr.contains("no report of an earlier batch"), "{}", only.stderr);
+
+    std::fs::write(&file, "[[repo]]\npath = \"a\"\nbranch = \"x\"\n").unwrap();
+    let bad = run(&["batch", "plan", "--repos", file.to_str().unwrap()]).expect(1);
+    assert!(
+        bad.stderr.contains("repos.toml:3:1: unknown key `branch`"),
+        "file:line:column: {}",
+        bad.stderr
+    );
+    run(&["batch", "plan", "--repos", file.to_str().unwrap(), "--jobs", "0"]).expect(64);
+    let help = run(&["batch", "--help"]).expect(0);
+    assert!(help.stdout.contains("[[repo]]") && help.stdout.contains("Exit codes:"));
+}
