@@ -25,4 +25,5 @@ pub mod plan;
 pub mod render;
 pub mod rewrite;
 pub mod spec;
+pub mod time;
 pub mod ui;

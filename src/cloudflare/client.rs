@@ -9,9 +9,9 @@ use serde::de::DeserializeOwned;
 
 use super::config::{Config, ConfigError, Token, validate_account};
 use super::error::ApiError;
-use super::time::{epoch_millis, parse_rfc3339_millis};
 use super::transport::{Body, HttpRequest, HttpResponse, Method, Transport, TransportErrorKind};
 use super::types::{Deployment, Envelope, Environment, Page, Project, ProjectPatch};
+use crate::time::{epoch_millis, parse_rfc3339_millis};
 
 /// The most the deployments list returns per page (more is refused with 8000024).
 pub const MAX_DEPLOYMENTS_PER_PAGE: u32 = 25;

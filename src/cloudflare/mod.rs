@@ -12,7 +12,7 @@
 //! | `error.rs` | [`ApiError`] and [`human_message`] |
 //! | `client.rs` | [`PagesClient`]: calls, retries, the never-blind deployment POST |
 //! | `switch.rs` | the step: observe, [`plan_switch`], [`apply_switch`], [`verify_deployment`], [`rollback_switch`] |
-//! | `standin.rs` | [`StandIn`], a stateful local server of the Pages API for tests and `demo` |
+//! | `standin/` | [`StandIn`], a stateful local server of the Pages API for tests and `demo` |
 
 mod client;
 mod config;
@@ -20,7 +20,6 @@ mod error;
 mod reqwest_transport;
 mod standin;
 mod switch;
-mod time;
 mod transport;
 mod types;
 

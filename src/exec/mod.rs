@@ -117,7 +117,7 @@ pub fn apply(
         progress.event(step, StepEvent::Starting);
         let result = fault::at("before", step.id)
             .and_then(|()| steps::check(&step.action, fx))
-            .and_then(|r| apply_one(journal, i, step, r, fx))
+            .and_then(|r| run_one(journal, i, step, r, fx, Way::Apply))
             .map_err(|e| stopped(step, e));
         match result {
             Ok(true) => outcome.applied.push(step.id),
@@ -167,7 +167,7 @@ pub fn rollback(
         progress.event(&inverse, StepEvent::Starting);
         let result = fault::at("undo", step.id)
             .and_then(|()| steps::check(&inverse.action, fx))
-            .and_then(|r| undo_one(journal, i, &inverse, r, fx))
+            .and_then(|r| run_one(journal, i, &inverse, r, fx, Way::Undo))
             .map_err(|e| stopped(step, e));
         match result {
             Ok(applied) => {
@@ -189,47 +189,51 @@ pub fn rollback(
     Ok(outcome)
 }
 
-/// Runs one ready step between its journal lines; `Ok(false)` when it was already done.
-fn apply_one(
+/// Which way a step runs: its journal lines differ, nothing else.
+#[derive(Clone, Copy)]
+enum Way {
+    Apply,
+    Undo,
+}
+
+impl Way {
+    fn start(self, step: usize) -> Event {
+        match self {
+            Way::Apply => Event::Start { step },
+            Way::Undo => Event::Undo { step },
+        }
+    }
+
+    fn done(self, step: usize, already: bool) -> Event {
+        match self {
+            Way::Apply => Event::Done { step, already },
+            Way::Undo => Event::Undone { step, already },
+        }
+    }
+}
+
+/// Runs one checked step between its journal lines; `Ok(false)` when it was already done.
+fn run_one(
     journal: &mut Journal,
     i: usize,
     step: &Step,
     r: Readiness,
     fx: &mut dyn Effects,
+    way: Way,
 ) -> Result<bool, ExecError> {
     match r {
         Readiness::Done => {
-            journal.record(Event::Done { step: i, already: true })?;
+            journal.record(way.done(i, true))?;
             Ok(false)
         }
         Readiness::Blocked(why) => Err(ExecError::Moved(why)),
         Readiness::Ready => {
-            journal.record(Event::Start { step: i })?;
-            fault::at("during", step.id)?;
+            journal.record(way.start(i))?;
+            if matches!(way, Way::Apply) {
+                fault::at("during", step.id)?;
+            }
             steps::run(&step.action, fx)?;
-            journal.record(Event::Done { step: i, already: false })?;
-            Ok(true)
-        }
-    }
-}
-
-fn undo_one(
-    journal: &mut Journal,
-    i: usize,
-    inverse: &Step,
-    r: Readiness,
-    fx: &mut dyn Effects,
-) -> Result<bool, ExecError> {
-    match r {
-        Readiness::Done => {
-            journal.record(Event::Undone { step: i, already: true })?;
-            Ok(false)
-        }
-        Readiness::Blocked(why) => Err(ExecError::Moved(why)),
-        Readiness::Ready => {
-            journal.record(Event::Undo { step: i })?;
-            steps::run(&inverse.action, fx)?;
-            journal.record(Event::Undone { step: i, already: false })?;
+            journal.record(way.done(i, false))?;
             Ok(true)
         }
     }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::http::{Request, Response};
-use crate::cloudflare::time::{epoch_millis, format_rfc3339};
+use crate::time::{epoch_millis, format_rfc3339};
 
 /// The path prefix of the v4 API.
 pub(super) const PREFIX: &str = "/client/v4";

@@ -1,5 +1,6 @@
-//! RFC 3339 timestamps to and from milliseconds since the Unix epoch, without a date crate:
-//! the client compares `created_on` with its own clock, and the stand-in writes it.
+//! UTC time without a date crate: RFC 3339 timestamps to and from milliseconds since the
+//! Unix epoch (the Pages client compares `created_on` with its own clock; the stand-in
+//! writes it), and the compact form that names journal runs.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -57,6 +58,14 @@ fn zone_offset_secs(zone: &str) -> Option<i64> {
     Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
 }
 
+/// `20261124T210203Z` for a Unix time, in UTC: sortable, and safe in file names.
+pub fn compact_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 // Howard Hinnant's days_from_civil / civil_from_days.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -68,7 +77,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
