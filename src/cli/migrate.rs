@@ -91,15 +91,15 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
 fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, String>, Cancelled> {
     let mut env = ctx.env.clone();
     let Some(pages) = target.pages.as_mut() else { return Ok(env) };
-    if !pages.project.is_empty() {
-        return Ok(env);
-    }
-    let items = vec![
-        "Yes: switch its production branch as part of the migration".to_string(),
-        "No, or not now: leave the hosting as it is".to_string(),
-    ];
-    if ctx.ui.select("Is the Helm index served by a Cloudflare Pages project?", &items, 0)? == 1 {
-        return Ok(env);
+    if pages.project.is_empty() {
+        let items = vec![
+            "Yes: switch its production branch as part of the migration".to_string(),
+            "No, or not now: leave the hosting as it is".to_string(),
+        ];
+        let question = "Is the Helm index served by a Cloudflare Pages project?";
+        if ctx.ui.select(question, &items, 0)? == 1 {
+            return Ok(env);
+        }
     }
     let lookup = |env: &BTreeMap<String, String>, k: &str| {
         env.get(k).cloned().or_else(|| ctx.env(k)).filter(|v| !v.is_empty())
@@ -117,6 +117,9 @@ fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, St
                 pages.account_id = ctx.ui.input("Cloudflare account id")?;
             }
         }
+    }
+    if !pages.project.is_empty() {
+        return Ok(env);
     }
     let account = pages.account_id.clone();
     let inner = Ctx { global: ctx.global, ui: ctx.ui, env: env.clone() };

@@ -16,8 +16,12 @@ const TOKEN: &str = "cfut_migrate_test_token";
 type Pty = Session<expectrl::process::unix::UnixProcess, expectrl::process::unix::PtyStream>;
 
 fn migrate(s: &Sandbox, env: &[(&str, &str)]) -> Pty {
+    migrate_with(s, &[], env)
+}
+
+fn migrate_with(s: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Pty {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rebranch"));
-    cmd.arg("migrate").current_dir(&s.clone);
+    cmd.arg("migrate").args(args).current_dir(&s.clone);
     hermetic(&mut cmd, s.dir.path());
     cmd.env_remove("CI").env_remove("NO_COLOR").env("TERM", "xterm-256color");
     for (k, v) in env {
@@ -145,4 +149,34 @@ fn without_a_terminal_migrate_points_at_plan_and_apply() {
     let run = s.rebranch_raw(&["migrate"]).expect(1);
     assert!(run.stderr.contains("there is no terminal"), "{}", run.stderr);
     assert!(run.stderr.contains("rebranch apply --yes"), "{}", run.stderr);
+}
+
+#[test]
+fn asks_for_a_missing_token_and_account_without_echoing_the_token() {
+    let s = Sandbox::new();
+    let standin = StandIn::start(
+        vec![StandInProject::git(ACCOUNT, "acme-helm-charts", "charts")],
+        vec![TokenRule::edit(TOKEN)],
+    )
+    .unwrap();
+    let base = standin.base_url();
+    let mut pty = migrate_with(
+        &s,
+        &["--set", "cloudflare.project=acme-helm-charts"],
+        &[("CLOUDFLARE_API_BASE_URL", &base)],
+    );
+    answer(&mut pty, "Cloudflare API token", &[TOKEN, ENTER]);
+    answer(&mut pty, "Cloudflare account id", &[ACCOUNT, ENTER]);
+    let screen = pty.expect("[1/3]").unwrap();
+    let screen = String::from_utf8_lossy(screen.before()).into_owned();
+    assert!(
+        screen.contains("project acme-helm-charts (account 0123456789abcdef0123456789abcdef)"),
+        "{screen}"
+    );
+    assert!(!screen.contains(TOKEN), "the token was echoed: {screen}");
+    answer(&mut pty, "`charts` here", &[ENTER]);
+    answer(&mut pty, "`charts` here", &[ENTER]);
+    answer(&mut pty, "`charts` here", &[ENTER]);
+    answer(&mut pty, "Apply these 7 changes?", &["n"]);
+    assert_eq!(finish(&mut pty, "Nothing was changed."), 0);
 }
