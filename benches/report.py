@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of benches/run.sh into figures beside their floors.
+usage: report.py WORKDIR MODE"""
+
+import json
+import os
+import sys
+
+
+def main():
+    w, mode = sys.argv[1], sys.argv[2]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = []
+    p = out.append
+
+    p("\n## 1. plan vs the git CLI doing the same reads (wall mean; CPU = user+sys)")
+    res = json.load(open(os.path.join(w, "plan.json")))["results"]
+    for plan, floor in [(res[0], res[1]), (res[2], res[3])]:
+        cpu = lambda r: r["user"] + r["system"]
+        p(
+            f"- {plan['command']}: {plan['mean'] * 1000:.1f} ms (cpu {cpu(plan) * 1000:.1f} ms) | "
+            f"{floor['command']}: {floor['mean'] * 1000:.1f} ms (cpu {cpu(floor) * 1000:.1f} ms) | "
+            f"ratio {plan['mean'] / floor['mean']:.2f}x wall, {cpu(plan) / cpu(floor):.2f}x cpu (target <= 1.2x)"
+        )
+
+    p("\n## 2. rewriter over the corpus vs yaml-rust2 parsing the same bytes alone")
+    est = {}
+    for name in ("rewrite", "yaml_parse_only"):
+        f = os.path.join(root, "target", "criterion", "corpus", name, "new", "estimates.json")
+        if mode == "full" and os.path.exists(f):
+            est[name] = json.load(open(f))["mean"]["point_estimate"] / 1e6
+    if len(est) == 2:
+        p(
+            f"- criterion mean: rewrite {est['rewrite']:.2f} ms | parse only {est['yaml_parse_only']:.2f} ms"
+            f" | ratio {est['rewrite'] / est['yaml_parse_only']:.2f}x (target <= 1.5x)"
+        )
+    else:
+        p("- criterion ran each benchmark once (--test): no timing in smoke mode")
+    cg = os.path.join(w, "callgrind.txt")
+    if os.path.exists(cg):
+        n = {}
+        for line in open(cg):
+            side, count = line.split()
+            n[side] = int(count.replace(",", ""))
+        if len(n) == 3:
+            r, q = n["rewrite"] - n["load"], n["parse"] - n["load"]
+            p(
+                f"- instructions (callgrind, corpus loading subtracted): rewrite {r:,} | parse only {q:,}"
+                f" | ratio {r / q:.2f}x"
+            )
+    for line in open(os.path.join(w, "rewrite.criterion.txt")):
+        if "corpus/" in line or "time:" in line or "thrpt:" in line:
+            p("  " + line.rstrip())
+
+    p("\n## 3. plan over the fleet of small repositories (xargs -P; wall mean)")
+    res = json.load(open(os.path.join(w, "fleet.json")))["results"]
+    base = res[0]["mean"]
+    cores = os.cpu_count() or 1
+    for r in res:
+        jobs = int(r["parameters"]["jobs"])
+        p(
+            f"- jobs {jobs}: {r['mean'] * 1000:.0f} ms | speedup {base / r['mean']:.2f}x"
+            f" | ideal {min(jobs, cores)}x on {cores} cores"
+        )
+
+    p("\n## 4. network round trips (counted at the loopback servers)")
+    for line in open(os.path.join(w, "roundtrips.txt")):
+        if line.startswith("roundtrips |"):
+            p("- " + line[len("roundtrips | "):].rstrip())
+
+    p("\n## 5. peak memory (max RSS, /usr/bin/time)")
+    rss = dict(line.split() for line in open(os.path.join(w, "rss.txt")))
+    for kind in ("default", "bench"):
+        pl, fl = int(rss[f"plan-{kind}"]), int(rss[f"floor-{kind}"])
+        p(f"- plan ({kind} plan): {pl / 1024:.1f} MB | floor's largest process: {fl / 1024:.1f} MB (target < 100 MB)")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
