@@ -31,7 +31,8 @@ pub struct Observation {
     /// `refs/remotes/<remote>/<branch>` among the ones the plan names.
     pub tracking: BTreeMap<String, Oid>,
     pub head_branch: Option<String>,
-    /// Pairs `(a, b)` of observed tips where `a` is `b` or an ancestor of it.
+    /// Pairs `(a, b)` of observed tips where `a` is `b` or an ancestor of it, among the tips
+    /// of related branches (see [`related_names`]): the only pairs the planner compares.
     pub contains: BTreeSet<(Oid, Oid)>,
     /// Observed tips whose commits are not in the local object database.
     pub missing: BTreeSet<Oid>,
@@ -89,6 +90,33 @@ pub fn target_names(target: &Target) -> BTreeSet<String> {
     names
 }
 
+/// The groups of branch names whose tips the planner compares: each branch of the target
+/// with the branch it is created or renamed from (and, through the group, each local branch
+/// with its remote one), plus the branch the rewrite commit goes on. Tips of unrelated
+/// branches are never compared: `main` and a publishing branch like `charts` usually have
+/// disjoint histories, and proving that walks all of `main`'s history.
+pub fn related_names(target: &Target) -> Vec<BTreeSet<String>> {
+    let mut groups: Vec<BTreeSet<String>> = target
+        .branches
+        .iter()
+        .map(|b| {
+            let mut g = BTreeSet::from([b.name.clone()]);
+            match &b.origin {
+                crate::spec::BranchOrigin::Existing => {}
+                crate::spec::BranchOrigin::CreateFrom(s)
+                | crate::spec::BranchOrigin::RenameFrom(s) => {
+                    g.insert(s.clone());
+                }
+            }
+            g
+        })
+        .collect();
+    if let Some(r) = &target.rewrite {
+        groups.push(BTreeSet::from([r.commit_on.clone()]));
+    }
+    groups
+}
+
 /// Opens the repository at `dir` (or the one containing it) for a plan.
 pub fn open(dir: &Path) -> Result<Repository, ObserveError> {
     Repository::discover(dir).map_err(|e| ObserveError::NotARepository {
@@ -128,8 +156,12 @@ pub fn observe(
     }
     let remote_heads: BTreeMap<String, Oid> =
         listing.heads.into_iter().filter(|(name, _)| names.contains(name)).collect();
-    let tips = remote_heads.values().chain(local.values().map(|b| &b.oid));
-    let (contains, missing) = graph_facts(repo, tips.copied().collect())?;
+    let tips_of = |name: &String| {
+        remote_heads.get(name).into_iter().chain(local.get(name).map(|b| &b.oid)).copied()
+    };
+    let groups: Vec<BTreeSet<Oid>> =
+        related_names(target).iter().map(|g| g.iter().flat_map(tips_of).collect()).collect();
+    let (contains, missing) = graph_facts(repo, &groups)?;
     let files = required_files(repo, target, &remote_heads);
     let ci = match (
         &target.rewrite,
@@ -187,20 +219,26 @@ pub fn has_file(repo: &Repository, commit: Oid, path: &str) -> bool {
 
 type GraphFacts = (BTreeSet<(Oid, Oid)>, BTreeSet<Oid>);
 
-fn graph_facts(repo: &Repository, tips: BTreeSet<Oid>) -> Result<GraphFacts, ObserveError> {
-    let (present, missing): (Vec<Oid>, Vec<Oid>) =
-        tips.into_iter().partition(|oid| repo.find_commit(*oid).is_ok());
+/// Which tips are missing locally, and which contain which within each group of tips.
+fn graph_facts(repo: &Repository, groups: &[BTreeSet<Oid>]) -> Result<GraphFacts, ObserveError> {
+    let all: BTreeSet<Oid> = groups.iter().flatten().copied().collect();
+    let (present, missing): (BTreeSet<Oid>, BTreeSet<Oid>) =
+        all.into_iter().partition(|oid| repo.find_commit(*oid).is_ok());
+    let mut checked = BTreeSet::new();
     let mut contains = BTreeSet::new();
-    for &a in &present {
-        for &b in &present {
-            if a != b
-                && repo.graph_descendant_of(b, a).map_err(GitError::from_git("walk history"))?
-            {
-                contains.insert((a, b));
+    for group in groups {
+        for &a in group.intersection(&present) {
+            for &b in group.intersection(&present) {
+                if a == b || !checked.insert((a, b)) {
+                    continue;
+                }
+                if repo.graph_descendant_of(b, a).map_err(GitError::from_git("walk history"))? {
+                    contains.insert((a, b));
+                }
             }
         }
     }
-    Ok((contains, missing.into_iter().collect()))
+    Ok((contains, missing))
 }
 
 fn no_remote(repo: &Repository, wanted: &str) -> ObserveError {
@@ -279,4 +317,20 @@ pub fn charts(repo: &Repository, commit: Oid) -> Vec<String> {
         .filter(|e| repo.find_tree(e.id()).is_ok_and(|t| t.get_name("Chart.yaml").is_some()))
         .filter_map(|e| e.name().ok().map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn related_names_pair_each_branch_with_its_origin_only() {
+        let target = crate::spec::Spec::builtin().resolve(&[], &|_| None).expect("resolves");
+        let related = related_names(&target);
+        let groups: Vec<Vec<&str>> =
+            related.iter().map(|g| g.iter().map(String::as_str).collect()).collect();
+        assert!(groups.contains(&vec!["charts", "release"]), "{groups:?}");
+        assert!(groups.contains(&vec!["integration", "main"]), "{groups:?}");
+        assert!(groups.iter().all(|g| !(g.contains(&"main") && g.contains(&"charts"))));
+    }
 }
