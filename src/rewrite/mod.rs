@@ -273,10 +273,15 @@ pub fn rewrite_as(
 ) -> Result<FileRewrite, RewriteError> {
     let hits = words::find_hits(text, map);
     let env = rules::Env { kind, map, ctx };
+    // YAML's events are kept from the analysis for the verification of the result.
+    let mut yaml_events = Vec::new();
     let analysis = match kind {
         FileKind::Toml => toml::analyse(text, &hits, &env),
         FileKind::Renovate => json::analyse(text, &hits, &env),
-        _ => yaml::analyse(text, &hits, &env),
+        _ => yaml::analyse(text, &hits, &env).map(|(analysis, events)| {
+            yaml_events = events;
+            analysis
+        }),
     }
     .map_err(|e| e.into_error(path, text))?;
     let occurrences = build_occurrences(path, text, &hits, analysis.judgements, map, resolutions);
@@ -287,7 +292,7 @@ pub fn rewrite_as(
         _ => {
             let inserted: Vec<String> =
                 analysis.insertions.iter().map(|i| i.text.clone()).collect();
-            yaml::verify(text, &rewritten, map, &inserted)
+            yaml::verify(text, &yaml_events, &rewritten, map, &inserted)
         }
     };
     verified.map_err(|message| RewriteError::Verify { path: path.to_string(), message })?;

@@ -18,9 +18,14 @@ use super::{BranchMap, FileKind, Verdict, shell};
 /// Deeper nesting than this is refused as a parse error.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-/// Judges every hit of a YAML file.
-pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, AnalyseError> {
-    let docs = parse_tree(text)?;
+/// Judges every hit of a YAML file; also returns the file's events, which [`verify`]
+/// compares the rewritten text's events with (so the original is parsed once).
+pub(crate) fn analyse(
+    text: &str,
+    hits: &[Hit],
+    env: &Env,
+) -> Result<(Analysis, Vec<Event>), AnalyseError> {
+    let (docs, events) = parse_tree_keeping(text)?;
     let mut walker = Walker {
         text,
         hits,
@@ -34,13 +39,15 @@ pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, A
         walker.walk(doc, &mut Vec::new(), None);
         walker.implicit_cr_yaml(doc);
     }
-    walker.finish()
+    Ok((walker.finish()?, events))
 }
 
-/// Parses both texts and checks the rewritten one equals the original except for values
-/// that differ only by renamed branches, and for events added by insertions.
+/// Parses the rewritten text and checks it equals the original (whose events `before`
+/// are, as [`analyse`] returned them) except for values that differ only by renamed
+/// branches, and for events added by insertions.
 pub(crate) fn verify(
     original: &str,
+    before: &[Event],
     rewritten: &str,
     map: &BranchMap,
     insertions: &[String],
@@ -48,7 +55,6 @@ pub(crate) fn verify(
     if original == rewritten {
         return Ok(());
     }
-    let before = events(original).map_err(|e| e.message)?;
     let after =
         events(rewritten).map_err(|e| format!("the result does not parse: {}", e.message))?;
     let mut i = 0;
@@ -166,41 +172,48 @@ enum Frame {
     Map(usize, Vec<Node>),
 }
 
+#[cfg(test)]
 fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
+    parse_tree_keeping(text).map(|(docs, _)| docs)
+}
+
+/// The document trees of a text, and its events.
+fn parse_tree_keeping(text: &str) -> Result<(Vec<Node>, Vec<Event>), AnalyseError> {
     let evs = marked_events(text)?;
+    let mut kept = Vec::with_capacity(evs.len());
     let bytes_of: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
     let to_byte = |m: &Marker| bytes_of.get(m.index()).copied().unwrap_or(text.len());
     let mut stack: Vec<Frame> = Vec::new();
     let mut docs = Vec::new();
     for (ev, mark) in evs {
         let at = to_byte(&mark);
-        let node = match ev {
+        let node = match &ev {
             Event::Scalar(value, style, ..) => {
-                let content = scalar_content(text, at, &value, style);
-                let literal = style == TScalarStyle::Literal;
-                Node { start: at, kind: Kind::Scalar { value, content, literal } }
+                let content = scalar_content(text, at, value, *style);
+                let literal = *style == TScalarStyle::Literal;
+                let value = value.clone();
+                Some(Node { start: at, kind: Kind::Scalar { value, content, literal } })
             }
-            Event::Alias(_) => Node { start: at, kind: Kind::Alias },
+            Event::Alias(_) => Some(Node { start: at, kind: Kind::Alias }),
             Event::SequenceStart(..) => {
                 stack.push(Frame::Seq(at, Vec::new()));
-                continue;
+                None
             }
             Event::MappingStart(..) => {
                 stack.push(Frame::Map(at, Vec::new()));
-                continue;
+                None
             }
-            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(frame) => close(frame),
-                None => continue,
-            },
-            _ => continue,
+            Event::SequenceEnd | Event::MappingEnd => stack.pop().map(close),
+            _ => None,
         };
+        kept.push(ev);
+        let Some(node) = node else { continue };
         match stack.last_mut() {
             Some(Frame::Seq(_, items) | Frame::Map(_, items)) => items.push(node),
             None => docs.push(node),
         }
     }
-    Ok(docs)
+    Ok((docs, kept))
 }
 
 fn close(frame: Frame) -> Node {
