@@ -52,16 +52,18 @@ def main():
         if "corpus/" in line or "time:" in line or "thrpt:" in line:
             p("  " + line.rstrip())
 
-    p("\n## 3. plan over the fleet of small repositories (xargs -P; wall mean)")
+    p("\n## 3. plan over the fleet of small repositories (wall mean)")
     res = json.load(open(os.path.join(w, "fleet.json")))["results"]
-    base = res[0]["mean"]
     cores = os.cpu_count() or 1
-    for r in res:
-        jobs = int(r["parameters"]["jobs"])
-        p(
-            f"- jobs {jobs}: {r['mean'] * 1000:.0f} ms | speedup {base / r['mean']:.2f}x"
-            f" | ideal {min(jobs, cores)}x on {cores} cores"
-        )
+    for kind, label in (("batch plan", "rebranch batch plan --jobs"), ("xargs", "rebranch plan per process, xargs -P")):
+        rows = [r for r in res if kind in r["command"]]
+        base = rows[0]["mean"]
+        for r in rows:
+            jobs = int(r["parameters"]["jobs"])
+            p(
+                f"- {label} {jobs}, {len(open(os.path.join(w, 'repos.txt')).readlines())} repositories: {r['mean'] * 1000:.0f} ms | speedup {base / r['mean']:.2f}x"
+                f" | ideal {min(jobs, cores)}x on {cores} cores"
+            )
 
     p("\n## 4. network round trips (counted at the loopback servers)")
     for line in open(os.path.join(w, "roundtrips.txt")):

@@ -110,13 +110,18 @@ fi
 unset REBRANCH_BENCH_CORPUS
 
 # --- 3. plan over the fleet of small repositories, 1, 2 and 4 at a time -------------------
+# `rebranch batch plan --jobs N` (one process, a thread pool), beside the same plans run as
+# separate processes with xargs -P N.
 echo "== 3. fleet"
 printf '%s\n' "$DATA"/fleet/r*/clone >"$W/repos.txt"
-if "$BIN" batch --help >/dev/null 2>&1; then
-  say "note: \`rebranch batch\` exists in this build; the fleet is still measured with xargs below"
-fi
+{
+  echo "[defaults]"
+  echo "workdir = \"$W/batch-work\""
+  for r in "$DATA"/fleet/r*; do printf '\n[[repo]]\nname = "%s"\npath = "%s/clone"\n' "${r##*/}" "$r"; done
+} >"$W/repos.toml"
+"$BIN" batch plan --repos "$W/repos.toml" --jobs 2 >"$W/batch-plan.out" 2>&1
 hyperfine "${HF[@]}" --style basic --export-json "$W/fleet.json" -L jobs 1,2,4 \
-  -n "plan x$FLEET, xargs -P {jobs}" \
+  "$BIN batch plan --repos $W/repos.toml --jobs {jobs} >/dev/null" \
   "xargs -P {jobs} -I% $BIN plan --repo % <$W/repos.txt >/dev/null" >"$W/fleet.hyperfine.txt"
 
 # --- 4. network round trips of a full ADR-002 apply --------------------------------------
