@@ -38,8 +38,8 @@ pub use standin::{
 pub use switch::{
     BranchFields, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions, Progress,
     ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,
-    SwitchRecord, apply_switch, build_patch, observe, plan_switch, projects_for_repository,
-    rollback_switch, verify_deployment,
+    SwitchRecord, apply_switch, apply_switch_from, build_patch, observe, plan_switch,
+    projects_for_repository, rollback_switch, verify_deployment,
 };
 pub use transport::{
     Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,

@@ -345,7 +345,16 @@ pub fn apply_switch<T: Transport>(
     client: &PagesClient<T>,
     plan: &SwitchPlan,
 ) -> Result<SwitchRecord, StepError> {
-    let current = observe(client, &plan.project)?;
+    apply_switch_from(client, plan, observe(client, &plan.project)?)
+}
+
+/// Like [`apply_switch`], starting from `current`, the project as just read: the caller
+/// that has checked its precondition with a GET saves the second one.
+pub fn apply_switch_from<T: Transport>(
+    client: &PagesClient<T>,
+    plan: &SwitchPlan,
+    current: ProjectState,
+) -> Result<SwitchRecord, StepError> {
     let fields = current.branch_fields();
     let mut record = SwitchRecord {
         account_id: client.account_id().to_owned(),
