@@ -154,8 +154,16 @@ pub fn rollback_repo(
     let repo = ctx.open()?;
     let dir = state_dir(&repo);
     let _lock = take_lock(ctx, &dir, "rollback")?;
-    let Some(mut journal) = Journal::latest(&Journal::dir(&dir))?.filter(Journal::has_undoable)
-    else {
+    let latest = Journal::latest(&Journal::dir(&dir))?;
+    let Some(mut journal) = latest.filter(Journal::has_undoable) else {
+        // An apply that stopped before any step started is closed here, so that neither
+        // `status` nor a later `apply` takes it for unfinished work.
+        if let Some(mut idle) = Journal::latest(&Journal::dir(&dir))?.filter(Journal::is_unfinished)
+        {
+            idle.record(Event::Abandoned {
+                reason: "rolled back before any step took effect".to_string(),
+            })?;
+        }
         return Ok(RolledBack::Nothing);
     };
     let undo: Vec<Step> = undoable(&journal)
