@@ -7,8 +7,8 @@ use git2::{Oid, Repository};
 
 use super::ExecError;
 use crate::cloudflare::{
-    self, BranchFields, PagesClient, PollOptions, ReqwestTransport, RollbackOptions, SwitchPlan,
-    SwitchRecord,
+    self, BranchFields, DeploymentRef, PagesClient, PollOptions, ReqwestTransport, RollbackOptions,
+    SwitchPlan, SwitchRecord,
 };
 use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
@@ -56,8 +56,11 @@ pub trait Effects {
     /// Moves the local branch (and the work tree, when it is checked out and clean) from
     /// `from` to `to`; a local branch anywhere else is left as it is.
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError>;
-    /// The Pages project's branch settings, read live.
-    fn pages_fields(&mut self, project: &str) -> Result<BranchFields, ExecError>;
+    /// The Pages project's branch settings and its live production deployment, read live.
+    fn pages_fields(
+        &mut self,
+        project: &str,
+    ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError>;
     /// One PATCH that moves the project to `switch.after`, checked by a GET.
     fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError>;
     /// A production deployment from `branch`, waited for until it serves.
@@ -189,9 +192,13 @@ impl Effects for GitEffects<'_> {
         crate::observe::has_file(self.repo, commit, path)
     }
 
-    fn pages_fields(&mut self, project: &str) -> Result<BranchFields, ExecError> {
+    fn pages_fields(
+        &mut self,
+        project: &str,
+    ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError> {
         let access = self.pages()?;
-        Ok(cloudflare::observe(&access.client, project)?.branch_fields())
+        let state = cloudflare::observe(&access.client, project)?;
+        Ok((state.branch_fields(), state.canonical_deployment))
     }
 
     fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError> {
@@ -286,9 +293,19 @@ impl Effects for GitEffects<'_> {
         let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
         let checked_out = local::checked_out(repo).as_deref() == Some(branch);
         if checked_out && !worktree_clean(repo) {
-            return Ok(());
-        }
-        if checked_out {
+            // A run stopped between updating the files and moving the branch leaves the
+            // files part way from `from` to `to`: finish that, but touch nothing else.
+            let Some(paths) = half_followed(repo, from, to).map_err(err)? else {
+                return Ok(());
+            };
+            let target = repo.find_commit(to).map_err(err)?;
+            let mut opts = git2::build::CheckoutBuilder::new();
+            opts.force();
+            for p in &paths {
+                opts.path(p);
+            }
+            repo.checkout_tree(target.as_object(), Some(&mut opts)).map_err(err)?;
+        } else if checked_out {
             // Update the index and files first, from HEAD's tree to the new one, as a
             // fast-forward would; then move the branch.
             let target = repo.find_commit(to).map_err(err)?;
@@ -320,6 +337,47 @@ fn replace_in_tree(
         builder.insert(name, sub, entry.filemode())?;
     }
     builder.write()
+}
+
+/// When every tracked change in the index and the work tree is a file that differs between
+/// `from` and `to`, holding exactly its `from` or its `to` version (what an interrupted
+/// checkout from one to the other leaves), the paths that differ; otherwise `None` (someone's
+/// own work is there, and it is left alone).
+fn half_followed(
+    repo: &Repository,
+    from: Oid,
+    to: Oid,
+) -> Result<Option<Vec<String>>, git2::Error> {
+    let (old, new) = (repo.find_commit(from)?.tree()?, repo.find_commit(to)?.tree()?);
+    let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    let mut versions: BTreeMap<String, [Option<Oid>; 2]> = BTreeMap::new();
+    for d in diff.deltas() {
+        let (a, b) = (d.old_file(), d.new_file());
+        let Some(path) = b.path().or(a.path()).and_then(|p| p.to_str()) else {
+            return Ok(None);
+        };
+        let id = |f: git2::DiffFile<'_>| if f.exists() { Some(f.id()) } else { None };
+        versions.insert(path.to_string(), [id(a), id(b)]);
+    }
+    let Some(workdir) = repo.workdir() else { return Ok(None) };
+    let index = repo.index()?;
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(false).include_ignored(false);
+    for entry in repo.statuses(Some(&mut opts))?.iter() {
+        let Ok(path) = entry.path() else { return Ok(None) };
+        let Some(ours) = versions.get(path) else { return Ok(None) };
+        let staged = index.get_path(std::path::Path::new(path), 0).map(|e| e.id);
+        let file = workdir.join(path);
+        let on_disk = match std::fs::symlink_metadata(&file) {
+            Ok(m) if m.is_file() => Some(Oid::hash_file(git2::ObjectType::Blob, &file)?),
+            Ok(_) => return Ok(None),
+            Err(_) => None,
+        };
+        if !ours.contains(&staged) || !ours.contains(&on_disk) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(versions.into_keys().collect()))
 }
 
 /// No tracked file differs from HEAD or the index.

@@ -38,11 +38,22 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
 /// Applies the action; its precondition was checked just before.
 pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
     match action {
-        Action::RemoteBranch(a) => fx.push(
-            &a.remote,
-            &RefUpdate { branch: a.branch.clone(), expect: oid(&a.from)?, new: oid(&a.to)? },
-        ),
-        Action::LocalRename(a) => fx.rename_local(&a.from, &a.to, a.upstream_after.as_ref()),
+        Action::RemoteBranch(a) => {
+            let to = oid(&a.to)?;
+            if fx.remote_head(&a.remote, &a.branch)? == to {
+                // Pushed by a run that stopped before the remote-tracking ref followed.
+                return fx.set_tracking(&a.remote, &a.branch, to);
+            }
+            fx.push(
+                &a.remote,
+                &RefUpdate { branch: a.branch.clone(), expect: oid(&a.from)?, new: to },
+            )
+        }
+        Action::LocalRename(a) => match fx.local_branch(&a.from)? {
+            Some(_) => fx.rename_local(&a.from, &a.to, a.upstream_after.as_ref()),
+            // Renamed by a run that stopped before setting the upstream.
+            None => fx.set_upstream(&a.to, a.upstream_after.as_ref()),
+        },
         Action::LocalBranch(a) => run_local(a, fx),
         Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
         Action::Pages(a) => run_pages(a, fx),
@@ -54,7 +65,9 @@ fn check_remote(a: &RemoteBranch, fx: &mut dyn Effects) -> Result<Readiness, Exe
     let (from, to) = (oid(&a.from)?, oid(&a.to)?);
     let live = fx.remote_head(&a.remote, &a.branch)?;
     if live == to {
-        return Ok(Readiness::Done);
+        // Pushed; done once the remote-tracking ref followed (a run may stop between).
+        let tracked = fx.tracking(&a.remote, &a.branch) == to;
+        return Ok(if tracked { Readiness::Done } else { Readiness::Ready });
     }
     if live != from {
         return Ok(Readiness::Blocked(format!(
@@ -96,7 +109,7 @@ fn check_files(a: &RemoteBranch, keeper_tip: Oid, fx: &mut dyn Effects) -> Optio
 }
 
 fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
-    let live = fx.pages_fields(&a.switch.project)?;
+    let (live, serving) = fx.pages_fields(&a.switch.project)?;
     let (expect, target) = if a.back {
         (&a.switch.after, &a.switch.before)
     } else {
@@ -105,7 +118,17 @@ fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecE
     if &live == target {
         // The switch holds; a forward step that verifies runs again (its PATCH is then a
         // no-op), so an apply interrupted during verification does not skip it on resume.
-        return Ok(if !a.back && a.verify { Readiness::Ready } else { Readiness::Done });
+        if !a.back {
+            return Ok(if a.verify { Readiness::Ready } else { Readiness::Done });
+        }
+        // Switched back; the undo is done once the old deployment serves again (a run
+        // stopped between the PATCH and the deployment has that still to do).
+        let restored = a
+            .switch
+            .canonical_deployment
+            .as_ref()
+            .is_none_or(|d| serving.as_ref().is_some_and(|s| s.id == d.id));
+        return Ok(if restored { Readiness::Done } else { Readiness::Ready });
     }
     if &live != expect {
         return Ok(Readiness::Blocked(format!(
@@ -159,7 +182,10 @@ fn check_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> 
     let (expect, target) = ci_ends(a)?;
     let live = fx.remote_head(&a.remote, &a.branch)?;
     if live == Some(target) {
-        return Ok(Readiness::Done);
+        // The push happened; the local branch may not have followed yet (a run stopped
+        // between the two): then the step still has that to do.
+        let lagging = fx.local_branch(&a.branch)?.is_some_and(|b| b.oid == expect);
+        return Ok(if lagging { Readiness::Ready } else { Readiness::Done });
     }
     if live != Some(expect) {
         return Ok(Readiness::Blocked(format!(
@@ -175,6 +201,10 @@ fn check_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> 
 
 fn run_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<(), ExecError> {
     let (expect, target) = ci_ends(a)?;
+    if fx.remote_head(&a.remote, &a.branch)? == Some(target) {
+        // Pushed by the run that stopped; only the local branch is left to follow.
+        return fx.follow_local(&a.branch, expect, target);
+    }
     if !a.back {
         let made = fx.write_commit(a)?;
         if made != target {
@@ -197,6 +227,9 @@ fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, Exec
     let to = fx.local_branch(&a.to)?;
     Ok(match (from, to) {
         (Some(_), None) => Readiness::Ready,
+        // Renamed; done once its upstream is set too (a run may stop between the two).
+        (None, Some(b)) if b.upstream.as_ref() == a.upstream_after.as_ref() => Readiness::Done,
+        (None, Some(b)) if b.oid.to_string() == a.oid => Readiness::Ready,
         (None, Some(_)) => Readiness::Done,
         (None, None) => {
             Readiness::Blocked(format!("neither local `{}` nor `{}` exists", a.from, a.to))
@@ -209,11 +242,19 @@ fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, Exec
 }
 
 fn check_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
-    let live = fx.local_branch(&a.branch)?.map(|b| b.oid);
+    let branch = fx.local_branch(&a.branch)?;
+    let live = branch.as_ref().map(|b| b.oid);
     let from = a.from.as_ref().map(|s| parse_oid(&s.oid)).transpose()?;
     let to = a.to.as_ref().map(|s| parse_oid(&s.oid)).transpose()?;
     if live == to {
-        return Ok(Readiness::Done);
+        // Created; done once its upstream is set too (a run may stop between the two).
+        let upstream = branch.and_then(|b| b.upstream);
+        let want = a.to.as_ref().and_then(|s| s.upstream.clone());
+        return Ok(if to.is_none() || upstream == want {
+            Readiness::Done
+        } else {
+            Readiness::Ready
+        });
     }
     if live != from {
         return Ok(Readiness::Blocked(format!(
@@ -233,6 +274,12 @@ fn check_tracking(a: &Tracking, fx: &mut dyn Effects) -> Result<Readiness, ExecE
 }
 
 fn run_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    if let (Some(to), Some(live)) = (&a.to, fx.local_branch(&a.branch)?) {
+        if live.oid == parse_oid(&to.oid)? {
+            // Created by a run that stopped before setting the upstream.
+            return fx.set_upstream(&a.branch, to.upstream.as_ref());
+        }
+    }
     match (&a.from, &a.to) {
         (None, Some(to)) => fx.create_local(&a.branch, parse_oid(&to.oid)?, to.upstream.as_ref()),
         (Some(from), None) => fx.delete_local(&a.branch, parse_oid(&from.oid)?),
