@@ -11,3 +11,5 @@ mod pages;
 mod race;
 mod rewrite;
 mod snapshots;
+mod world;
+mod crash;
