@@ -274,11 +274,11 @@ fn check_tracking(a: &Tracking, fx: &mut dyn Effects) -> Result<Readiness, ExecE
 }
 
 fn run_local(a: &LocalBranchChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
-    if let (Some(to), Some(live)) = (&a.to, fx.local_branch(&a.branch)?) {
-        if live.oid == parse_oid(&to.oid)? {
-            // Created by a run that stopped before setting the upstream.
-            return fx.set_upstream(&a.branch, to.upstream.as_ref());
-        }
+    if let (Some(to), Some(live)) = (&a.to, fx.local_branch(&a.branch)?)
+        && live.oid == parse_oid(&to.oid)?
+    {
+        // Created by a run that stopped before setting the upstream.
+        return fx.set_upstream(&a.branch, to.upstream.as_ref());
     }
     match (&a.from, &a.to) {
         (None, Some(to)) => fx.create_local(&a.branch, parse_oid(&to.oid)?, to.upstream.as_ref()),
