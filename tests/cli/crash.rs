@@ -171,7 +171,7 @@ fn assert_no_token(w: &World) {
 fn every_point_of(step: usize) {
     for (m, mode) in [Mode::Fail, Mode::Crash].into_iter().enumerate() {
         for (p, point) in ["before", "during", "after"].into_iter().enumerate() {
-            crash_point(mode, point, step, (step + m + p) % 2 == 0);
+            crash_point(mode, point, step, (step + m + p).is_multiple_of(2));
         }
     }
     eprintln!("step {step}: 6 crash points recovered (resume and rollback alternating)");
