@@ -321,10 +321,41 @@ fn load_saved(path: &Path) -> Result<Plan, CliError> {
         )
         .hint("make the plan again with this version of rebranch"));
     }
+    let mut value = value;
+    let sealed = value.as_object_mut().and_then(|o| o.remove("digest"));
+    if sealed.as_ref().and_then(serde_json::Value::as_str) != Some(digest(&value).as_str()) {
+        return Err(CliError::new(
+            Kind::Failure,
+            format!(
+                "{}: the plan was changed after `rebranch plan --out` saved it (its digest does not match); nothing was changed",
+                path.display()
+            ),
+        )
+        .hint("a saved plan is applied exactly as reviewed: make and review it again with `rebranch plan --out FILE`"));
+    }
     serde_json::from_value(value).map_err(|e| {
         CliError::new(Kind::Failure, format!("{}: not a valid plan: {e}", path.display()))
             .hint("save a plan with `rebranch plan --out FILE`; do not edit it by hand")
     })
+}
+
+/// A plan as `plan --out` saves it: the JSON document with a `digest` of its content, so
+/// that a plan changed after review (by hand, or by a broken copy) is refused before it runs.
+pub(super) fn seal(plan: &Plan) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    let sum = digest(&value);
+    if let Some(o) = value.as_object_mut() {
+        o.insert("digest".to_string(), serde_json::Value::String(sum));
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+/// The digest of a plan document: the git blob id of its compact JSON (keys sorted).
+fn digest(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
+        .map(|o| o.to_string())
+        .unwrap_or_default()
 }
 
 /// The saved plan must be for this repository, and what it observed must still hold.

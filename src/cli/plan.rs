@@ -29,7 +29,7 @@ pub fn cmd_plan(ctx: &Ctx<'_>, args: &PlanArgs) -> Result<u8, CliError> {
     let repo = ctx.open()?;
     let (_, _, plan) = ctx.plan(&repo)?;
     if let Some(path) = &args.out {
-        write_atomic(path, render::plan_json(&plan).as_bytes())?;
+        write_atomic(path, super::apply::seal(&plan).as_bytes())?;
         ctx.ui.status(&format!(
             "Saved the plan to {}; apply it with `rebranch apply {}`.",
             path.display(),
