@@ -13,3 +13,4 @@ mod rewrite;
 mod snapshots;
 mod world;
 mod crash;
+mod hostile;
