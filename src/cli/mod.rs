@@ -257,10 +257,25 @@ impl Ctx<'_> {
         for w in &config.warnings {
             self.ui.warn(w);
         }
-        let transport = ReqwestTransport::new(TransportOptions::default()).map_err(|e| {
+        let millis = |key: &str| {
+            self.env(key).and_then(|v| v.parse().ok()).map(std::time::Duration::from_millis)
+        };
+        let mut options = TransportOptions::default();
+        if let Some(t) = millis("REBRANCH_HTTP_TIMEOUT_MS") {
+            options.timeout = t;
+            options.connect_timeout = options.connect_timeout.min(t);
+        }
+        let transport = ReqwestTransport::new(options).map_err(|e| {
             CliError::new(Kind::Failure, format!("cannot set up HTTPS: {}", e.message))
         })?;
-        PagesClient::new(transport, &config).map_err(pages_err)
+        let client = PagesClient::new(transport, &config).map_err(pages_err)?;
+        Ok(match millis("REBRANCH_API_DEADLINE_MS") {
+            Some(deadline) => {
+                let policy = crate::cloudflare::RetryPolicy { deadline, ..*client.policy() };
+                client.with_retry_policy(policy)
+            }
+            None => client,
+        })
     }
 
     /// Everything a plan's Pages step needs at apply or rollback time.
