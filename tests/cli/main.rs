@@ -13,4 +13,5 @@ mod rewrite;
 mod snapshots;
 mod world;
 mod crash;
+mod faults;
 mod hostile;
