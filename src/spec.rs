@@ -327,8 +327,10 @@ fn validate(t: &Target) -> Result<(), SpecError> {
 }
 
 fn check_remote_name(name: &str) -> Result<(), SpecError> {
+    // git2's `Remote::is_valid_name` panics on a NUL byte (a TOML `\u0000`): check first.
     let ok = !name.is_empty()
         && !name.starts_with('-')
+        && !name.contains('\0')
         && git2::Remote::is_valid_name(name)
         && !name.contains('/');
     if ok {
