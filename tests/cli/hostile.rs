@@ -198,6 +198,16 @@ fn cases() -> Vec<Case> {
             needles: &["--upload-pack"],
         },
         Case {
+            name: "remote name with a NUL byte, from a plan file",
+            setup: |w| {
+                let text = builtin_with("default = \"origin\"", "default = \"or\\u0000igin\"");
+                args(&["plan", "--plan", &plan_file(w, "nul.toml", &text)])
+            },
+            env: &[],
+            code: 1,
+            needles: &["is not a valid remote name"],
+        },
+        Case {
             name: "plan file writing outside the repository",
             setup: |w| {
                 let text = builtin_with("\"cr.yaml\",", "\"../x\",");

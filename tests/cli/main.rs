@@ -15,3 +15,4 @@ mod world;
 mod crash;
 mod faults;
 mod hostile;
+mod spec_props;
