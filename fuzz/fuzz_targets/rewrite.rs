@@ -1,0 +1,6 @@
+//! The CI rewriter (YAML, TOML, JSON, shell words) on arbitrary bytes: it must never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| rebranch::rewrite::fuzz_one(data));
