@@ -5,14 +5,14 @@ mod support;
 
 mod apply;
 mod batch;
+mod crash;
 mod errors;
+mod faults;
+mod hostile;
 mod migrate;
 mod pages;
 mod race;
 mod rewrite;
 mod snapshots;
-mod world;
-mod crash;
-mod faults;
-mod hostile;
 mod spec_props;
+mod world;
