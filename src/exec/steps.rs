@@ -51,8 +51,12 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         }
         Action::LocalRename(a) => match fx.local_branch(&a.from)? {
             Some(_) => fx.rename_local(&a.from, &a.to, a.upstream_after.as_ref()),
-            // Renamed by a run that stopped before setting the upstream.
-            None => fx.set_upstream(&a.to, a.upstream_after.as_ref()),
+            // Renamed by a run that stopped before its config followed: drop what is left
+            // under the old name, and set the upstream.
+            None => {
+                fx.set_upstream(&a.from, None)?;
+                fx.set_upstream(&a.to, a.upstream_after.as_ref())
+            }
         },
         Action::LocalBranch(a) => run_local(a, fx),
         Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
