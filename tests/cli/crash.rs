@@ -273,6 +273,17 @@ fn rollback_stopped_at_every_step_finishes_on_the_next_rollback() {
 #[test]
 fn sigkill_at_random_moments_is_recovered() {
     let mut rng = Lcg::new(0x5EED_0007);
+    // How long an apply and a rollback take here, so the kills land inside them.
+    let (apply_ms, rollback_ms) = {
+        let w = World::new();
+        let t = Instant::now();
+        w.run(&["apply", "--yes"], &[]).expect(0);
+        let apply = t.elapsed().as_millis() as u64;
+        let t = Instant::now();
+        w.run(&["rollback", "--yes"], &[]).expect(0);
+        (apply, t.elapsed().as_millis() as u64)
+    };
+    let mut killed_mid_run = 0;
     for round in 0..SIGKILL_ROUNDS {
         let w = World::new();
         let before = w.snapshot();
@@ -280,7 +291,8 @@ fn sigkill_at_random_moments_is_recovered() {
         if rolling_back {
             w.run(&["apply", "--yes"], &[]).expect(0);
         }
-        let delay = Duration::from_millis(rng.below(450));
+        let span = if rolling_back { rollback_ms } else { apply_ms };
+        let delay = Duration::from_millis(rng.below(span.max(1)));
         let args: &[&str] = if rolling_back { &["rollback", "--yes"] } else { &["apply", "--yes"] };
         let mut child = w.spawn(args, &[]);
         let deadline = Instant::now() + delay;
@@ -289,19 +301,21 @@ fn sigkill_at_random_moments_is_recovered() {
         }
         let _ = child.kill();
         let killed = w.collect(child);
+        killed_mid_run += usize::from(killed.code == -1);
         let why =
             format!("round {round}: {} killed after {delay:?} (exit {})", args[0], killed.code);
         // Whatever state it was left in, status reads it without error.
         w.status();
         if rng.below(2) == 0 && !rolling_back {
-            w.run(&["apply", "--yes"], &[]).expect(0);
+            recover(&w, &["apply", "--yes"], &why);
             assert_migrated(&w, &before, &format!("{why}, then apply"));
         }
-        w.run(&["rollback", "--yes"], &[]).expect(0);
+        recover(&w, &["rollback", "--yes"], &why);
         assert_original(&w, &before, &format!("{why}, then rollback"));
         assert_no_token(&w);
         eprintln!("{why}: recovered");
     }
+    eprintln!("SIGKILL: {killed_mid_run} of {SIGKILL_ROUNDS} runs killed part way, all recovered");
 }
 
 /// A run stopped inside a step, after its first change and before its second: the fault
@@ -409,6 +423,21 @@ fn local_rename_without_its_upstream_is_finished() {
     assert_migrated(&w, &before, "upstream set on resume");
 }
 
+/// The ref renamed but its config section not: the config left under the old name goes.
+#[test]
+fn local_rename_with_its_config_left_behind_is_finished() {
+    let (w, before) = half_done(6, |w, _| {
+        w.s.git(&["update-ref", "refs/heads/release", "refs/heads/charts"]);
+        w.s.git(&["update-ref", "-d", "refs/heads/charts"]);
+    });
+    w.run(&["apply", "--yes"], &[]).expect(0);
+    let state = w.s.local_state();
+    assert!(!state.contains_key("branch.charts.merge"), "{state:?}");
+    assert_migrated(&w, &before, "config moved on resume");
+    w.run(&["rollback", "--yes"], &[]).expect(0);
+    assert_original(&w, &before, "then rollback");
+}
+
 #[test]
 fn local_branch_created_without_its_upstream_is_finished() {
     let (w, before) = half_done(7, |w, a| {
@@ -424,4 +453,24 @@ fn local_branch_created_without_its_upstream_is_finished() {
     assert_migrated(&w, &before, "upstream set on resume");
     w.run(&["rollback", "--yes"], &[]).expect(0);
     assert_original(&w, &before, "then rollback");
+}
+
+/// Runs a recovering command. A SIGKILL in the middle of a ref update through libgit2's
+/// local transport leaves git's own `<ref>.lock` file behind, as a killed `git` would; the
+/// next run must then name that file, and once it is removed (as git's own message says to
+/// do when no git process runs) the command must succeed.
+fn recover(w: &World, args: &[&str], why: &str) {
+    let run = w.run(args, &[]);
+    if run.code == 0 {
+        return;
+    }
+    let text = run.all();
+    let lock = text
+        .split('\'')
+        .find(|p| p.ends_with(".lock"))
+        .unwrap_or_else(|| panic!("{why}: {} failed without naming a lock file: {text}", args[0]));
+    assert_eq!(run.code, 5, "{why}: {text}");
+    eprintln!("{why}: a stale git lock was left, {lock}; removed, as git advises");
+    std::fs::remove_file(lock).unwrap();
+    w.run(args, &[]).expect(0);
 }
