@@ -223,8 +223,24 @@ pub(super) fn take_lock(ctx: &Ctx<'_>, dir: &Path, command: &str) -> Result<Lock
             "took over the lock left by `{}` (pid {} on {}), which no longer runs",
             h.command, h.pid, h.host
         ));
+        // A holder killed while writing one of rebranch's scratch refs (refs/rebranch/)
+        // leaves git's lock file behind; nothing else writes there, so it is stale.
+        if let Some(git_dir) = dir.parent() {
+            remove_lock_files(&git_dir.join("refs/rebranch"));
+        }
     }
     Ok(lock)
+}
+
+fn remove_lock_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_lock_files(&path);
+        } else if path.extension().is_some_and(|x| x == "lock") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 fn resume(ctx: &Ctx<'_>, journal: Journal, args: &ApplyArgs) -> Result<Journal, CliError> {
