@@ -340,11 +340,14 @@ fn half_done(
 ) -> (World, Snapshot) {
     let w = World::new();
     let before = w.snapshot();
-    let plan = w.run(&["plan", "--format", "json"], &[]).expect(0);
-    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let fault = format!("fail-during:{step}");
     w.run(&["apply", "--yes"], &[("REBRANCH_FAULT", &fault)]).expect(5);
-    first_half(&w, &plan["actions"][step - 1]);
+    // The plan the run applies, from its journal's first line (a separate `plan` could
+    // differ: the CI commit carries the time it was planned).
+    let journal = w.state_files().into_iter().find(|p| p.extension().is_some_and(|x| x == "jsonl"));
+    let text = std::fs::read_to_string(journal.expect("a journal")).unwrap();
+    let begin: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    first_half(&w, &begin["plan"]["actions"][step - 1]);
     (w, before)
 }
 
