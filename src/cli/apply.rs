@@ -10,6 +10,7 @@ use crate::exec::effects::GitEffects;
 use crate::exec::journal::{Event, Journal, StepState};
 use crate::exec::lock::Lock;
 use crate::exec::{self, Outcome, Progress};
+use crate::git::remote::RemoteListing;
 use crate::plan::{FORMAT_VERSION, Observed, Plan, Step};
 use crate::{observe, render};
 
@@ -101,10 +102,10 @@ pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<App
     let dir = state_dir(&repo);
     let lock = take_lock(ctx, &dir, "apply")?;
     let journal_dir = Journal::dir(&dir);
-    let mut journal = match Journal::latest(&journal_dir)? {
-        Some(j) if j.is_unfinished() => resume(ctx, j, args)?,
+    let (mut journal, listing) = match Journal::latest(&journal_dir)? {
+        Some(j) if j.is_unfinished() => (resume(ctx, j, args)?, None),
         _ => match new_run(ctx, &repo, args, &journal_dir, terminal)? {
-            Ok(j) => j,
+            Ok((j, listing)) => (j, Some(listing)),
             Err(plan) => return Ok(Applied::NoChanges { plan }),
         },
     };
@@ -116,6 +117,9 @@ pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<App
         }
     }
     let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
+    if let Some(listing) = listing {
+        fx = fx.with_listing(&journal.plan.repository.remote, listing);
+    }
     let mut lines = ctx.ui.progress("applying");
     let progress: &mut dyn Progress = match echo {
         Echo::Terminal => &mut lines,
@@ -271,14 +275,17 @@ fn new_run(
     args: &ApplyArgs,
     dir: &Path,
     terminal: bool,
-) -> Result<Result<Journal, String>, CliError> {
-    let plan = match &args.saved {
+) -> Result<Result<(Journal, RemoteListing), String>, CliError> {
+    let (plan, listing) = match &args.saved {
         Some(path) => {
             let plan = load_saved(path)?;
-            check_saved(ctx, repo, &plan, path)?;
-            plan
+            let listing = check_saved(ctx, repo, &plan, path)?;
+            (plan, listing)
         }
-        None => ctx.plan(repo)?.2,
+        None => {
+            let (_, obs, plan) = ctx.plan(repo)?;
+            (plan, obs.listing)
+        }
     };
     if plan.is_empty() {
         return Ok(Err(plan.plan.name));
@@ -295,7 +302,7 @@ fn new_run(
         }
         confirm(ctx, args.yes, "Apply these changes?", "apply")?;
     }
-    Ok(Ok(Journal::create(dir, &plan)?))
+    Ok(Ok((Journal::create(dir, &plan)?, listing)))
 }
 
 fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<(), CliError> {
@@ -380,7 +387,7 @@ fn check_saved(
     repo: &git2::Repository,
     plan: &Plan,
     path: &Path,
-) -> Result<(), CliError> {
+) -> Result<RemoteListing, CliError> {
     let remote = &plan.repository.remote;
     let url = repo
         .find_remote(remote)
@@ -412,11 +419,10 @@ fn check_saved(
         }
         None => None,
     };
-    let now =
-        Observed::new(observe::current_refs(repo, remote, &plan.observed.refs, pages.as_ref())?);
-    let moved = plan.observed.moved(&now);
+    let (refs, listing) = observe::current_refs(repo, remote, &plan.observed.refs, pages.as_ref())?;
+    let moved = plan.observed.moved(&Observed::new(refs));
     if moved.is_empty() {
-        return Ok(());
+        return Ok(listing);
     }
     let mut err = CliError::new(
         Kind::Moved,

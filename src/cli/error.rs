@@ -51,7 +51,14 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(kind: Kind, message: impl Into<String>) -> CliError {
-        CliError { kind, message: message.into(), causes: Vec::new(), hints: Vec::new() }
+        let message = message.into();
+        let hints = stale_git_lock(&message)
+            .map(|path| {
+                format!("git left the lock file {path}: if no git process is using that repository, delete it and run again")
+            })
+            .into_iter()
+            .collect();
+        CliError { kind, message, causes: Vec::new(), hints }
     }
 
     pub fn cause(mut self, cause: impl Into<String>) -> CliError {
@@ -150,5 +157,22 @@ impl From<LockError> for CliError {
 impl From<ExecError> for CliError {
     fn from(e: ExecError) -> CliError {
         CliError::new(Kind::Failure, e.to_string())
+    }
+}
+
+/// The path of a git lock file named in a libgit2 message (`failed to lock file '….lock'`).
+fn stale_git_lock(message: &str) -> Option<&str> {
+    let end = message.find(".lock'")? + ".lock".len();
+    let start = message[..end].rfind('\'')? + 1;
+    Some(&message[start..end])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_a_stale_git_lock_file() {
+        let m = "push `release`: failed to lock file '/r/origin.git/refs/heads/release.lock' for writing";
+        assert_eq!(super::stale_git_lock(m), Some("/r/origin.git/refs/heads/release.lock"));
+        assert_eq!(super::stale_git_lock("no lock here"), None);
     }
 }

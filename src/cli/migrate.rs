@@ -58,7 +58,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     ));
     let env = setup_pages(ctx, &mut target).map_err(cancelled)?;
     let inner = Ctx { global: ctx.global, ui: ctx.ui, env };
-    let (obs, mut plan) = inner.plan_with(&repo, &target)?;
+    let (mut obs, mut plan) = inner.plan_with(&repo, &target)?;
     ctx.ui.out(&findings(&repo, &target, &obs, &plan));
     if plan.is_empty() {
         ctx.ui.out(&format!(
@@ -70,7 +70,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     ctx.ui.out(&format!("\n{}\n\n{}", style.bold("The plan"), render::plan_text(&plan, style)));
     if !plan.reviews.is_empty() {
         review(ctx, &plan.reviews, &mut target, &answers)?;
-        plan = inner.plan_with(&repo, &target)?.1;
+        (obs, plan) = inner.plan_with(&repo, &target)?;
         ctx.ui.out(&format!(
             "\n{}\n\n{}",
             style.bold("The plan, with your answers"),
@@ -83,7 +83,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         ctx.ui.out("Nothing was changed.\n");
         return Ok(0);
     }
-    apply(&inner, &repo, plan, args.no_verify, &target)
+    apply(&inner, &repo, plan, obs.listing, args.no_verify, &target)
 }
 
 /// Names the Pages project (and asks for what is missing to reach it), or leaves the
@@ -280,6 +280,7 @@ fn apply(
     ctx: &Ctx<'_>,
     repo: &git2::Repository,
     mut plan: Plan,
+    listing: crate::git::remote::RemoteListing,
     no_verify: bool,
     target: &Target,
 ) -> Result<u8, CliError> {
@@ -295,7 +296,8 @@ fn apply(
     let mut journal = Journal::create(&Journal::dir(&dir), &plan)?;
     let mut progress = ctx.ui.spinners();
     let pages = ctx.pages_access_with(&journal.plan, Box::new(progress.deployments()))?;
-    let mut fx = GitEffects::new(repo).with_pages(pages);
+    let remote = plan.repository.remote.clone();
+    let mut fx = GitEffects::new(repo).with_pages(pages).with_listing(&remote, listing);
     super::stop_on_interrupt();
     ctx.ui.status("");
     let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;

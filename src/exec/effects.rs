@@ -87,11 +87,19 @@ pub struct GitEffects<'r> {
     repo: &'r Repository,
     listings: BTreeMap<String, RemoteListing>,
     pages: Option<PagesAccess>,
+    /// The Pages project as last read by a step's check.
+    pages_read: Option<cloudflare::ProjectState>,
 }
 
 impl<'r> GitEffects<'r> {
     pub fn new(repo: &'r Repository) -> GitEffects<'r> {
-        GitEffects { repo, listings: BTreeMap::new(), pages: None }
+        GitEffects { repo, listings: BTreeMap::new(), pages: None, pages_read: None }
+    }
+
+    /// Starts from a listing of `remote` just read (by the plan), saving a connection.
+    pub fn with_listing(mut self, remote: &str, listing: RemoteListing) -> GitEffects<'r> {
+        self.listings.insert(remote.to_string(), listing);
+        self
     }
 
     /// Adds API access for plans with a Pages step.
@@ -198,11 +206,19 @@ impl Effects for GitEffects<'_> {
     ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError> {
         let access = self.pages()?;
         let state = cloudflare::observe(&access.client, project)?;
-        Ok((state.branch_fields(), state.canonical_deployment))
+        let fields = (state.branch_fields(), state.canonical_deployment.clone());
+        self.pages_read = Some(state);
+        Ok(fields)
     }
 
     fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError> {
-        cloudflare::apply_switch(&self.pages()?.client, switch)?;
+        // The step's check read the project just before: start from that read.
+        let read = self.pages_read.take().filter(|s| s.name == switch.project);
+        let client = &self.pages()?.client;
+        match read {
+            Some(state) => cloudflare::apply_switch_from(client, switch, state)?,
+            None => cloudflare::apply_switch(client, switch)?,
+        };
         Ok(())
     }
 

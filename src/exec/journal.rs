@@ -94,19 +94,33 @@ impl Journal {
         let started = now();
         let run = format!("{}-{}", timestamp(started), std::process::id());
         let path = dir.join(format!("{run}.jsonl"));
-        let file =
-            OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err(&path))?;
-        let mut journal = Journal {
+        // The first line goes in whole or not at all: written to a temporary file, synced,
+        // then linked into place (which fails if the name exists), so a crash here leaves
+        // either no journal or one that starts with its plan.
+        let begin = Event::Begin { run: run.clone(), started, plan: Box::new(plan.clone()) };
+        let mut line = serde_json::to_string(&begin).map_err(|e| JournalError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        line.push('\n');
+        let mut tmp =
+            tempfile::Builder::new().prefix(".begin-").tempfile_in(dir).map_err(io_err(dir))?;
+        tmp.write_all(line.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(io_err(&path))?;
+        fs::hard_link(tmp.path(), &path).map_err(io_err(&path))?;
+        drop(tmp);
+        sync_dir(dir);
+        let file = OpenOptions::new().append(true).open(&path).map_err(io_err(&path))?;
+        Ok(Journal {
             path,
-            run: run.clone(),
+            run,
             plan: plan.clone(),
             states: vec![StepState::Pending; plan.actions.len()],
             finished: false,
             rolled_back: false,
             file,
-        };
-        journal.record(Event::Begin { run, started, plan: Box::new(plan.clone()) })?;
-        Ok(journal)
+        })
     }
 
     /// The most recent run, if any.
@@ -231,6 +245,13 @@ fn parse_events(path: &Path, text: &str) -> Result<Vec<Event>, JournalError> {
     Ok(events)
 }
 
+/// Makes a new directory entry durable; best effort where directories cannot be synced.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |e| JournalError::Io { path: path.display().to_string(), message: e.to_string() }
 }
@@ -250,6 +271,26 @@ pub fn timestamp(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_journal_starts_with_its_plan_and_leaves_no_scratch_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "format_version": 1,
+            "plan": {"name": "t", "source": "t"},
+            "repository": {"path": "/r", "remote": "origin", "remote_url": "/o"},
+            "variables": {},
+            "observed": {"fingerprint": "f", "refs": {}},
+            "actions": [],
+            "warnings": []
+        }))
+        .unwrap();
+        let journal = Journal::create(dir.path(), &plan).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+        assert_eq!(names, std::slice::from_ref(&journal.path));
+        let reopened = Journal::open(&journal.path).unwrap();
+        assert_eq!(reopened.plan, plan);
+    }
 
     #[test]
     fn timestamp_is_utc_civil_time() {

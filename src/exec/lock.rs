@@ -1,10 +1,11 @@
-//! One writer at a time: an exclusive lock file under `.git/rebranch/` guards apply and
-//! rollback. A lock left by a process that no longer runs on this host is taken over with a
-//! notice, so `apply` after a crash resumes; a live lock refuses, naming its holder.
+//! One writer at a time: an exclusive lock on `.git/rebranch/lock` guards apply and
+//! rollback. A lock left by a process that no longer runs is taken over with a notice (the
+//! system released it when the process died), so `apply` after a crash resumes; a live
+//! lock refuses, naming its holder's pid, host, command and start time.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,11 +18,11 @@ pub struct Holder {
     pub command: String,
 }
 
-/// A held lock; released when dropped.
+/// A held lock; released when dropped (or by the system when the process dies).
 #[derive(Debug)]
 pub struct Lock {
-    path: PathBuf,
-    /// Set when a stale lock was taken over: whose it was.
+    file: File,
+    /// Set when the previous holder ended without releasing: whose it was.
     pub took_over: Option<Holder>,
 }
 
@@ -39,6 +40,12 @@ pub enum LockError {
 
 impl Lock {
     /// Takes the lock at `dir/lock` for `command`.
+    ///
+    /// The exclusion is the system's own file lock (`flock`), so it is atomic and a process
+    /// that dies releases it: no pid guessing decides who may write. The file's content
+    /// names the holder, for the message a second writer gets, and is cleared on release;
+    /// content found on taking the lock means the previous holder ended without releasing
+    /// it (a crash or a kill), which is reported so the user knows a run may need resuming.
     pub fn acquire(dir: &Path, command: &str) -> Result<Lock, LockError> {
         let path = dir.join("lock");
         let io = |e: std::io::Error| LockError::Io {
@@ -46,6 +53,27 @@ impl Lock {
             message: e.to_string(),
         };
         fs::create_dir_all(dir).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = read_holder(&mut file).unwrap_or_else(|| Holder {
+                    pid: 0,
+                    host: "(unknown)".into(),
+                    started: 0,
+                    command: "(starting)".into(),
+                });
+                return Err(LockError::Held { path: path.display().to_string(), holder });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let took_over = read_holder(&mut file);
         let me = Holder {
             pid: std::process::id(),
             host: hostname(),
@@ -54,66 +82,31 @@ impl Lock {
                 .map_or(0, |d| d.as_secs()),
             command: command.to_string(),
         };
-        let mut took_over = None;
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let body = serde_json::to_string(&me).unwrap_or_default();
-                    f.write_all(body.as_bytes()).and_then(|_| f.sync_all()).map_err(io)?;
-                    return Ok(Lock { path, took_over });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = read_holder(&path);
-                    match holder {
-                        Some(h) if is_alive(&h) => {
-                            return Err(LockError::Held {
-                                path: path.display().to_string(),
-                                holder: h,
-                            });
-                        }
-                        stale => {
-                            fs::remove_file(&path).map_err(io)?;
-                            took_over = stale;
-                        }
-                    }
-                }
-                Err(e) => return Err(io(e)),
-            }
-        }
-        Err(LockError::Io {
-            path: path.display().to_string(),
-            message: "it keeps reappearing".to_string(),
-        })
+        let body = serde_json::to_string(&me).unwrap_or_default();
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(body.as_bytes()))
+            .and_then(|()| file.sync_all())
+            .map_err(io)?;
+        Ok(Lock { file, took_over })
     }
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // The file stays (removing it would let a waiter lock an unlinked inode); its
+        // content goes, so the next holder knows this one ended cleanly.
+        let _ = self.file.set_len(0);
+        let _ = self.file.sync_all();
+        let _ = self.file.unlock();
     }
 }
 
-fn read_holder(path: &Path) -> Option<Holder> {
-    let text = fs::read_to_string(path).ok()?;
+fn read_holder(file: &mut File) -> Option<Holder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-/// A holder on another host is presumed alive: its process cannot be checked from here.
-fn is_alive(h: &Holder) -> bool {
-    if h.host != hostname() {
-        return true;
-    }
-    process_exists(h.pid)
-}
-
-#[cfg(target_os = "linux")]
-fn process_exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn process_exists(_pid: u32) -> bool {
-    true
 }
 
 fn hostname() -> String {
@@ -135,6 +128,13 @@ mod tests {
         assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
         drop(first);
         Lock::acquire(dir.path(), "rollback").unwrap();
+    }
+
+    #[test]
+    fn a_lock_released_cleanly_is_not_reported_as_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Lock::acquire(dir.path(), "apply").unwrap());
+        assert_eq!(Lock::acquire(dir.path(), "apply").unwrap().took_over, None);
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Observation {
     pub pages: Option<ProjectState>,
     /// The CI files the rewrite may change, read at the remote tip of its branch.
     pub ci: Option<ci::CiSnapshot>,
+    /// The remote's whole listing, as read in the one connection: an apply right after
+    /// the plan starts from it instead of connecting again.
+    pub listing: remote::RemoteListing,
 }
 
 impl Observation {
@@ -154,8 +157,12 @@ pub fn observe(
             tracking.insert(name.clone(), oid);
         }
     }
-    let remote_heads: BTreeMap<String, Oid> =
-        listing.heads.into_iter().filter(|(name, _)| names.contains(name)).collect();
+    let remote_heads: BTreeMap<String, Oid> = listing
+        .heads
+        .iter()
+        .filter(|(name, _)| names.contains(*name))
+        .map(|(name, oid)| (name.clone(), *oid))
+        .collect();
     let tips_of = |name: &String| {
         remote_heads.get(name).into_iter().chain(local.get(name).map(|b| &b.oid)).copied()
     };
@@ -177,7 +184,7 @@ pub fn observe(
         remote: target.remote.clone(),
         remote_url,
         remote_heads,
-        remote_default: listing.default_branch,
+        remote_default: listing.default_branch.clone(),
         local,
         tracking,
         head_branch: local::checked_out(repo),
@@ -186,6 +193,7 @@ pub fn observe(
         files,
         pages,
         ci,
+        listing,
     })
 }
 
@@ -279,7 +287,7 @@ pub fn current_refs(
     remote_name: &str,
     recorded: &BTreeMap<String, Option<String>>,
     pages: Option<&ProjectState>,
-) -> Result<BTreeMap<String, Option<String>>, ObserveError> {
+) -> Result<(BTreeMap<String, Option<String>>, remote::RemoteListing), ObserveError> {
     if repo.find_remote(remote_name).is_err() {
         return Err(no_remote(repo, remote_name));
     }
@@ -294,7 +302,7 @@ pub fn current_refs(
         };
         out.insert(key.clone(), value);
     }
-    Ok(out)
+    Ok((out, listing))
 }
 
 fn pages_field(pages: Option<&ProjectState>, key: &str) -> Option<String> {

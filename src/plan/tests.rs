@@ -38,6 +38,7 @@ fn obs(remote: &[(&str, char)], local: &[(&str, char)]) -> Observation {
         files: remote.iter().map(|(_, c)| (oid(*c), "index.yaml".to_string())).collect(),
         pages: None,
         ci: None,
+        listing: Default::default(),
     }
 }
 

@@ -172,6 +172,14 @@ fn an_interrupted_batch_is_completed_by_a_rerun() {
     child.wait().unwrap();
     let killed = f.results();
     assert!(killed.values().any(|r| r == "pending"), "killed part way: {killed:?}");
+    // A kill in the middle of a ref or config write leaves git's lock file (in the clone,
+    // or in a local-path remote, which a served remote would clean up itself); the next run
+    // names it, and it is removed here as git's own message advises.
+    for (name, _, _) in SHAPES {
+        let m = f.member(name);
+        remove_git_locks(&m.origin.join("refs"));
+        remove_git_locks(&m.clone.join(".git"));
+    }
 
     let rerun = f.batch(&["apply", "--yes"]).expect(0);
     let results = f.results();
@@ -279,4 +287,16 @@ fn refusals_and_bad_batch_files_are_clear_errors() {
     run(&["batch", "plan", "--repos", file.to_str().unwrap(), "--jobs", "0"]).expect(64);
     let help = run(&["batch", "--help"]).expect(0);
     assert!(help.stdout.contains("[[repo]]") && help.stdout.contains("Exit codes:"));
+}
+
+fn remove_git_locks(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_git_locks(&path);
+        } else if path.extension().is_some_and(|x| x == "lock") && !path.ends_with("rebranch/lock")
+        {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
 }

@@ -143,8 +143,12 @@ fn live_lock_refuses_naming_its_holder() {
     std::fs::create_dir_all(&dir).unwrap();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let holder = serde_json::json!({"pid": std::process::id(), "host": host.trim(), "started": 0, "command": "apply"});
+    // Hold the lock as a running rebranch would: the file's system lock, its content naming us.
+    let file = std::fs::File::create(dir.join("lock")).unwrap();
+    file.lock().unwrap();
     std::fs::write(dir.join("lock"), holder.to_string()).unwrap();
     let err = refused(&s, &["apply", "--yes"], 1, "holds the lock");
+    drop(file);
     assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
 }
 

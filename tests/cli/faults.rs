@@ -241,7 +241,9 @@ fn two_applies_at_once_the_lock_wins_and_a_killed_holder_is_taken_over() {
     let mut first = w.spawn(&["apply", "--yes"], &[]);
     let lock = w.s.clone.join(".git/rebranch/lock");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !lock.exists() {
+    // The lock file names its holder while held, and is emptied on release.
+    let held = |p: &std::path::Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
+    while !held(&lock) {
         assert!(Instant::now() < deadline, "the first apply never took the lock");
         assert!(first.try_wait().unwrap().is_none(), "the first apply ended early");
         std::thread::sleep(Duration::from_millis(20));
@@ -255,7 +257,7 @@ fn two_applies_at_once_the_lock_wins_and_a_killed_holder_is_taken_over() {
 
     first.kill().unwrap();
     w.collect(first);
-    assert!(lock.exists(), "a killed holder leaves its lock");
+    assert!(held(&lock), "a killed holder leaves its name in the lock file");
     let third = w.run(&["apply", "--yes"], &[]).expect(0);
     assert!(
         third.stderr.contains(&format!("took over the lock left by `apply` (pid {pid}")),
@@ -264,7 +266,7 @@ fn two_applies_at_once_the_lock_wins_and_a_killed_holder_is_taken_over() {
     );
     assert!(third.stderr.contains("which no longer runs"), "{}", third.stderr);
     assert_eq!(w.pages().0, "release");
-    assert!(!lock.exists(), "released at the end");
+    assert!(!held(&lock), "released at the end");
 }
 
 /// A remote URL with credentials in it (the git daemon ignores them): the tool must never
