@@ -149,6 +149,24 @@ pub struct SwitchRecord {
     pub patched: bool,
 }
 
+impl SwitchRecord {
+    /// What rollback needs to undo `plan`, as the plan saw the project: what a journal
+    /// holding the plan can rebuild at any time.
+    pub fn of_plan(plan: &SwitchPlan, patched: bool) -> Self {
+        Self {
+            account_id: plan.account_id.clone(),
+            project: plan.project.clone(),
+            from: plan.from.clone(),
+            to: plan.to.clone(),
+            source_type: plan.source_type.clone(),
+            before: plan.before.clone(),
+            after: plan.after.clone(),
+            canonical_deployment_before: plan.canonical_deployment.clone(),
+            patched,
+        }
+    }
+}
+
 /// How to wait for a deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollOptions {
@@ -358,14 +376,9 @@ pub fn apply_switch_from<T: Transport>(
     let fields = current.branch_fields();
     let mut record = SwitchRecord {
         account_id: client.account_id().to_owned(),
-        project: plan.project.clone(),
-        from: plan.from.clone(),
-        to: plan.to.clone(),
         source_type: current.source_type.clone(),
-        before: plan.before.clone(),
-        after: plan.after.clone(),
         canonical_deployment_before: current.canonical_deployment.clone(),
-        patched: false,
+        ..SwitchRecord::of_plan(plan, false)
     };
     if fields == plan.after {
         // A resumed apply: the PATCH went through before; keep the plan's view of "before".

@@ -240,17 +240,7 @@ impl Effects for GitEffects<'_> {
         old_branch_exists: bool,
     ) -> Result<(), ExecError> {
         let access = self.pages()?;
-        let record = SwitchRecord {
-            account_id: switch.account_id.clone(),
-            project: switch.project.clone(),
-            from: switch.from.clone(),
-            to: switch.to.clone(),
-            source_type: switch.source_type.clone(),
-            before: switch.before.clone(),
-            after: switch.after.clone(),
-            canonical_deployment_before: switch.canonical_deployment.clone(),
-            patched: true,
-        };
+        let record = SwitchRecord::of_plan(switch, true);
         let options =
             RollbackOptions { old_branch_exists, poll: access.poll, ..RollbackOptions::default() };
         cloudflare::rollback_switch(&access.client, &record, access.progress.as_ref(), &options)?;

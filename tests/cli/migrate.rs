@@ -66,15 +66,18 @@ fn answer_reviews(pty: &mut Pty) {
     answer(pty, "`charts` here", &[ENTER]);
 }
 
+/// The Pages stand-in serving the sample's project from `charts`, and its base URL.
+fn pages_standin() -> (StandIn, String) {
+    let project = StandInProject::git(ACCOUNT, "acme-helm-charts", "charts");
+    let standin = StandIn::start(vec![project], vec![TokenRule::edit(TOKEN)]).unwrap();
+    let base = standin.base_url();
+    (standin, base)
+}
+
 #[test]
 fn happy_path_with_pages_and_reviews() {
     let s = Sandbox::new();
-    let standin = StandIn::start(
-        vec![StandInProject::git(ACCOUNT, "acme-helm-charts", "charts")],
-        vec![TokenRule::edit(TOKEN)],
-    )
-    .unwrap();
-    let base = standin.base_url();
+    let (standin, base) = pages_standin();
     let before = s.remote_heads();
     let mut pty = migrate(
         &s,
@@ -154,12 +157,7 @@ fn without_a_terminal_migrate_points_at_plan_and_apply() {
 #[test]
 fn asks_for_a_missing_token_and_account_without_echoing_the_token() {
     let s = Sandbox::new();
-    let standin = StandIn::start(
-        vec![StandInProject::git(ACCOUNT, "acme-helm-charts", "charts")],
-        vec![TokenRule::edit(TOKEN)],
-    )
-    .unwrap();
-    let base = standin.base_url();
+    let (_standin, base) = pages_standin();
     let mut pty = migrate_with(
         &s,
         &["--set", "cloudflare.project=acme-helm-charts"],
