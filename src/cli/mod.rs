@@ -45,6 +45,7 @@ Environment:
   CLOUDFLARE_ACCOUNT_ID    default for --set cloudflare.account_id
   CLOUDFLARE_API_BASE_URL  the Pages API (plain http only to loopback)
   REBRANCH_PAGES_POLL_MS   deployment polling interval
+  REBRANCH_HTTP_TIMEOUT_MS, REBRANCH_API_DEADLINE_MS   Pages request timeout, total deadline
   NO_COLOR                 no colour, even on a terminal (CLICOLOR_FORCE=1: colour anyway)
   SOURCE_DATE_EPOCH        time of the CI rewrite commit (reproducible plans)
   CI                       never prompt
