@@ -26,6 +26,8 @@ pub struct CiSnapshot {
     pub now: i64,
     /// `owner/name` of the remote, when it is a GitHub-style URL.
     pub slug: Option<String>,
+    /// Matching paths that are symbolic links: never followed, so never rewritten.
+    pub links: Vec<String>,
 }
 
 /// One candidate file.
@@ -56,16 +58,24 @@ pub fn snapshot(
     let root = repo.find_commit(base).and_then(|c| c.tree()).map_err(GitError::from_git(&doing))?;
     let mut files = BTreeMap::new();
     let mut trees = BTreeMap::new();
+    let mut links = Vec::new();
     for pattern in patterns {
         let (dir, glob) = pattern.rsplit_once('/').unwrap_or(("", pattern));
         let Some(tree) = subtree(repo, &root, dir) else { continue };
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
-            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
-            if !regular || entry.kind() != Some(ObjectType::Blob) || !glob_match(glob, name) {
+            if !glob_match(glob, name) {
                 continue;
             }
             let path = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+            if entry.filemode() == 0o120000 {
+                links.push(path);
+                continue;
+            }
+            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+            if !regular || entry.kind() != Some(ObjectType::Blob) {
+                continue;
+            }
             let text = read_text(repo, entry.id());
             files.insert(path.clone(), CiFile { path, blob: entry.id(), text });
             record_trees(repo, &root, dir, &mut trees);
@@ -82,6 +92,7 @@ pub fn snapshot(
         identity,
         now: now(),
         slug: github_slug(remote_url),
+        links,
     })
 }
 

@@ -214,6 +214,12 @@ impl Builder<'_> {
     fn rewrite(&mut self) -> Result<(), PlanError> {
         let (Some(def), Some(ci)) = (&self.target.rewrite, &self.obs.ci) else { return Ok(()) };
         let planned = rewrite::plan(self.target, def, self.remote(), ci)?;
+        for link in &ci.links {
+            self.warnings.push(format!(
+                "{link} on `{}` is a symbolic link: links are never followed, so it is not rewritten; check what it points to by hand",
+                def.commit_on
+            ));
+        }
         self.reviews = planned.reviews;
         if let Some(commit) = planned.commit {
             let oid = Oid::from_str(&commit.commit).map_err(|e| PlanError {

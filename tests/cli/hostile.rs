@@ -144,9 +144,9 @@ fn cases() -> Vec<Case> {
                 args(&["plan"])
             },
             env: &[],
-            // Only regular files are read and rewritten: the link is skipped, silently.
+            // Only regular files are read and rewritten: the link is skipped, and said so.
             code: 0,
-            needles: &["origin/main"],
+            needles: &["origin/main", ".github/workflows/evil.yml on `main` is a symbolic link"],
         },
         Case {
             name: "branch name `-f`",
