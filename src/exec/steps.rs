@@ -52,10 +52,14 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         Action::LocalRename(a) => match fx.local_branch(&a.from)? {
             Some(_) => fx.rename_local(&a.from, &a.to, a.upstream_after.as_ref()),
             // Renamed by a run that stopped before its config followed: drop what is left
-            // under the old name, and set the upstream.
+            // under the old name, and set the upstream; if it stopped before the new ref was
+            // written, write it at the tip the plan recorded.
             None => {
                 fx.set_upstream(&a.from, None)?;
-                fx.set_upstream(&a.to, a.upstream_after.as_ref())
+                match fx.local_branch(&a.to)? {
+                    Some(_) => fx.set_upstream(&a.to, a.upstream_after.as_ref()),
+                    None => fx.create_local(&a.to, parse_oid(&a.oid)?, a.upstream_after.as_ref()),
+                }
             }
         },
         Action::LocalBranch(a) => run_local(a, fx),
@@ -235,9 +239,9 @@ fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, Exec
         (None, Some(b)) if b.upstream.as_ref() == a.upstream_after.as_ref() => Readiness::Done,
         (None, Some(b)) if b.oid.to_string() == a.oid => Readiness::Ready,
         (None, Some(_)) => Readiness::Done,
-        (None, None) => {
-            Readiness::Blocked(format!("neither local `{}` nor `{}` exists", a.from, a.to))
-        }
+        // A rename killed after the old ref went and before the new one was written (git
+        // renames a loose ref that way): the journal holds its tip, so it is finished.
+        (None, None) => Readiness::Ready,
         (Some(_), Some(_)) => Readiness::Blocked(format!(
             "local branches `{}` and `{}` both exist; the rename would overwrite one",
             a.from, a.to

@@ -224,3 +224,16 @@ fn demo_runs_without_network_or_token() {
     assert!(run.stdout.contains(&target.display().to_string()));
     assert!(crate::support::ls_remote(&target.join("origin.git")).contains_key("charts"));
 }
+
+#[test]
+fn a_rename_killed_between_its_two_refs_is_finished_from_the_journal() {
+    // git renames a loose ref by deleting the old name, then writing the new one: a kill in
+    // between leaves neither. The journal holds the tip, so rollback (and apply) finish it.
+    let s = Sandbox::new();
+    let (remote, local) = (s.remote_heads(), s.local_state());
+    s.rebranch(&["apply", "--yes"]).expect(0);
+    s.git(&["update-ref", "-d", "refs/heads/release"]);
+    s.rebranch(&["rollback", "--yes"]).expect(0);
+    assert_eq!(s.remote_heads(), remote);
+    assert_eq!(s.local_state(), local, "charts is back with its upstream");
+}
