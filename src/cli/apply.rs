@@ -472,22 +472,7 @@ fn report_apply(
         .cause("nothing was changed")
         .hint("run `rebranch plan` again and review the new plan"));
     }
-    let done: Vec<usize> = journal
-        .plan
-        .actions
-        .iter()
-        .zip(&journal.states)
-        .filter(|(_, s)| **s == StepState::Done)
-        .map(|(a, _)| a.id)
-        .collect();
-    let not_done: Vec<usize> = journal
-        .plan
-        .actions
-        .iter()
-        .zip(&journal.states)
-        .filter(|(_, s)| **s != StepState::Done)
-        .map(|(a, _)| a.id)
-        .collect();
+    let (done, not_done) = (journal.step_ids(true), journal.step_ids(false));
     Err(CliError::new(
         Kind::Partial,
         format!("apply stopped at step {}: {}", stop.step, stop.reason),

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::{CliError, Ctx, Kind, state_dir};
 use crate::exec::effects::GitEffects;
-use crate::exec::journal::{Journal, StepState};
+use crate::exec::journal::Journal;
 use crate::exec::{self, Outcome};
 use crate::observe::Observation;
 use crate::plan::rewrite::ReviewItem;
@@ -340,15 +340,8 @@ fn failure(
     stop: &exec::Stopped,
     target: &Target,
 ) -> Result<u8, CliError> {
-    let ids = |want: bool| -> Vec<String> {
-        journal
-            .plan
-            .actions
-            .iter()
-            .zip(&journal.states)
-            .filter(|(_, s)| (**s == StepState::Done) == want)
-            .map(|(a, _)| a.id.to_string())
-            .collect()
+    let ids = |done: bool| -> Vec<String> {
+        journal.step_ids(done).iter().map(usize::to_string).collect()
     };
     ctx.ui.out(&format!(
         "\nThe migration stopped at step {}: {}\n  done:     {}\n  not done: {}\n",

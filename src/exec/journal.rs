@@ -190,6 +190,17 @@ impl Journal {
         Ok(())
     }
 
+    /// The ids of the steps that are done (`true`) or not done (`false`) in this run.
+    pub fn step_ids(&self, done: bool) -> Vec<usize> {
+        self.plan
+            .actions
+            .iter()
+            .zip(&self.states)
+            .filter(|(_, s)| (**s == StepState::Done) == done)
+            .map(|(a, _)| a.id)
+            .collect()
+    }
+
     /// Whether an apply of this run stopped before its end (and was not rolled back).
     pub fn is_unfinished(&self) -> bool {
         !self.finished && !self.rolled_back
