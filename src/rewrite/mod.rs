@@ -5,7 +5,8 @@
 //! Pure: string in, string out. Each format has its own analyser (`yaml`, `toml`, `json`);
 //! they share the value rules in `rules` and the shell word splitter in `shell`. After the
 //! splice, the result is parsed again and compared with the original (`RewriteError::Verify`
-//! when anything changed beyond the edited values).
+//! when anything changed beyond the edited values). A file without any occurrence (and no
+//! implicit `gh-pages` default to make explicit) is returned as it is, unparsed.
 //!
 //! Word rule: an occurrence of `charts` is a maximal run equal to the name whose neighbours
 //! are not letters, digits, `_` or `-`. So `charts/**`, `./charts`, `origin/charts` and
@@ -272,6 +273,17 @@ pub fn rewrite_as(
     resolutions: &Resolutions,
 ) -> Result<FileRewrite, RewriteError> {
     let hits = words::find_hits(text, map);
+    // No occurrence and no implicit default to make explicit: nothing to judge or edit,
+    // so the file is not even parsed.
+    if hits.is_empty() && !map.pairs().iter().any(|(old, _)| old == "gh-pages") {
+        return Ok(FileRewrite {
+            path: path.to_string(),
+            original: text.to_string(),
+            rewritten: text.to_string(),
+            occurrences: Vec::new(),
+            notes: Vec::new(),
+        });
+    }
     let env = rules::Env { kind, map, ctx };
     // YAML's events are kept from the analysis for the verification of the result.
     let mut yaml_events = Vec::new();

@@ -7,14 +7,50 @@ use super::edits::Insertion;
 use super::rules::{self, Call, Env, Judgement, call};
 use super::words::Hit;
 
-/// A shell word: its raw span in the source, its unquoted text, and for each byte of the
-/// text the source offset it came from.
+/// A shell word: its raw span in the source, its unquoted text, and where each byte of the
+/// text came from in the source, as runs that map linearly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Word {
     pub start: usize,
     pub end: usize,
     pub text: String,
-    pub offs: Vec<usize>,
+    runs: Vec<Run>,
+}
+
+/// `len` bytes of a word's text starting at `text` came from the source at `src`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    text: usize,
+    src: usize,
+    len: usize,
+}
+
+impl Word {
+    fn new(at: usize) -> Self {
+        Self { start: at, end: at, text: String::new(), runs: Vec::new() }
+    }
+
+    /// Appends `src[at..end]` (unquoted text taken as it is).
+    fn push(&mut self, src: &str, at: usize, end: usize) {
+        let len = end - at;
+        let text = self.text.len();
+        self.text.push_str(&src[at..end]);
+        match self.runs.last_mut() {
+            Some(r) if r.text + r.len == text && r.src + r.len == at => r.len += len,
+            _ => self.runs.push(Run { text, src: at, len }),
+        }
+        self.end = end;
+    }
+
+    /// The index in `text` of the byte that came from source offset `at`.
+    pub fn text_index(&self, at: usize) -> Option<usize> {
+        self.runs.iter().find(|r| r.src <= at && at < r.src + r.len).map(|r| r.text + at - r.src)
+    }
+
+    /// The source offset the byte at `ti` of `text` came from.
+    pub fn source_of(&self, ti: usize) -> Option<usize> {
+        self.runs.iter().find(|r| r.text <= ti && ti < r.text + r.len).map(|r| r.src + ti - r.text)
+    }
 }
 
 /// A script split into commands (lists of words) and comments (byte ranges).
@@ -33,6 +69,18 @@ pub(crate) fn split(src: &str, folded: bool) -> Script {
     sp.run();
     sp.script
 }
+
+/// Bytes the splitter acts on; everything else is part of a word as it is.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let special = b"\\ \t\r\n;&|()`<>#'\"$";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 struct Splitter<'a> {
     src: &'a str,
@@ -64,7 +112,16 @@ impl Splitter<'_> {
                     self.next_word(2);
                     self.next_command();
                 }
-                _ => self.push_char(self.i),
+                _ => {
+                    // A run of ordinary bytes (a special one at its start is ordinary here:
+                    // `#` inside a word, `$` not before `(`).
+                    let end = bytes[self.i + 1..]
+                        .iter()
+                        .position(|&b| SPECIAL[usize::from(b)])
+                        .map_or(bytes.len(), |p| self.i + 1 + p);
+                    let end = (end..=bytes.len()).find(|&e| self.src.is_char_boundary(e));
+                    self.push_str(self.i, end.unwrap_or(bytes.len()));
+                }
             }
         }
         self.next_word(0);
@@ -78,17 +135,13 @@ impl Splitter<'_> {
     }
 
     fn push_char(&mut self, at: usize) {
-        let ch = self.src[at..].chars().next().unwrap_or(' ');
-        let w = self.word.get_or_insert_with(|| Word {
-            start: at,
-            end: at,
-            text: String::new(),
-            offs: Vec::new(),
-        });
-        w.text.push(ch);
-        w.offs.extend(at..at + ch.len_utf8());
-        w.end = at + ch.len_utf8();
-        self.i = at + ch.len_utf8();
+        let len = self.src[at..].chars().next().map_or(1, char::len_utf8);
+        self.push_str(at, at + len);
+    }
+
+    fn push_str(&mut self, at: usize, end: usize) {
+        self.word.get_or_insert_with(|| Word::new(at)).push(self.src, at, end);
+        self.i = end;
     }
 
     fn escape(&mut self) {
@@ -105,22 +158,15 @@ impl Splitter<'_> {
     }
 
     fn open_word(&mut self, at: usize) {
-        self.word.get_or_insert_with(|| Word {
-            start: at,
-            end: at,
-            text: String::new(),
-            offs: Vec::new(),
-        });
+        self.word.get_or_insert_with(|| Word::new(at));
     }
 
     fn single_quoted(&mut self) {
         self.open_word(self.i);
         let start = self.i + 1;
         let end = self.src[start..].find('\'').map_or(self.src.len(), |p| start + p);
-        let mut at = start;
-        while at < end {
-            self.push_char(at);
-            at = self.i;
+        if start < end {
+            self.push_str(start, end);
         }
         self.i = (end + 1).min(self.src.len());
         self.close_word_at(self.i);
@@ -192,9 +238,9 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
     }
     for cmd in &script.commands {
         for (wi, w) in cmd.iter().enumerate() {
-            if let Some(ti) = w.offs.iter().position(|&o| o == at) {
+            if let Some(ti) = w.text_index(at) {
                 let context = format!("{key}: {}", command_text(src, cmd));
-                let contiguous = w.offs.get(ti + len - 1) == Some(&(at + len - 1));
+                let contiguous = w.source_of(ti + len - 1) == Some(at + len - 1);
                 let c = if contiguous {
                     word_call(src, cmd, wi, ti, len, env)
                 } else {
@@ -285,7 +331,7 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
     let t = cmd[wi].text.as_str();
     if matches!(name, "echo" | "printf" | "::notice" | "logger") || t.contains(' ') {
         let (s, e) = (cmd[wi].start, cmd[wi].end);
-        return rules::prose_call(&src[s..e], cmd[wi].offs[ti] - s, len);
+        return rules::prose_call(&src[s..e], cmd[wi].source_of(ti).unwrap_or(s) - s, len);
     }
     let whole = t.len() == len;
     if whole && mentions_branch_variable(cmd) {

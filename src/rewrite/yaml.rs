@@ -18,28 +18,35 @@ use super::{BranchMap, FileKind, Verdict, shell};
 /// Deeper nesting than this is refused as a parse error.
 pub(crate) const MAX_DEPTH: usize = 128;
 
+/// The events of a parsed text, each with its marker.
+pub(crate) type Events = Vec<(Event, Marker)>;
+
 /// Judges every hit of a YAML file; also returns the file's events, which [`verify`]
 /// compares the rewritten text's events with (so the original is parsed once).
 pub(crate) fn analyse(
     text: &str,
     hits: &[Hit],
     env: &Env,
-) -> Result<(Analysis, Vec<Event>), AnalyseError> {
-    let (docs, events) = parse_tree_keeping(text)?;
-    let mut walker = Walker {
-        text,
-        hits,
-        env,
-        out: vec![None; hits.len()],
-        spans: Vec::new(),
-        analysis: Analysis::default(),
-        foreign: None,
+) -> Result<(Analysis, Events), AnalyseError> {
+    let events = marked_events(text)?;
+    let analysis = {
+        let docs = tree(text, &events);
+        let mut walker = Walker {
+            text,
+            hits,
+            env,
+            out: vec![None; hits.len()],
+            spans: Vec::new(),
+            analysis: Analysis::default(),
+            foreign: None,
+        };
+        for doc in &docs {
+            walker.walk(doc, &mut Vec::new(), None);
+            walker.implicit_cr_yaml(doc);
+        }
+        walker.finish()?
     };
-    for doc in &docs {
-        walker.walk(doc, &mut Vec::new(), None);
-        walker.implicit_cr_yaml(doc);
-    }
-    Ok((walker.finish()?, events))
+    Ok((analysis, events))
 }
 
 /// Parses the rewritten text and checks it equals the original (whose events `before`
@@ -47,7 +54,7 @@ pub(crate) fn analyse(
 /// branches, and for events added by insertions.
 pub(crate) fn verify(
     original: &str,
-    before: &[Event],
+    before: &[(Event, Marker)],
     rewritten: &str,
     map: &BranchMap,
     insertions: &[String],
@@ -55,17 +62,26 @@ pub(crate) fn verify(
     if original == rewritten {
         return Ok(());
     }
-    let after =
-        events(rewritten).map_err(|e| format!("the result does not parse: {}", e.message))?;
     let mut i = 0;
-    for ev in &after {
-        if i < before.len() && same_event(&before[i], ev, map, insertions) {
+    let mut unexpected = None;
+    each_event(rewritten, |ev, _| {
+        if i < before.len() && same_event(&before[i].0, &ev, map, insertions) {
             i += 1;
-        } else if insertions.is_empty() || !insertable(ev, map) {
-            return Err(format!("unexpected change near {ev:?}"));
+        } else if insertions.is_empty() || !insertable(&ev, map) {
+            unexpected = Some(format!("unexpected change near {ev:?}"));
+            return false;
         }
+        true
+    })
+    .map_err(|e| format!("the result does not parse: {}", e.message))?;
+    if let Some(message) = unexpected {
+        return Err(message);
     }
-    if i == before.len() { Ok(()) } else { Err(format!("an event went missing: {:?}", before[i])) }
+    if i == before.len() {
+        Ok(())
+    } else {
+        Err(format!("an event went missing: {:?}", before[i].0))
+    }
 }
 
 fn insertable(ev: &Event, map: &BranchMap) -> bool {
@@ -106,10 +122,10 @@ fn parse_error(message: String, m: Marker) -> AnalyseError {
     AnalyseError { line: m.line().max(1), column: m.col() + 1, message }
 }
 
-/// All events of a text, with markers, refusing nesting deeper than [`MAX_DEPTH`].
-fn marked_events(text: &str) -> Result<Vec<(Event, Marker)>, AnalyseError> {
+/// Feeds every event of a text to `each` until it returns `false` or the stream ends,
+/// refusing nesting deeper than [`MAX_DEPTH`].
+fn each_event(text: &str, mut each: impl FnMut(Event, Marker) -> bool) -> Result<(), AnalyseError> {
     let mut parser = Parser::new_from_str(text);
-    let mut out = Vec::new();
     let mut depth = 0usize;
     loop {
         let (ev, mark) =
@@ -123,41 +139,47 @@ fn marked_events(text: &str) -> Result<Vec<(Event, Marker)>, AnalyseError> {
             return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
         }
         let end = ev == Event::StreamEnd;
-        out.push((ev, mark));
-        if end {
-            return Ok(out);
+        if !each(ev, mark) || end {
+            return Ok(());
         }
     }
 }
 
-fn events(text: &str) -> Result<Vec<Event>, AnalyseError> {
-    Ok(marked_events(text)?.into_iter().map(|(e, _)| e).collect())
+/// All events of a text, with markers.
+fn marked_events(text: &str) -> Result<Events, AnalyseError> {
+    let mut out = Vec::new();
+    each_event(text, |ev, mark| {
+        out.push((ev, mark));
+        true
+    })?;
+    Ok(out)
 }
 
-/// A node of the document tree; scalars keep their content span in bytes.
+/// A node of the document tree, borrowing its scalars from the events; scalars keep
+/// their content span in bytes.
 #[derive(Debug)]
-struct Node {
+struct Node<'e> {
     start: usize,
-    kind: Kind,
+    kind: Kind<'e>,
 }
 
 #[derive(Debug)]
-enum Kind {
-    Scalar { value: String, content: (usize, usize), literal: bool },
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+enum Kind<'e> {
+    Scalar { value: &'e str, content: (usize, usize), literal: bool },
+    Seq(Vec<Node<'e>>),
+    Map(Vec<(Node<'e>, Node<'e>)>),
     Alias,
 }
 
-impl Node {
-    fn as_str(&self) -> Option<&str> {
-        match &self.kind {
+impl<'e> Node<'e> {
+    fn as_str(&self) -> Option<&'e str> {
+        match self.kind {
             Kind::Scalar { value, .. } => Some(value),
             _ => None,
         }
     }
 
-    fn get(&self, key: &str) -> Option<(&Node, &Node)> {
+    fn get(&self, key: &str) -> Option<(&Node<'e>, &Node<'e>)> {
         match &self.kind {
             Kind::Map(pairs) => {
                 pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v))
@@ -167,31 +189,47 @@ impl Node {
     }
 }
 
-enum Frame {
-    Seq(usize, Vec<Node>),
-    Map(usize, Vec<Node>),
+enum Frame<'e> {
+    Seq(usize, Vec<Node<'e>>),
+    Map(usize, Vec<Node<'e>>),
 }
 
-#[cfg(test)]
-fn parse_tree(text: &str) -> Result<Vec<Node>, AnalyseError> {
-    parse_tree_keeping(text).map(|(docs, _)| docs)
+/// Maps yaml-rust2's character offsets to byte offsets: the identity for ASCII text
+/// (nearly every CI file), a table otherwise.
+enum ByteOffsets {
+    Ascii(usize),
+    Table(Vec<usize>),
 }
 
-/// The document trees of a text, and its events.
-fn parse_tree_keeping(text: &str) -> Result<(Vec<Node>, Vec<Event>), AnalyseError> {
-    let evs = marked_events(text)?;
-    let mut kept = Vec::with_capacity(evs.len());
-    let bytes_of: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
-    let to_byte = |m: &Marker| bytes_of.get(m.index()).copied().unwrap_or(text.len());
+impl ByteOffsets {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            Self::Ascii(text.len())
+        } else {
+            Self::Table(text.char_indices().map(|(i, _)| i).chain([text.len()]).collect())
+        }
+    }
+
+    fn of(&self, chars: usize) -> usize {
+        match self {
+            Self::Ascii(len) => chars.min(*len),
+            Self::Table(t) => t.get(chars).copied().unwrap_or(*t.last().unwrap_or(&0)),
+        }
+    }
+}
+
+/// The document trees of a text, from its events.
+fn tree<'e>(text: &str, events: &'e [(Event, Marker)]) -> Vec<Node<'e>> {
+    let bytes = ByteOffsets::new(text);
+    let ascii = matches!(bytes, ByteOffsets::Ascii(_));
     let mut stack: Vec<Frame> = Vec::new();
     let mut docs = Vec::new();
-    for (ev, mark) in evs {
-        let at = to_byte(&mark);
-        let node = match &ev {
+    for (ev, mark) in events {
+        let at = bytes.of(mark.index());
+        let node = match ev {
             Event::Scalar(value, style, ..) => {
-                let content = scalar_content(text, at, value, *style);
+                let content = scalar_content(text, ascii, at, value, *style);
                 let literal = *style == TScalarStyle::Literal;
-                let value = value.clone();
                 Some(Node { start: at, kind: Kind::Scalar { value, content, literal } })
             }
             Event::Alias(_) => Some(Node { start: at, kind: Kind::Alias }),
@@ -206,14 +244,13 @@ fn parse_tree_keeping(text: &str) -> Result<(Vec<Node>, Vec<Event>), AnalyseErro
             Event::SequenceEnd | Event::MappingEnd => stack.pop().map(close),
             _ => None,
         };
-        kept.push(ev);
         let Some(node) = node else { continue };
         match stack.last_mut() {
             Some(Frame::Seq(_, items) | Frame::Map(_, items)) => items.push(node),
             None => docs.push(node),
         }
     }
-    Ok((docs, kept))
+    docs
 }
 
 fn close(frame: Frame) -> Node {
@@ -230,8 +267,20 @@ fn close(frame: Frame) -> Node {
     }
 }
 
-/// The byte span of a scalar's text in the source (inside the quotes when quoted).
-fn scalar_content(text: &str, at: usize, value: &str, style: TScalarStyle) -> (usize, usize) {
+/// ASCII whitespace as `char::is_whitespace` sees it (which includes vertical tab).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The byte span of a scalar's text in the source (inside the quotes when quoted);
+/// `ascii` tells that the whole text is ASCII.
+fn scalar_content(
+    text: &str,
+    ascii: bool,
+    at: usize,
+    value: &str,
+    style: TScalarStyle,
+) -> (usize, usize) {
     let bytes = text.as_bytes();
     match style {
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
@@ -253,6 +302,25 @@ fn scalar_content(text: &str, at: usize, value: &str, style: TScalarStyle) -> (u
             (at + 1, i.min(bytes.len()))
         }
         _ => {
+            // Most scalars are one line, their value the source text itself.
+            if text.as_bytes().get(at..).is_some_and(|rest| rest.starts_with(value.as_bytes())) {
+                return (at, at + value.trim_end().len());
+            }
+            if ascii {
+                let wanted = value.bytes().filter(|&b| !is_space(b)).count();
+                let mut seen = 0;
+                let mut end = at;
+                for (i, b) in bytes.iter().enumerate().skip(at) {
+                    if seen == wanted {
+                        break;
+                    }
+                    if !is_space(*b) {
+                        seen += 1;
+                    }
+                    end = i + 1;
+                }
+                return (at, if wanted == 0 { at } else { end });
+            }
             let wanted = value.chars().filter(|c| !c.is_whitespace()).count();
             let mut seen = 0;
             let mut end = at;
@@ -285,16 +353,16 @@ struct Walker<'a> {
 type Owner<'n> = Option<&'n str>;
 
 impl<'a> Walker<'a> {
-    fn walk(&mut self, node: &Node, path: &mut Vec<String>, owner: Owner) {
+    /// Walks a node; `path` holds the mapping keys above it (sequence levels are not
+    /// recorded: rules look at keys only).
+    fn walk<'e>(&mut self, node: &Node<'e>, path: &mut Vec<&'e str>, owner: Owner) {
         match &node.kind {
             Kind::Scalar { value, content, literal } => {
                 self.scalar(value, (*content, *literal), path, owner, false)
             }
             Kind::Seq(items) => {
                 for item in items {
-                    path.push("[]".into());
                     self.walk(item, path, owner);
-                    path.pop();
                 }
             }
             Kind::Map(pairs) => {
@@ -306,13 +374,12 @@ impl<'a> Walker<'a> {
                     self.foreign = foreign_repo(node, self.env);
                 }
                 for (k, v) in pairs {
-                    let key = k.as_str().unwrap_or("?").to_string();
                     if let Kind::Scalar { value, content, literal } = &k.kind {
                         self.scalar(value, (*content, *literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);
                     }
-                    path.push(key);
+                    path.push(k.as_str().unwrap_or("?"));
                     self.walk(v, path, uses);
                     path.pop();
                 }
@@ -332,15 +399,18 @@ impl<'a> Walker<'a> {
         &mut self,
         value: &str,
         (content, literal): ((usize, usize), bool),
-        path: &[String],
+        path: &[&str],
         owner: Owner,
         is_key: bool,
     ) {
         self.spans.push(content);
         let range = self.hits_in(content);
-        let keys: Vec<&str> = path.iter().map(String::as_str).filter(|k| *k != "[]").collect();
-        let shell = !is_key && self.is_shell(&keys, owner);
-        if range.is_empty() && !(shell && renamed_gh_pages(self.env).is_some()) {
+        if range.is_empty() && renamed_gh_pages(self.env).is_none() {
+            return;
+        }
+        let keys: &[&str] = path;
+        let shell = !is_key && self.is_shell(keys, owner);
+        if range.is_empty() && !shell {
             return;
         }
         let src = &self.text[content.0..content.1];
@@ -759,7 +829,8 @@ mod tests {
     fn scalar_spans() {
         let text =
             "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
-        let docs = parse_tree(text).expect("parses");
+        let events = marked_events(text).expect("parses");
+        let docs = tree(text, &events);
         let Kind::Map(pairs) = &docs[0].kind else { panic!("map") };
         let spans: Vec<&str> = pairs
             .iter()
@@ -774,7 +845,7 @@ mod tests {
     #[test]
     fn nesting_is_capped() {
         let deep = "[".repeat(MAX_DEPTH + 5);
-        let err = parse_tree(&deep).expect_err("too deep");
+        let err = marked_events(&deep).expect_err("too deep");
         assert!(err.message.contains("nesting"));
     }
 
