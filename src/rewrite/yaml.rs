@@ -415,7 +415,7 @@ impl<'a> Walker<'a> {
         }
         let src = &self.text[content.0..content.1];
         if shell {
-            let label = shell_label(&keys);
+            let label = shell_label(keys);
             let (js, ins) =
                 shell::judge(src, content.0, &self.hits[range.clone()], &label, !literal, self.env);
             for (i, j) in range.zip(js) {
@@ -429,10 +429,10 @@ impl<'a> Walker<'a> {
             let (c, context) = if is_key {
                 (
                     call(Verdict::Keep, "a mapping key (a job id, input or directory name)"),
-                    key_context(&keys, value),
+                    key_context(keys, value),
                 )
             } else {
-                self.value_call(&keys, owner, src, h.start - content.0, h.len)
+                self.value_call(keys, owner, src, h.start - content.0, h.len)
             };
             self.out[i] = Some(Judgement::new(c, context));
         }
