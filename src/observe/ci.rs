@@ -3,7 +3,6 @@
 //! the planner can compute the rewrite commit's id without writing anything.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
@@ -59,9 +58,10 @@ pub fn snapshot(
     let mut files = BTreeMap::new();
     let mut trees = BTreeMap::new();
     let mut links = Vec::new();
+    let mut dirs = Dirs { repo, found: BTreeMap::from([(String::new(), Some(root))]) };
     for pattern in patterns {
         let (dir, glob) = pattern.rsplit_once('/').unwrap_or(("", pattern));
-        let Some(tree) = subtree(repo, &root, dir) else { continue };
+        let Some(tree) = dirs.get(dir) else { continue };
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
             if !glob_match(glob, name) {
@@ -78,7 +78,7 @@ pub fn snapshot(
             }
             let text = read_text(repo, entry.id());
             files.insert(path.clone(), CiFile { path, blob: entry.id(), text });
-            record_trees(repo, &root, dir, &mut trees);
+            record_trees(&mut dirs, dir, &mut trees);
         }
     }
     let identity = repo
@@ -123,32 +123,43 @@ pub fn github_slug(url: &str) -> Option<String> {
         .then(|| format!("{owner}/{name}"))
 }
 
-fn subtree<'r>(repo: &'r Repository, root: &Tree<'r>, dir: &str) -> Option<Tree<'r>> {
-    if dir.is_empty() {
-        return Some(root.clone());
+/// The trees of directories at the base commit, each read once however many patterns
+/// and files name it.
+struct Dirs<'r> {
+    repo: &'r Repository,
+    found: BTreeMap<String, Option<Tree<'r>>>,
+}
+
+impl<'r> Dirs<'r> {
+    /// The tree of `dir` (`""` for the root), if it is a directory.
+    fn get(&mut self, dir: &str) -> Option<Tree<'r>> {
+        if let Some(tree) = self.found.get(dir) {
+            return tree.clone();
+        }
+        let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+        let tree = self.get(parent).and_then(|parent| {
+            let entry = parent.get_name(name)?;
+            (entry.kind() == Some(ObjectType::Tree))
+                .then(|| self.repo.find_tree(entry.id()).ok())?
+        });
+        self.found.insert(dir.to_string(), tree.clone());
+        tree
     }
-    let entry = root.get_path(Path::new(dir)).ok()?;
-    repo.find_tree(entry.id()).ok()
 }
 
 /// Records the entries of the root and of each directory down to `dir`.
-fn record_trees(
-    repo: &Repository,
-    root: &Tree<'_>,
-    dir: &str,
-    trees: &mut BTreeMap<String, Vec<TreeEntry>>,
-) {
+fn record_trees(dirs: &mut Dirs<'_>, dir: &str, trees: &mut BTreeMap<String, Vec<TreeEntry>>) {
     let mut prefix = String::new();
-    let mut dirs = vec![String::new()];
+    let mut all = vec![String::new()];
     for part in dir.split('/').filter(|p| !p.is_empty()) {
         prefix = if prefix.is_empty() { part.to_string() } else { format!("{prefix}/{part}") };
-        dirs.push(prefix.clone());
+        all.push(prefix.clone());
     }
-    for d in dirs {
+    for d in all {
         if trees.contains_key(&d) {
             continue;
         }
-        let Some(tree) = subtree(repo, root, &d) else { continue };
+        let Some(tree) = dirs.get(&d) else { continue };
         let entries = tree
             .iter()
             .filter_map(|e| {

@@ -122,6 +122,9 @@ pub fn related_names(target: &Target) -> Vec<BTreeSet<String>> {
 
 /// Opens the repository at `dir` (or the one containing it) for a plan.
 pub fn open(dir: &Path) -> Result<Repository, ObserveError> {
+    // libgit2 hashes every object again as it reads it; git does not. Reading a big tree
+    // once per candidate directory made that the largest cost of a plan.
+    git2::opts::strict_hash_verification(false);
     Repository::discover(dir).map_err(|e| ObserveError::NotARepository {
         path: dir.display().to_string(),
         message: e.message().to_string(),

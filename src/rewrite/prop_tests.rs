@@ -247,7 +247,8 @@ fn deep_and_huge_inputs_do_not_panic() {
     let deep = format!("{}charts{}", "[".repeat(100_000), "]".repeat(100_000));
     let err = rewrite_file("a.yml", &deep, &map, &ctx(), &Resolutions::new());
     assert!(err.is_err());
-    let nested: String = (0..2000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+    let nested: String = "# charts\n".to_string()
+        + &(0..2000).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>();
     assert!(rewrite_file("a.yml", &nested, &map, &ctx(), &Resolutions::new()).is_err());
     let wide = "- charts\n".repeat(50_000);
     let out = rewrite_file("a.yml", &wide, &map, &ctx(), &Resolutions::new()).expect("ok");

@@ -873,11 +873,22 @@ mod tests {
         let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
         let err = rewrite_file(
             "a.yml",
-            "a: [b\nc: d: e\n",
+            "a: [charts\nc: d: e\n",
             &map,
             &RepoContext::default(),
             &Resolutions::new(),
         );
         assert!(matches!(err, Err(crate::rewrite::RewriteError::Parse { line: 2.., .. })));
+    }
+
+    #[test]
+    fn files_without_an_occurrence_are_not_parsed() {
+        let map = BranchMap::new(vec![("charts".into(), "release".into())]).expect("valid");
+        let (ctx, none) = (RepoContext::default(), Resolutions::new());
+        let out = rewrite_file("a.yml", "a: [b\nc: d: e\n", &map, &ctx, &none).expect("ok");
+        assert!(!out.changed() && out.occurrences.is_empty());
+        // Renaming gh-pages may add an implicit default, so such a file is still read.
+        let map = BranchMap::new(vec![("gh-pages".into(), "release".into())]).expect("valid");
+        assert!(rewrite_file("a.yml", "a: [b\nc: d: e\n", &map, &ctx, &none).is_err());
     }
 }
