@@ -344,12 +344,12 @@ fn build_occurrences(
     map: &BranchMap,
     resolutions: &Resolutions,
 ) -> Vec<Occurrence> {
-    let lines = words::LineIndex::new(text);
+    let mut lines = words::LineCursor::new(text);
     hits.iter()
         .zip(judgements)
         .map(|(hit, j)| {
             let (old, new_name) = &map.0[hit.name];
-            let (line, column) = lines.line_col(text, hit.start);
+            let (line, column) = lines.line_col(hit.start);
             let mut verdict = j.verdict;
             let mut reason = j.reason;
             if verdict == Verdict::Review

@@ -121,6 +121,39 @@ impl LineIndex {
     }
 }
 
+/// Line and column lookups for offsets given in increasing order: one pass over the text
+/// in all, counting line breaks between one offset and the next.
+pub(crate) struct LineCursor<'t> {
+    text: &'t str,
+    at: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'t> LineCursor<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Self { text, at: 0, line: 1, line_start: 0 }
+    }
+
+    /// 1-based line and 1-based column in characters of byte offset `at`; an offset before
+    /// the previous one starts again from the top.
+    pub fn line_col(&mut self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        if at < self.at {
+            *self = Self::new(self.text);
+        }
+        let bytes = &self.text.as_bytes()[self.at..at];
+        let breaks = bytes.iter().filter(|&&b| b == b'\n').count();
+        if breaks > 0 {
+            self.line += breaks;
+            self.line_start = self.at + bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0) + 1;
+        }
+        self.at = at;
+        let column = self.text.get(self.line_start..at).map_or(1, |s| s.chars().count() + 1);
+        (self.line, column)
+    }
+}
+
 /// Byte offset of the start of the line holding `at`.
 pub(crate) fn line_start(text: &str, at: usize) -> usize {
     text[..at].rfind('\n').map_or(0, |i| i + 1)
@@ -164,6 +197,12 @@ mod tests {
         assert_eq!(find_word("é charts", "charts"), vec![3]);
         // A whole word overlapping a match that is not one is still found.
         assert_eq!(find_word("xa.a.a", "a.a"), vec![3]);
+        let text = "ab\nü charts\n\ncharts";
+        let index = LineIndex::new(text);
+        let mut cursor = LineCursor::new(text);
+        for at in [0, 1, 3, 6, 12, 14, 20, 2, 13] {
+            assert_eq!(cursor.line_col(at), index.line_col(text, at), "at {at}");
+        }
         assert_eq!(find_word("chartscharts charts", "charts"), vec![13]);
     }
 
