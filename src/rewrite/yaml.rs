@@ -189,10 +189,6 @@ impl<'e> Node<'e> {
     }
 }
 
-enum Frame<'e> {
-    Seq(usize, Vec<Node<'e>>),
-    Map(usize, Vec<Node<'e>>),
-}
 
 /// Maps yaml-rust2's character offsets to byte offsets: the identity for ASCII text
 /// (nearly every CI file), a table otherwise.
@@ -222,7 +218,10 @@ impl ByteOffsets {
 fn tree<'e>(text: &str, events: &'e [(Event, Marker)]) -> Vec<Node<'e>> {
     let bytes = ByteOffsets::new(text);
     let ascii = matches!(bytes, ByteOffsets::Ascii(_));
+    // Open collections, and the finished children of all of them in one list: a closed
+    // collection takes its own off the end, so each gets one allocation of its size.
     let mut stack: Vec<Frame> = Vec::new();
+    let mut pending: Vec<Node> = Vec::new();
     let mut docs = Vec::new();
     for (ev, mark) in events {
         let at = bytes.of(mark.index());
@@ -234,36 +233,47 @@ fn tree<'e>(text: &str, events: &'e [(Event, Marker)]) -> Vec<Node<'e>> {
             }
             Event::Alias(_) => Some(Node { start: at, kind: Kind::Alias }),
             Event::SequenceStart(..) => {
-                stack.push(Frame::Seq(at, Vec::new()));
+                stack.push(Frame { start: at, map: false, from: pending.len() });
                 None
             }
             Event::MappingStart(..) => {
-                stack.push(Frame::Map(at, Vec::new()));
+                stack.push(Frame { start: at, map: true, from: pending.len() });
                 None
             }
-            Event::SequenceEnd | Event::MappingEnd => stack.pop().map(close),
+            Event::SequenceEnd | Event::MappingEnd => stack.pop().map(|f| f.close(&mut pending)),
             _ => None,
         };
         let Some(node) = node else { continue };
-        match stack.last_mut() {
-            Some(Frame::Seq(_, items) | Frame::Map(_, items)) => items.push(node),
-            None => docs.push(node),
+        if stack.is_empty() {
+            docs.push(node);
+        } else {
+            pending.push(node);
         }
     }
     docs
 }
 
-fn close(frame: Frame) -> Node {
-    match frame {
-        Frame::Seq(start, items) => Node { start, kind: Kind::Seq(items) },
-        Frame::Map(start, items) => {
-            let mut pairs = Vec::with_capacity(items.len() / 2);
-            let mut it = items.into_iter();
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+/// An open collection: where it starts, and where its children start in the pending list.
+struct Frame {
+    start: usize,
+    map: bool,
+    from: usize,
+}
+
+impl Frame {
+    fn close<'e>(self, pending: &mut Vec<Node<'e>>) -> Node<'e> {
+        let from = self.from.min(pending.len());
+        let kind = if self.map {
+            let mut pairs = Vec::with_capacity((pending.len() - from) / 2);
+            let mut items = pending.drain(from..);
+            while let (Some(k), Some(v)) = (items.next(), items.next()) {
                 pairs.push((k, v));
             }
-            Node { start, kind: Kind::Map(pairs) }
-        }
+            Kind::Map(pairs)
+        } else {
+            Kind::Seq(pending.split_off(from))
+        };
+        Node { start: self.start, kind }
     }
 }
 
