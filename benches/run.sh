@@ -102,7 +102,7 @@ if [[ $MODE == full ]] && command -v valgrind >/dev/null; then
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("executable") and m["target"]["name"] == "rewrite": print(m["executable"])')
-  for side in load parse rewrite; do
+  for side in load parse reparse rewrite; do
     REBRANCH_BENCH_ONCE=$side valgrind --tool=callgrind --callgrind-out-file=/dev/null "$EXE" \
       2>&1 | awk -v s="$side" '/Collected/ {print s, $NF}' >>"$W/callgrind.txt"
   done

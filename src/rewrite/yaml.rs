@@ -189,7 +189,6 @@ impl<'e> Node<'e> {
     }
 }
 
-
 /// Maps yaml-rust2's character offsets to byte offsets: the identity for ASCII text
 /// (nearly every CI file), a table otherwise.
 enum ByteOffsets {
