@@ -74,6 +74,22 @@ def main():
                 f" | ideal {min(jobs, cores)}x on {cores} cores"
             )
 
+    cpu_file = os.path.join(w, "fleet.cpu.txt")
+    if os.path.exists(cpu_file):
+        runs = {}
+        for line in open(cpu_file):
+            jobs, wall, cpu = map(int, line.split())
+            runs.setdefault(jobs, []).append((wall, cpu))
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        wall1 = med([w_ for w_, _ in runs[1]])
+        for jobs, rs in sorted(runs.items()):
+            wall, cpu = med([w_ for w_, _ in rs]), med([c for _, c in rs])
+            best = min(wall1, max(cpu / min(jobs, cores), wall1 / min(jobs, cores)))
+            p(
+                f"- batch plan --jobs {jobs}, median of {len(rs)}: wall {wall} ms, CPU of all processes {cpu} ms"
+                f" | bound {best:.0f} ms | speedup {wall1 / wall:.2f}x of at most {wall1 / best:.2f}x"
+            )
+
     p("\n## 4. network round trips (counted at the loopback servers)")
     for line in open(os.path.join(w, "roundtrips.txt")):
         if line.startswith("roundtrips |"):

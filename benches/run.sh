@@ -123,6 +123,18 @@ printf '%s\n' "$DATA"/fleet/r*/clone >"$W/repos.txt"
 hyperfine "${HF[@]}" --style basic --export-json "$W/fleet.json" -L jobs 1,2,4 \
   "$BIN batch plan --repos $W/repos.toml --jobs {jobs} >/dev/null" \
   "xargs -P {jobs} -I% $BIN plan --repo % <$W/repos.txt >/dev/null" >"$W/fleet.hyperfine.txt"
+# What bounds the scaling: the CPU of every process on the machine during one batch run
+# (rebranch and the git daemon's upload-pack processes, which share the same cores), from
+# /proc/stat; the best wall time N jobs can reach is that CPU divided by min(N, cores).
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+for jobs in 1 2 4; do
+  for _ in 1 2 3 4 5; do
+    a=$(busy) s=$(date +%s%N)
+    "$BIN" batch plan --repos "$W/repos.toml" --jobs "$jobs" >/dev/null 2>&1
+    e=$(date +%s%N) b=$(busy)
+    echo "$jobs $(((e - s) / 1000000)) $(((b - a) * 1000 / $(getconf CLK_TCK)))"
+  done
+done >"$W/fleet.cpu.txt"
 
 # --- 4. network round trips of a full ADR-002 apply --------------------------------------
 echo "== 4. round trips"
