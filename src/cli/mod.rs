@@ -332,7 +332,7 @@ impl Ctx<'_> {
         let target = target.clone();
         let pages = self.observe_pages(&target)?;
         let obs = observe::observe(repo, &target, pages)?;
-        let mut plan = crate::plan::build(&target, &obs)?;
+        let mut plan = crate::plan::build(&target, &obs, repo)?;
         if let Some(hint) = self.suggest_pages_project(&target, &obs) {
             plan.warnings.push(hint);
         }

@@ -1,6 +1,10 @@
 //! The CI/CD files a plan may rewrite, read from git objects on the branch the rewrite
 //! commit goes to (never from the work tree), with the tree entries along their paths so
 //! the planner can compute the rewrite commit's id without writing anything.
+//!
+//! The snapshot lists the files (path and blob id) but holds none of their texts: the
+//! planner reads each one through [`Texts`] when it rewrites it and drops it after, so a
+//! plan over thousands of files never holds them all at once.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +20,7 @@ pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
 pub struct CiSnapshot {
     /// The remote tip of the branch the commit goes on.
     pub base: Oid,
+    /// The candidate files, ordered by path.
     pub files: Vec<CiFile>,
     /// Directory (`""` for the root) → its entries, for every directory on a file's path.
     pub trees: BTreeMap<String, Vec<TreeEntry>>,
@@ -29,13 +34,32 @@ pub struct CiSnapshot {
     pub links: Vec<String>,
 }
 
-/// One candidate file.
-#[derive(Debug, Clone, PartialEq)]
+/// One candidate file; its text is read through [`Texts`] when it is rewritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CiFile {
     pub path: String,
     pub blob: Oid,
-    /// Its text, or why it cannot be read as text.
-    pub text: Result<String, String>,
+}
+
+/// Where the planner reads the candidate files' texts from, one blob at a time: the
+/// repository in a real plan, anything else in tests. Only the thread that plans calls it.
+pub trait Texts {
+    /// The blob's text, or why it cannot be read as text (shown to the user as is).
+    fn text(&self, blob: Oid) -> Result<String, String>;
+}
+
+/// Blobs read from the repository's object database, within [`MAX_FILE_BYTES`].
+impl Texts for Repository {
+    fn text(&self, blob: Oid) -> Result<String, String> {
+        read_text(self, blob)
+    }
+}
+
+/// Any `Fn(Oid) -> Result<String, String>`, e.g. a lookup in a map in tests.
+impl<F: Fn(Oid) -> Result<String, String>> Texts for F {
+    fn text(&self, blob: Oid) -> Result<String, String> {
+        self(blob)
+    }
 }
 
 /// One entry of a tree.
@@ -76,8 +100,7 @@ pub fn snapshot(
             if !regular || entry.kind() != Some(ObjectType::Blob) {
                 continue;
             }
-            let text = read_text(repo, entry.id());
-            files.insert(path.clone(), CiFile { path, blob: entry.id(), text });
+            files.insert(path.clone(), CiFile { path, blob: entry.id() });
             record_trees(&mut dirs, dir, &mut trees);
         }
     }

@@ -3,7 +3,8 @@
 //! One connection to the remote lists its branches; the local branches, their upstreams and
 //! the remote-tracking refs come from the repository. The facts the pure planner needs about
 //! the commit graph (which tip contains which, which objects are missing) are computed here,
-//! so that planning itself touches no git handle. Nothing is written.
+//! so that planning itself touches no git handle: the one read it makes, the CI files'
+//! texts, goes through [`ci::Texts`]. Nothing is written.
 
 pub mod ci;
 

@@ -1,5 +1,6 @@
-//! Planning: a pure function of a [`Target`] and an [`Observation`] that yields the ordered
-//! actions of a migration, or refuses with the reason and the fix.
+//! Planning: a pure function of a [`Target`] and an [`Observation`] (and of the CI files'
+//! texts, read one at a time through [`Texts`]) that yields the ordered actions of a
+//! migration, or refuses with the reason and the fix.
 //!
 //! The order follows ADR-002's two invariants (the published branch stays served at every
 //! moment; no CI run points at a branch that does not exist):
@@ -26,6 +27,7 @@ pub use action::Action;
 use action::{LocalBranchChange, LocalRename, LocalState, RemoteBranch, Tracking};
 
 use crate::git::local::Upstream;
+use crate::observe::ci::Texts;
 use crate::observe::{self, Observation};
 use crate::spec::Target;
 
@@ -128,11 +130,13 @@ impl Observed {
     }
 }
 
-/// Computes the plan. Pure: no git, no network, no file system.
-pub fn build(target: &Target, obs: &Observation) -> Result<Plan, PlanError> {
+/// Computes the plan. Pure: no git, no network, no file system; the CI files' texts are
+/// read one at a time through `texts`, the only thing it reads.
+pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Plan, PlanError> {
     let mut b = Builder {
         target,
         obs,
+        texts,
         phases: Default::default(),
         warnings: Vec::new(),
         reviews: Vec::new(),
@@ -185,6 +189,8 @@ enum Phase {
 struct Builder<'a> {
     target: &'a Target,
     obs: &'a Observation,
+    /// Where the CI files' texts are read from.
+    texts: &'a dyn Texts,
     phases: BTreeMap<Phase, Vec<Action>>,
     warnings: Vec<String>,
     reviews: Vec<rewrite::ReviewItem>,
@@ -213,7 +219,7 @@ impl Builder<'_> {
     /// The CI rewrite commit on its branch (ADR-002 step 3).
     fn rewrite(&mut self) -> Result<(), PlanError> {
         let (Some(def), Some(ci)) = (&self.target.rewrite, &self.obs.ci) else { return Ok(()) };
-        let planned = rewrite::plan(self.target, def, self.remote(), ci)?;
+        let planned = rewrite::plan(self.target, def, self.remote(), ci, self.texts)?;
         for link in &ci.links {
             self.warnings.push(format!(
                 "{link} on `{}` is a symbolic link: links are never followed, so it is not rewritten; check what it points to by hand",

@@ -13,6 +13,11 @@ fn oid(c: char) -> Oid {
     Oid::from_str(&c.to_string().repeat(40)).unwrap()
 }
 
+/// For plans without a CI rewrite: no text is ever read.
+fn no_texts(blob: Oid) -> Result<String, String> {
+    Err(format!("no text for {blob}"))
+}
+
 fn target() -> Target {
     Spec::builtin().resolve(&[], &|_| None).unwrap()
 }
@@ -54,6 +59,7 @@ fn fresh_repository_gets_the_adr_002_order() {
     let plan = build(
         &target(),
         &obs(&[("main", 'a'), ("charts", 'c')], &[("main", 'a'), ("charts", 'c')]),
+        &no_texts,
     )
     .unwrap();
     assert_eq!(
@@ -77,7 +83,7 @@ fn migrated_repository_plans_nothing() {
     );
     let mut o = o;
     o.contains.insert((oid('a'), oid('b')));
-    let plan = build(&target(), &o).unwrap();
+    let plan = build(&target(), &o, &no_texts).unwrap();
     assert!(plan.is_empty(), "{:?}", lines(&plan));
 }
 
@@ -89,6 +95,7 @@ fn release_equal_to_charts_only_deletes_charts() {
             &[("main", 'a'), ("charts", 'c'), ("release", 'c'), ("integration", 'a')],
             &[("integration", 'a')],
         ),
+        &no_texts,
     )
     .unwrap();
     assert_eq!(
@@ -99,8 +106,9 @@ fn release_equal_to_charts_only_deletes_charts() {
 
 #[test]
 fn release_elsewhere_is_refused() {
-    let err = build(&target(), &obs(&[("main", 'a'), ("charts", 'c'), ("release", 'd')], &[]))
-        .unwrap_err();
+    let err =
+        build(&target(), &obs(&[("main", 'a'), ("charts", 'c'), ("release", 'd')], &[]), &no_texts)
+            .unwrap_err();
     assert!(err.message.contains("`release` already exists at ddddddd"), "{}", err.message);
     assert!(err.hint.contains("--set to="), "{}", err.hint);
 }
@@ -112,20 +120,21 @@ fn release_ahead_of_charts_is_accepted() {
         &[("integration", 'a')],
     );
     o.contains.insert((oid('c'), oid('d')));
-    let plan = build(&target(), &o).unwrap();
+    let plan = build(&target(), &o, &no_texts).unwrap();
     assert_eq!(plan.actions.len(), 1);
 }
 
 #[test]
 fn missing_main_suggests_master() {
-    let err = build(&target(), &obs(&[("master", 'a'), ("charts", 'c')], &[])).unwrap_err();
+    let err =
+        build(&target(), &obs(&[("master", 'a'), ("charts", 'c')], &[]), &no_texts).unwrap_err();
     assert_eq!(err.message, "remote `origin` has no branch `main` (the stable branch of the plan)");
     assert!(err.hint.contains("--set main=master"));
 }
 
 #[test]
 fn missing_charts_and_release_is_refused() {
-    let err = build(&target(), &obs(&[("main", 'a')], &[])).unwrap_err();
+    let err = build(&target(), &obs(&[("main", 'a')], &[]), &no_texts).unwrap_err();
     assert!(err.message.contains("neither `charts` nor `release`"), "{}", err.message);
 }
 
@@ -133,7 +142,7 @@ fn missing_charts_and_release_is_refused() {
 fn local_branch_ahead_of_remote_is_refused() {
     let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'e')]);
     o.contains.insert((oid('c'), oid('e')));
-    let err = build(&target(), &o).unwrap_err();
+    let err = build(&target(), &o, &no_texts).unwrap_err();
     assert!(
         err.message.contains("local branch `charts` (eeeeeee) is ahead of `origin/charts`"),
         "{}",
@@ -145,7 +154,7 @@ fn local_branch_ahead_of_remote_is_refused() {
 fn missing_objects_ask_for_a_fetch() {
     let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[]);
     o.missing.insert(oid('c'));
-    let err = build(&target(), &o).unwrap_err();
+    let err = build(&target(), &o, &no_texts).unwrap_err();
     assert_eq!(err.hint, "run `git fetch origin` and plan again");
 }
 
@@ -154,7 +163,7 @@ fn stale_tracking_ref_is_dropped_after_a_manual_migration() {
     let mut o =
         obs(&[("main", 'a'), ("release", 'c'), ("integration", 'a')], &[("integration", 'a')]);
     o.tracking.insert("charts".into(), oid('c'));
-    let plan = build(&target(), &o).unwrap();
+    let plan = build(&target(), &o, &no_texts).unwrap();
     assert_eq!(
         lines(&plan),
         [
@@ -165,8 +174,8 @@ fn stale_tracking_ref_is_dropped_after_a_manual_migration() {
 
 #[test]
 fn fingerprint_changes_when_a_ref_moves() {
-    let a = build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[])).unwrap();
-    let b = build(&target(), &obs(&[("main", 'a'), ("charts", 'd')], &[])).unwrap();
+    let a = build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[]), &no_texts).unwrap();
+    let b = build(&target(), &obs(&[("main", 'a'), ("charts", 'd')], &[]), &no_texts).unwrap();
     assert_ne!(a.observed.fingerprint, b.observed.fingerprint);
     assert_eq!(a.observed.moved(&b.observed), ["remote charts: ccccccc → ddddddd"]);
 }
@@ -174,7 +183,8 @@ fn fingerprint_changes_when_a_ref_moves() {
 #[test]
 fn plan_round_trips_through_json() {
     let plan =
-        build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'c')])).unwrap();
+        build(&target(), &obs(&[("main", 'a'), ("charts", 'c')], &[("charts", 'c')]), &no_texts)
+            .unwrap();
     let json = serde_json::to_string(&plan).unwrap();
     let back: Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(back, plan);
