@@ -71,10 +71,9 @@ pub(crate) fn is_branch_key(key: &str) -> bool {
 
 /// Tells whether a key names a path, a directory, a repository or a chart.
 pub(crate) fn is_path_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"]
-        .iter()
-        .any(|w| k.contains(w))
+    ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"].iter().any(
+        |w| key.as_bytes().windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())),
+    )
 }
 
 fn byte_before(text: &str, at: usize) -> Option<u8> {

@@ -125,6 +125,8 @@ impl LineIndex {
 /// in all, counting line breaks between one offset and the next.
 pub(crate) struct LineCursor<'t> {
     text: &'t str,
+    /// Columns count characters; in ASCII text they are bytes.
+    ascii: bool,
     at: usize,
     line: usize,
     line_start: usize,
@@ -132,7 +134,7 @@ pub(crate) struct LineCursor<'t> {
 
 impl<'t> LineCursor<'t> {
     pub fn new(text: &'t str) -> Self {
-        Self { text, at: 0, line: 1, line_start: 0 }
+        Self { text, ascii: text.is_ascii(), at: 0, line: 1, line_start: 0 }
     }
 
     /// 1-based line and 1-based column in characters of byte offset `at`; an offset before
@@ -140,16 +142,20 @@ impl<'t> LineCursor<'t> {
     pub fn line_col(&mut self, at: usize) -> (usize, usize) {
         let at = at.min(self.text.len());
         if at < self.at {
-            *self = Self::new(self.text);
+            *self = Self { at: 0, line: 1, line_start: 0, ..*self };
         }
         let bytes = &self.text.as_bytes()[self.at..at];
-        let breaks = bytes.iter().filter(|&&b| b == b'\n').count();
+        let breaks: usize = bytes.iter().map(|&b| usize::from(b == b'\n')).sum();
         if breaks > 0 {
             self.line += breaks;
             self.line_start = self.at + bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0) + 1;
         }
         self.at = at;
-        let column = self.text.get(self.line_start..at).map_or(1, |s| s.chars().count() + 1);
+        let column = match self.text.get(self.line_start..at) {
+            Some(s) if self.ascii => s.len() + 1,
+            Some(s) => s.chars().count() + 1,
+            None => 1,
+        };
         (self.line, column)
     }
 }

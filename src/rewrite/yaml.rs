@@ -30,7 +30,7 @@ pub(crate) fn analyse(
 ) -> Result<(Analysis, Events), AnalyseError> {
     let events = marked_events(text)?;
     let analysis = {
-        let docs = tree(text, &events);
+        let tree = Tree::new(text, &events);
         let mut walker = Walker {
             text,
             hits,
@@ -40,7 +40,7 @@ pub(crate) fn analyse(
             analysis: Analysis::default(),
             foreign: None,
         };
-        for doc in &docs {
+        for doc in tree.docs() {
             walker.walk(doc, &mut Vec::new(), None);
             walker.implicit_cr_yaml(doc);
         }
@@ -155,37 +155,142 @@ fn marked_events(text: &str) -> Result<Events, AnalyseError> {
     Ok(out)
 }
 
-/// A node of the document tree, borrowing its scalars from the events; scalars keep
-/// their content span in bytes.
-#[derive(Debug)]
-struct Node<'e> {
-    start: usize,
-    kind: Kind<'e>,
+/// The document trees of a text, laid over its events without copying them: each event
+/// that starts a node knows where the node's events end.
+struct Tree<'e> {
+    text: &'e str,
+    events: &'e [(Event, Marker)],
+    bytes: ByteOffsets,
+    ascii: bool,
+    /// For each event, the index of the event after the node it starts.
+    next: Vec<usize>,
 }
 
-#[derive(Debug)]
-enum Kind<'e> {
+impl<'e> Tree<'e> {
+    fn new(text: &'e str, events: &'e [(Event, Marker)]) -> Self {
+        let bytes = ByteOffsets::new(text);
+        let ascii = matches!(bytes, ByteOffsets::Ascii(_));
+        let mut next: Vec<usize> = (1..=events.len()).collect();
+        let mut open = Vec::new();
+        for (i, (ev, _)) in events.iter().enumerate() {
+            match ev {
+                Event::SequenceStart(..) | Event::MappingStart(..) => open.push(i),
+                Event::SequenceEnd | Event::MappingEnd => {
+                    if let Some(start) = open.pop() {
+                        next[start] = i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Self { text, events, bytes, ascii, next }
+    }
+
+    /// The top-level nodes: each document's root.
+    fn docs(&self) -> Vec<Node<'_, 'e>> {
+        let mut docs = Vec::new();
+        let mut i = 0;
+        while i < self.events.len() {
+            if is_node(&self.events[i].0) {
+                docs.push(Node { tree: self, i });
+                i = self.next[i];
+            } else {
+                i += 1;
+            }
+        }
+        docs
+    }
+}
+
+fn is_node(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::Scalar(..) | Event::Alias(_) | Event::SequenceStart(..) | Event::MappingStart(..)
+    )
+}
+
+/// A node of a [`Tree`]: the index of the event that starts it.
+#[derive(Clone, Copy)]
+struct Node<'t, 'e> {
+    tree: &'t Tree<'e>,
+    i: usize,
+}
+
+/// What a node is; a scalar with its content span in bytes.
+enum Kind<'t, 'e> {
     Scalar { value: &'e str, content: (usize, usize), literal: bool },
-    Seq(Vec<Node<'e>>),
-    Map(Vec<(Node<'e>, Node<'e>)>),
+    Seq(Children<'t, 'e>),
+    Map(Pairs<'t, 'e>),
     Alias,
 }
 
-impl<'e> Node<'e> {
-    fn as_str(&self) -> Option<&'e str> {
-        match self.kind {
-            Kind::Scalar { value, .. } => Some(value),
+impl<'t, 'e> Node<'t, 'e> {
+    /// Byte offset of the node's start (a quoted scalar's opening quote).
+    fn start(self) -> usize {
+        self.tree.bytes.of(self.tree.events[self.i].1.index())
+    }
+
+    fn kind(self) -> Kind<'t, 'e> {
+        let tree = self.tree;
+        let children = Children { tree, i: self.i + 1 };
+        match &tree.events[self.i].0 {
+            Event::Scalar(value, style, ..) => {
+                let at = self.start();
+                let content = scalar_content(tree.text, tree.ascii, at, value, *style);
+                Kind::Scalar { value, content, literal: *style == TScalarStyle::Literal }
+            }
+            Event::SequenceStart(..) => Kind::Seq(children),
+            Event::MappingStart(..) => Kind::Map(Pairs(children)),
+            _ => Kind::Alias,
+        }
+    }
+
+    fn as_str(self) -> Option<&'e str> {
+        match &self.tree.events[self.i].0 {
+            Event::Scalar(value, ..) => Some(value),
             _ => None,
         }
     }
 
-    fn get(&self, key: &str) -> Option<(&Node<'e>, &Node<'e>)> {
-        match &self.kind {
-            Kind::Map(pairs) => {
-                pairs.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(k, v)| (k, v))
-            }
-            _ => None,
+    fn get(self, key: &str) -> Option<(Node<'t, 'e>, Node<'t, 'e>)> {
+        if !matches!(self.tree.events[self.i].0, Event::MappingStart(..)) {
+            return None;
         }
+        let mut pairs = Pairs(Children { tree: self.tree, i: self.i + 1 });
+        pairs.find(|(k, _)| k.as_str() == Some(key))
+    }
+}
+
+/// The items of a sequence (or, two by two, a mapping's keys and values).
+#[derive(Clone, Copy)]
+struct Children<'t, 'e> {
+    tree: &'t Tree<'e>,
+    i: usize,
+}
+
+impl<'t, 'e> Iterator for Children<'t, 'e> {
+    type Item = Node<'t, 'e>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (ev, _) = self.tree.events.get(self.i)?;
+        if !is_node(ev) {
+            return None;
+        }
+        let node = Node { tree: self.tree, i: self.i };
+        self.i = self.tree.next[self.i];
+        Some(node)
+    }
+}
+
+/// The key and value pairs of a mapping.
+#[derive(Clone, Copy)]
+struct Pairs<'t, 'e>(Children<'t, 'e>);
+
+impl<'t, 'e> Iterator for Pairs<'t, 'e> {
+    type Item = (Node<'t, 'e>, Node<'t, 'e>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some((self.0.next()?, self.0.next()?))
     }
 }
 
@@ -210,69 +315,6 @@ impl ByteOffsets {
             Self::Ascii(len) => chars.min(*len),
             Self::Table(t) => t.get(chars).copied().unwrap_or(*t.last().unwrap_or(&0)),
         }
-    }
-}
-
-/// The document trees of a text, from its events.
-fn tree<'e>(text: &str, events: &'e [(Event, Marker)]) -> Vec<Node<'e>> {
-    let bytes = ByteOffsets::new(text);
-    let ascii = matches!(bytes, ByteOffsets::Ascii(_));
-    // Open collections, and the finished children of all of them in one list: a closed
-    // collection takes its own off the end, so each gets one allocation of its size.
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut pending: Vec<Node> = Vec::new();
-    let mut docs = Vec::new();
-    for (ev, mark) in events {
-        let at = bytes.of(mark.index());
-        let node = match ev {
-            Event::Scalar(value, style, ..) => {
-                let content = scalar_content(text, ascii, at, value, *style);
-                let literal = *style == TScalarStyle::Literal;
-                Some(Node { start: at, kind: Kind::Scalar { value, content, literal } })
-            }
-            Event::Alias(_) => Some(Node { start: at, kind: Kind::Alias }),
-            Event::SequenceStart(..) => {
-                stack.push(Frame { start: at, map: false, from: pending.len() });
-                None
-            }
-            Event::MappingStart(..) => {
-                stack.push(Frame { start: at, map: true, from: pending.len() });
-                None
-            }
-            Event::SequenceEnd | Event::MappingEnd => stack.pop().map(|f| f.close(&mut pending)),
-            _ => None,
-        };
-        let Some(node) = node else { continue };
-        if stack.is_empty() {
-            docs.push(node);
-        } else {
-            pending.push(node);
-        }
-    }
-    docs
-}
-
-/// An open collection: where it starts, and where its children start in the pending list.
-struct Frame {
-    start: usize,
-    map: bool,
-    from: usize,
-}
-
-impl Frame {
-    fn close<'e>(self, pending: &mut Vec<Node<'e>>) -> Node<'e> {
-        let from = self.from.min(pending.len());
-        let kind = if self.map {
-            let mut pairs = Vec::with_capacity((pending.len() - from) / 2);
-            let mut items = pending.drain(from..);
-            while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                pairs.push((k, v));
-            }
-            Kind::Map(pairs)
-        } else {
-            Kind::Seq(pending.split_off(from))
-        };
-        Node { start: self.start, kind }
     }
 }
 
@@ -364,10 +406,10 @@ type Owner<'n> = Option<&'n str>;
 impl<'a> Walker<'a> {
     /// Walks a node; `path` holds the mapping keys above it (sequence levels are not
     /// recorded: rules look at keys only).
-    fn walk<'e>(&mut self, node: &Node<'e>, path: &mut Vec<&'e str>, owner: Owner) {
-        match &node.kind {
+    fn walk<'e>(&mut self, node: Node<'_, 'e>, path: &mut Vec<&'e str>, owner: Owner) {
+        match node.kind() {
             Kind::Scalar { value, content, literal } => {
-                self.scalar(value, (*content, *literal), path, owner, false)
+                self.scalar(value, (content, literal), path, owner, false)
             }
             Kind::Seq(items) => {
                 for item in items {
@@ -383,8 +425,8 @@ impl<'a> Walker<'a> {
                     self.foreign = foreign_repo(node, self.env);
                 }
                 for (k, v) in pairs {
-                    if let Kind::Scalar { value, content, literal } = &k.kind {
-                        self.scalar(value, (*content, *literal), path, uses, true);
+                    if let Kind::Scalar { value, content, literal } = k.kind() {
+                        self.scalar(value, (content, literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);
                     }
@@ -694,7 +736,7 @@ fn with_input_call(
 
 /// `Some(true)` when the step's `with:` names another repository, `Some(false)` when it
 /// names one and the slug is unknown, `None` when it names none or this one.
-fn foreign_repo(step: &Node, env: &Env) -> Option<bool> {
+fn foreign_repo(step: Node, env: &Env) -> Option<bool> {
     let (_, with) = step.get("with")?;
     let repo = ["repository", "external_repository"]
         .iter()
@@ -722,7 +764,7 @@ fn renamed_gh_pages<'m>(env: &'m Env) -> Option<&'m str> {
 }
 
 impl Walker<'_> {
-    fn implicit_step(&mut self, step: &Node, uses: Option<&str>) {
+    fn implicit_step(&mut self, step: Node, uses: Option<&str>) {
         let (Some(uses), Some(new)) = (uses, renamed_gh_pages(self.env)) else {
             return;
         };
@@ -743,7 +785,9 @@ impl Walker<'_> {
         let eol = words::eol_of(text);
         let insertion = match with {
             Some((_, w)) => insert_into_with(text, w, input, new, eol),
-            None => step.get("uses").and_then(|(k, _)| create_with(text, k.start, input, new, eol)),
+            None => {
+                step.get("uses").and_then(|(k, _)| create_with(text, k.start(), input, new, eol))
+            }
         };
         match insertion {
             Some((at, add)) => self.analysis.insertions.push(Insertion { at, text: add, note }),
@@ -753,16 +797,16 @@ impl Walker<'_> {
         }
     }
 
-    fn implicit_cr_yaml(&mut self, doc: &Node) {
+    fn implicit_cr_yaml(&mut self, doc: Node) {
         let Some(new) = renamed_gh_pages(self.env) else {
             return;
         };
-        let Kind::Map(pairs) = &doc.kind else { return };
+        let Kind::Map(mut pairs) = doc.kind() else { return };
         if self.env.kind != FileKind::ChartReleaser || doc.get("pages-branch").is_some() {
             return;
         }
         let top_level =
-            pairs.first().is_some_and(|(k, _)| words::line_start(self.text, k.start) == k.start);
+            pairs.next().is_some_and(|(k, _)| words::line_start(self.text, k.start()) == k.start());
         if !top_level {
             return;
         }
@@ -785,17 +829,17 @@ impl Walker<'_> {
 
 fn insert_into_with(
     text: &str,
-    with: &Node,
+    with: Node,
     input: &str,
     new: &str,
     eol: &str,
 ) -> Option<(usize, String)> {
-    let Kind::Map(pairs) = &with.kind else {
+    let Kind::Map(mut pairs) = with.kind() else {
         return None;
     };
-    let (first, _) = pairs.first()?;
-    let ls = words::line_start(text, first.start);
-    let indent = &text[ls..first.start];
+    let (first, _) = pairs.next()?;
+    let ls = words::line_start(text, first.start());
+    let indent = &text[ls..first.start()];
     if !indent.bytes().all(|b| b == b' ') {
         return None;
     }
@@ -839,11 +883,10 @@ mod tests {
         let text =
             "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
         let events = marked_events(text).expect("parses");
-        let docs = tree(text, &events);
-        let Kind::Map(pairs) = &docs[0].kind else { panic!("map") };
+        let tree = Tree::new(text, &events);
+        let Kind::Map(pairs) = tree.docs()[0].kind() else { panic!("map") };
         let spans: Vec<&str> = pairs
-            .iter()
-            .filter_map(|(_, v)| match &v.kind {
+            .filter_map(|(_, v)| match v.kind() {
                 Kind::Scalar { content, .. } => Some(&text[content.0..content.1]),
                 _ => None,
             })
