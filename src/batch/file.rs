@@ -140,7 +140,7 @@ impl Reader<'_> {
         let tables = item.as_array_of_tables().ok_or_else(|| {
             self.err(item.span(), "`repo` must be an array of tables ([[repo]])".into())
         })?;
-        let mut repos = Vec::new();
+        let mut repos: Vec<RepoEntry> = Vec::new();
         let mut names = BTreeSet::new();
         for t in tables.iter() {
             let repo = self.repo(t)?;
@@ -150,6 +150,20 @@ impl Reader<'_> {
                     format!(
                         "two repositories are named `{}`: give one a distinct `name`",
                         repo.name
+                    ),
+                ));
+            }
+            // The same clone or remote twice would be migrated twice, at the same time.
+            if let Some(first) = repos.iter().find(|r| same_place(&r.location, &repo.location)) {
+                let what = match &repo.location {
+                    Location::Path(p) => format!("path `{}`", p.display()),
+                    Location::Url(u) => format!("url `{u}`"),
+                };
+                return Err(self.err(
+                    t.span(),
+                    format!(
+                        "this [[repo]] has the same {what} as `{}` (line {}): list each repository once",
+                        first.name, first.line
                     ),
                 ));
             }
@@ -297,6 +311,36 @@ impl Reader<'_> {
     }
 }
 
+/// Tells whether two locations are the same clone or remote: paths compared after
+/// dropping `.` parts and trailing slashes, URLs without a trailing `/` or `.git` and with
+/// the scheme and host in lower case.
+fn same_place(a: &Location, b: &Location) -> bool {
+    fn url_key(u: &str) -> String {
+        let u = u.trim().trim_end_matches('/');
+        let u = u.strip_suffix(".git").unwrap_or(u);
+        match u.split_once("://") {
+            Some((scheme, rest)) => {
+                let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+                format!("{}://{}/{path}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
+            }
+            None => u.to_string(),
+        }
+    }
+    match (a, b) {
+        (Location::Path(a), Location::Path(b)) => {
+            let parts = |p: &Path| -> Vec<std::ffi::OsString> {
+                p.components()
+                    .filter(|c| !matches!(c, std::path::Component::CurDir))
+                    .map(|c| c.as_os_str().to_os_string())
+                    .collect()
+            };
+            parts(a) == parts(b)
+        }
+        (Location::Url(a), Location::Url(b)) => url_key(a) == url_key(b),
+        _ => false,
+    }
+}
+
 /// The last part of the path or URL, without `.git`.
 fn default_name(location: &Location) -> String {
     let text = match location {
@@ -390,6 +434,15 @@ url = "git@github.com:acme/other.git"
         assert!(
             e("[[repo]]\npath = \"x/a\"\n[[repo]]\npath = \"y/a\"\n")
                 .starts_with("repos.toml:3:1: two repositories are named `a`")
+        );
+        assert!(
+            e("[[repo]]\npath = \"a\"\n[[repo]]\nname = \"b\"\npath = \"./a/\"\n").starts_with(
+                "repos.toml:3:1: this [[repo]] has the same path `/b/./a/` as `a` (line 1)"
+            )
+        );
+        assert!(
+            e("[[repo]]\nurl = \"https://GitHub.com/acme/x.git\"\n[[repo]]\nname = \"y\"\nurl = \"https://github.com/acme/x/\"\n")
+                .contains("has the same url `https://github.com/acme/x/` as `x` (line 1)")
         );
         assert!(e("[defaults]\nset = 1\n").starts_with("repos.toml:2:7: `set` must be a table"));
         assert!(e("[defaults]\n").contains("no repositories"));
