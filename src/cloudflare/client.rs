@@ -453,10 +453,41 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }
 
-/// `Retry-After` in seconds; an HTTP-date is not honoured and counts as absent.
+/// `Retry-After` as seconds or as an HTTP-date (RFC 9110 §10.2.3); a date already past
+/// means at once. Anything else counts as absent.
 fn retry_after(r: &HttpResponse) -> Option<Duration> {
-    let secs: u64 = r.header("retry-after")?.trim().parse().ok()?;
-    Some(Duration::from_secs(secs))
+    let value = r.header("retry-after")?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{HttpResponse, retry_after};
+
+    fn with(value: &str) -> HttpResponse {
+        HttpResponse {
+            status: 429,
+            headers: vec![("Retry-After".into(), value.into())],
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn seconds_and_http_dates_are_both_honoured() {
+        assert_eq!(retry_after(&with(" 7 ")), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
+        let wait = retry_after(&with(&later)).expect("a date is a wait");
+        assert!(wait > Duration::from_secs(80) && wait <= Duration::from_secs(90), "{wait:?}");
+        assert_eq!(retry_after(&with("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
+        assert_eq!(retry_after(&with("soon")), None);
+        assert_eq!(retry_after(&HttpResponse { status: 429, headers: vec![], body: vec![] }), None);
+    }
 }
 
 /// A failure after which a POST may or may not have taken effect.
