@@ -464,32 +464,6 @@ fn retry_after(r: &HttpResponse) -> Option<Duration> {
     Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
-#[cfg(test)]
-mod retry_after_tests {
-    use std::time::{Duration, SystemTime};
-
-    use super::{HttpResponse, retry_after};
-
-    fn with(value: &str) -> HttpResponse {
-        HttpResponse {
-            status: 429,
-            headers: vec![("Retry-After".into(), value.into())],
-            body: vec![],
-        }
-    }
-
-    #[test]
-    fn seconds_and_http_dates_are_both_honoured() {
-        assert_eq!(retry_after(&with(" 7 ")), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
-        let wait = retry_after(&with(&later)).expect("a date is a wait");
-        assert!(wait > Duration::from_secs(80) && wait <= Duration::from_secs(90), "{wait:?}");
-        assert_eq!(retry_after(&with("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
-        assert_eq!(retry_after(&with("soon")), None);
-        assert_eq!(retry_after(&HttpResponse { status: 429, headers: vec![], body: vec![] }), None);
-    }
-}
-
 /// A failure after which a POST may or may not have taken effect.
 fn is_ambiguous(err: &ApiError) -> bool {
     match err {
@@ -517,4 +491,30 @@ fn error_from_body(status: u16, url: &str, body: &[u8]) -> ApiError {
 fn decode<R: DeserializeOwned>(result: serde_json::Value, url: &str) -> Result<R, ApiError> {
     serde_json::from_value(result)
         .map_err(|e| ApiError::Decode { url: url.to_owned(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{HttpResponse, retry_after};
+
+    fn with(value: &str) -> HttpResponse {
+        HttpResponse {
+            status: 429,
+            headers: vec![("Retry-After".into(), value.into())],
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn seconds_and_http_dates_are_both_honoured() {
+        assert_eq!(retry_after(&with(" 7 ")), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
+        let wait = retry_after(&with(&later)).expect("a date is a wait");
+        assert!(wait > Duration::from_secs(80) && wait <= Duration::from_secs(90), "{wait:?}");
+        assert_eq!(retry_after(&with("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
+        assert_eq!(retry_after(&with("soon")), None);
+        assert_eq!(retry_after(&HttpResponse { status: 429, headers: vec![], body: vec![] }), None);
+    }
 }
