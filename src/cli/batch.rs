@@ -108,6 +108,16 @@ impl Op {
 }
 
 pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
+    if ctx.global.repo != Path::new(".") {
+        return Err(CliError::new(
+            Kind::Usage,
+            format!(
+                "--repo {} names one repository, and a batch takes its repositories from the --repos file",
+                ctx.global.repo.display()
+            ),
+        )
+        .hint("drop --repo, or add the repository to the batch file as a [[repo]] with `path`"));
+    }
     let (op, common, detailed) = match &args.command {
         BatchCommand::Plan(a) => (Op::Plan, &a.common, a.detailed_exitcode),
         BatchCommand::Status(a) => (Op::Status, &a.common, a.detailed_exitcode),

@@ -285,6 +285,9 @@ fn refusals_and_bad_batch_files_are_clear_errors() {
         bad.stderr
     );
     run(&["batch", "plan", "--repos", file.to_str().unwrap(), "--jobs", "0"]).expect(64);
+    let repo = run(&["batch", "plan", "--repo", "elsewhere", "--repos", file.to_str().unwrap()]);
+    let repo = repo.expect(64);
+    assert!(repo.stderr.contains("--repo elsewhere names one repository"), "{}", repo.stderr);
     let help = run(&["batch", "--help"]).expect(0);
     assert!(help.stdout.contains("[[repo]]") && help.stdout.contains("Exit codes:"));
 }
