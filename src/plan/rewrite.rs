@@ -562,6 +562,15 @@ mod tests {
         (ci, blobs)
     }
 
+    /// `n` workflows, `w000.yml`…, in turn changed, reviewed and unchanged by the rewrite.
+    fn workflows(n: usize) -> (CiSnapshot, BTreeMap<Oid, Result<String, String>>) {
+        let names: Vec<String> = (0..n).map(|i| format!("w{i:03}.yml")).collect();
+        let kinds = [CHANGED, REVIEWED, UNCHANGED];
+        let texts: Vec<(&str, Result<&str, &str>)> =
+            names.iter().enumerate().map(|(i, n)| (n.as_str(), Ok(kinds[i % 3]))).collect();
+        snapshot(&texts)
+    }
+
     fn plan_as(ci: &CiSnapshot, texts: &dyn Texts, how: Streaming) -> Result<CiPlan, PlanError> {
         let target = Spec::builtin().resolve(&[], &|_| None).unwrap();
         let def = target.rewrite.clone().unwrap();
@@ -570,11 +579,7 @@ mod tests {
 
     #[test]
     fn each_file_is_read_once_in_path_order_and_planned() {
-        let names: Vec<String> = (0..30).map(|i| format!("w{i:03}.yml")).collect();
-        let kinds = [CHANGED, REVIEWED, UNCHANGED];
-        let texts: Vec<(&str, Result<&str, &str>)> =
-            names.iter().enumerate().map(|(i, n)| (n.as_str(), Ok(kinds[i % 3]))).collect();
-        let (ci, blobs) = snapshot(&texts);
+        let (ci, blobs) = workflows(30);
         let target = Spec::builtin().resolve(&[], &|_| None).unwrap();
         let def = target.rewrite.clone().unwrap();
         let read = std::cell::RefCell::new(Vec::new());
@@ -596,11 +601,7 @@ mod tests {
 
     #[test]
     fn the_plan_is_the_same_with_one_thread_or_many() {
-        let names: Vec<String> = (0..200).map(|i| format!("w{i:03}.yml")).collect();
-        let kinds = [CHANGED, REVIEWED, UNCHANGED];
-        let texts: Vec<(&str, Result<&str, &str>)> =
-            names.iter().enumerate().map(|(i, n)| (n.as_str(), Ok(kinds[i % 3]))).collect();
-        let (ci, blobs) = snapshot(&texts);
+        let (ci, blobs) = workflows(200);
         let texts = |blob: Oid| blobs[&blob].clone();
         let alone = plan_as(&ci, &texts, streaming(1, CHUNK_BYTES)).unwrap();
         let commit = alone.commit.clone().expect("a commit");
