@@ -109,9 +109,11 @@ impl Drop for Daemon {
 
 fn daemon(base: &Path) -> (Daemon, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("git")
+    // `git-daemon` itself: the `git daemon` wrapper would leave it running when killed.
+    let exec_path = Command::new("git").arg("--exec-path").output().expect("git --exec-path");
+    let exec_path = String::from_utf8(exec_path.stdout).expect("a path");
+    let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
         .args([
-            "daemon",
             "--export-all",
             "--enable=receive-pack",
             "--reuseaddr",

@@ -195,9 +195,8 @@ pub struct Daemon {
 impl Daemon {
     pub fn serve(base: &Path) -> Daemon {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cmd = Command::new("git");
+        let mut cmd = git_daemon_command();
         cmd.args([
-            "daemon",
             "--export-all",
             "--enable=receive-pack",
             "--reuseaddr",
@@ -220,6 +219,25 @@ impl Daemon {
 
     pub fn url(&self, name: &str) -> String {
         format!("git://127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+/// `git-daemon` itself, not the `git daemon` wrapper: the wrapper runs it as a child and,
+/// killed with SIGKILL (as `Child::kill` does), leaves that child serving forever.
+pub fn git_daemon_command() -> Command {
+    static EXEC_PATH: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let dir = EXEC_PATH.get_or_init(|| {
+        let out = Command::new("git").arg("--exec-path").output().ok()?;
+        let dir = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+        dir.join("git-daemon").is_file().then_some(dir)
+    });
+    match dir {
+        Some(dir) => Command::new(dir.join("git-daemon")),
+        None => {
+            let mut cmd = Command::new("git");
+            cmd.arg("daemon");
+            cmd
+        }
     }
 }
 
