@@ -190,14 +190,14 @@ type Keys = BTreeSet<(String, usize, usize)>;
 
 fn naive_sed(name: &str, text: &str, old: &str) -> Keys {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let lines = words::LineIndex::new(text);
+    let mut lines = words::LineCursor::new(text);
     text.match_indices(old)
         .filter(|&(i, _)| {
             !text[..i].chars().next_back().is_some_and(is_word)
                 && !text[i + old.len()..].chars().next().is_some_and(is_word)
         })
         .map(|(i, _)| {
-            let (l, c) = lines.line_col(text, i);
+            let (l, c) = lines.line_col(i);
             (name.to_string(), l, c)
         })
         .collect()

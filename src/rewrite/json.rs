@@ -70,7 +70,7 @@ fn string_end(b: &[u8], open: usize) -> Option<usize> {
 }
 
 fn err(text: &str, at: usize, message: &str) -> AnalyseError {
-    let (line, column) = words::LineIndex::new(text).line_col(text, at.min(text.len()));
+    let (line, column) = words::LineCursor::new(text).line_col(at);
     AnalyseError { line, column, message: message.to_string() }
 }
 

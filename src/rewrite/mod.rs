@@ -73,6 +73,11 @@ impl BranchMap {
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0
     }
+
+    /// The new name of branch `old`, if the map renames it.
+    pub fn new_name(&self, old: &str) -> Option<&str> {
+        self.0.iter().find(|(o, _)| o == old).map(|(_, n)| n.as_str())
+    }
 }
 
 fn check_branch_name(name: &str) -> Result<(), RewriteError> {
@@ -275,7 +280,7 @@ pub fn rewrite_as(
     let hits = words::find_hits(text, map);
     // No occurrence and no implicit default to make explicit: nothing to judge or edit,
     // so the file is not even parsed.
-    if hits.is_empty() && !map.pairs().iter().any(|(old, _)| old == "gh-pages") {
+    if hits.is_empty() && map.new_name("gh-pages").is_none() {
         return Ok(FileRewrite {
             path: path.to_string(),
             original: text.to_string(),

@@ -608,7 +608,7 @@ fn ref_word_call(sub: &str, t: &str, ti: usize, len: usize) -> Call {
 }
 
 fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Insertion> {
-    let Some((_, new)) = env.map.pairs().iter().find(|(old, _)| old == "gh-pages") else {
+    let Some(new) = env.map.new_name("gh-pages") else {
         return Vec::new();
     };
     let mut out = Vec::new();

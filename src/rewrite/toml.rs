@@ -20,7 +20,7 @@ struct Site {
 pub(crate) fn analyse(text: &str, hits: &[Hit], env: &Env) -> Result<Analysis, AnalyseError> {
     let doc = Document::parse(text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start).min(text.len());
-        let (line, column) = words::LineIndex::new(text).line_col(text, at);
+        let (line, column) = words::LineCursor::new(text).line_col(at);
         AnalyseError { line, column, message: e.message().to_string() }
     })?;
     let mut sites = Vec::new();

@@ -94,35 +94,8 @@ pub(crate) fn normalize(value: &str, map: &BranchMap) -> String {
     out
 }
 
-/// Line starts of a text, for 1-based line and character-column lookup.
-pub(crate) struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub fn new(text: &str) -> Self {
-        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
-        starts.push(0);
-        // A plain byte loop: far cheaper than a searcher restarted at every line.
-        for (i, &b) in text.as_bytes().iter().enumerate() {
-            if b == b'\n' {
-                starts.push(i + 1);
-            }
-        }
-        Self { starts }
-    }
-
-    /// 1-based line and 1-based column in characters of byte offset `at`.
-    pub fn line_col(&self, text: &str, at: usize) -> (usize, usize) {
-        let line = self.starts.partition_point(|&s| s <= at).max(1);
-        let start = self.starts[line - 1];
-        let column = text.get(start..at).map_or(1, |s| s.chars().count() + 1);
-        (line, column)
-    }
-}
-
-/// Line and column lookups for offsets given in increasing order: one pass over the text
-/// in all, counting line breaks between one offset and the next.
+/// 1-based line and character-column lookups. Offsets given in increasing order cost one
+/// pass over the text in all, counting line breaks between one offset and the next.
 pub(crate) struct LineCursor<'t> {
     text: &'t str,
     /// Columns count characters; in ASCII text they are bytes.
@@ -204,10 +177,12 @@ mod tests {
         // A whole word overlapping a match that is not one is still found.
         assert_eq!(find_word("xa.a.a", "a.a"), vec![3]);
         let text = "ab\nü charts\n\ncharts";
-        let index = LineIndex::new(text);
         let mut cursor = LineCursor::new(text);
-        for at in [0, 1, 3, 6, 12, 14, 20, 2, 13] {
-            assert_eq!(cursor.line_col(at), index.line_col(text, at), "at {at}");
+        let expected =
+            [(0, (1, 1)), (1, (1, 2)), (3, (2, 1)), (6, (2, 3)), (12, (2, 9)), (14, (4, 1))];
+        for (at, line_col) in expected.into_iter().chain([(20, (4, 7)), (2, (1, 3)), (13, (3, 1))])
+        {
+            assert_eq!(cursor.line_col(at), line_col, "at {at}");
         }
         assert_eq!(find_word("chartscharts charts", "charts"), vec![13]);
     }
@@ -222,9 +197,9 @@ mod tests {
     #[test]
     fn line_columns_count_characters() {
         let text = "ü\nab charts";
-        let idx = LineIndex::new(text);
-        assert_eq!(idx.line_col(text, 6), (2, 4));
-        assert_eq!(idx.line_col(text, 0), (1, 1));
+        let mut cursor = LineCursor::new(text);
+        assert_eq!(cursor.line_col(6), (2, 4));
+        assert_eq!(cursor.line_col(0), (1, 1));
     }
 
     #[test]

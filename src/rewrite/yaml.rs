@@ -760,7 +760,7 @@ const PAGES_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 fn renamed_gh_pages<'m>(env: &'m Env) -> Option<&'m str> {
-    env.map.pairs().iter().find(|(o, _)| o == "gh-pages").map(|(_, n)| n.as_str())
+    env.map.new_name("gh-pages")
 }
 
 impl Walker<'_> {
