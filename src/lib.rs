@@ -4,7 +4,9 @@
 //! The shape, one module per concept:
 //!
 //! - [`spec`]: plan files (`plans/*.toml`) and their variables → a concrete [`spec::Target`];
-//! - [`observe`]: the read-only look at the repository and its remote;
+//! - [`observe`]: the read-only look at the repository and its remote (fetching the branches
+//!   the plan reads, so a clone behind its remote is planned against the remote's truth);
+//! - [`detect`]: the stable and publishing branches found on the remote when not named;
 //! - [`plan`]: a pure function of target and observation → ordered [`plan::Action`]s;
 //! - [`render`]: the plan as a human diff or a stable JSON document;
 //! - [`exec`]: the journaled, locked, compare-and-swap apply, and rollback from the journal;
@@ -18,6 +20,7 @@ pub mod batch;
 pub mod cli;
 pub mod cloudflare;
 pub mod demo;
+pub mod detect;
 pub mod exec;
 pub mod git;
 pub mod observe;

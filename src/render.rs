@@ -79,6 +79,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         steps(&mut out, &plan.actions, style);
     }
     reviews(&mut out, &plan.reviews, style);
+    notes(&mut out, &plan.notes, style);
     warnings(&mut out, &plan.warnings, style);
     if !plan.is_empty() {
         let _ = writeln!(out, "\n{}", summary_line(&plan.actions));
@@ -139,6 +140,16 @@ fn observed(out: &mut String, plan: &Plan, style: Style) {
         let _ = writeln!(out, "  {label:<width$}  {value}");
     }
     out.push('\n');
+}
+
+fn notes(out: &mut String, notes: &[String], style: Style) {
+    if notes.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for n in notes {
+        let _ = writeln!(out, "{} {n}", style.paint("36", "note:"));
+    }
 }
 
 fn warnings(out: &mut String, warnings: &[String], style: Style) {

@@ -276,6 +276,12 @@ pub fn check_branch_name(what: &str, name: &str) -> Result<(), SpecError> {
     if name.starts_with('-') {
         return Err(bad(": it starts with `-` and would read as an option"));
     }
+    if name.starts_with("refs/") || name.starts_with("heads/") || name.starts_with("remotes/") {
+        // git would take it, as `refs/heads/refs/heads/x`: a branch nobody means.
+        return Err(bad(
+            ": give the short name of the branch (e.g. `release`, not `refs/heads/release`)",
+        ));
+    }
     if name == "HEAD" || !git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
         return Err(bad(" (see `git check-ref-format --branch`)"));
     }

@@ -385,6 +385,7 @@ fn repo_args(global: &GlobalArgs, file: &BatchFile, entry: &RepoEntry, dir: &Pat
         sets,
         resolves,
         format: Format::Text,
+        no_fetch: global.no_fetch,
         quiet: true,
         verbose: global.verbose,
     }

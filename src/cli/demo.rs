@@ -41,6 +41,7 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         sets: vec![format!("cloudflare.project={DEMO_PROJECT}")],
         resolves: crate::demo::SAMPLE_RESOLUTIONS.iter().map(|r| r.to_string()).collect(),
         format: Format::Text,
+        no_fetch: false,
         quiet: ctx.global.quiet,
         verbose: ctx.global.verbose,
     };

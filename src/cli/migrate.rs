@@ -45,7 +45,10 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         .hint("`rebranch apply` resumes it; `rebranch rollback` undoes it"));
     }
     let answers = state_dir(&repo).join("resolutions.json");
-    let mut target = ctx.target()?;
+    let request = ctx.request(Some(&repo))?;
+    let (target, listing, detected) = ctx.detect(&repo, &request)?;
+    let (mut target, listing, detected) =
+        confirm_detected(ctx, &repo, &request, (target, listing, detected))?;
     for (k, v) in load_resolutions(&answers)? {
         target.resolutions.entry(k).or_insert(v);
     }
@@ -58,7 +61,8 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     ));
     let env = setup_pages(ctx, &mut target).map_err(cancelled)?;
     let inner = Ctx { global: ctx.global, ui: ctx.ui, env };
-    let (mut obs, mut plan) = inner.plan_with(&repo, &target)?;
+    let (mut obs, mut plan) = inner.plan_with(&repo, &target, listing.clone())?;
+    plan.notes.splice(0..0, crate::detect::note(&detected));
     ctx.ui.out(&findings(&repo, &target, &obs, &plan));
     if plan.is_empty() {
         ctx.ui.out(&format!(
@@ -70,7 +74,8 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     ctx.ui.out(&format!("\n{}\n\n{}", style.bold("The plan"), render::plan_text(&plan, style)));
     if !plan.reviews.is_empty() {
         review(ctx, &plan.reviews, &mut target, &answers)?;
-        (obs, plan) = inner.plan_with(&repo, &target)?;
+        (obs, plan) = inner.plan_with(&repo, &target, listing)?;
+        plan.notes.splice(0..0, crate::detect::note(&detected));
         ctx.ui.out(&format!(
             "\n{}\n\n{}",
             style.bold("The plan, with your answers"),
@@ -84,6 +89,34 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         return Ok(0);
     }
     apply(&inner, &repo, plan, obs.listing, args.no_verify, &target)
+}
+
+type Detection = (Target, crate::git::remote::RemoteListing, Vec<crate::detect::Detected>);
+
+/// Asks about each branch found on the remote (the plan did not name it and its default is
+/// absent), with the one found preselected, before any other question.
+fn confirm_detected(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    request: &super::Request,
+    found: Detection,
+) -> Result<Detection, CliError> {
+    let mut sets = request.sets.clone();
+    let mut changed = false;
+    for d in &found.2 {
+        let items = vec![format!("{} ({})", d.value, d.why), "another branch".to_string()];
+        let question = format!("Which branch is `{}` of the plan?", d.key);
+        if ctx.ui.select(&question, &items, 0).map_err(cancelled)? == 1 {
+            let name = ctx.ui.input(&format!("Branch for `{}`", d.key)).map_err(cancelled)?;
+            sets.push((d.key.clone(), name.trim().to_string()));
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(found);
+    }
+    let chosen = super::Request { sets, ..request.clone() };
+    ctx.detect(repo, &chosen)
 }
 
 /// Names the Pages project (and asks for what is missing to reach it), or leaves the

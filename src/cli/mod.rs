@@ -79,6 +79,9 @@ struct GlobalArgs {
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Plan against the remote-tracking refs as they are: fetch nothing first
+    #[arg(long, global = true)]
+    no_fetch: bool,
     /// Print only results and errors
     #[arg(short, long, global = true)]
     quiet: bool,
@@ -210,18 +213,48 @@ impl Ctx<'_> {
 
     /// The plan file, parsed, and its variables resolved from the environment and --set.
     fn target(&self) -> Result<Target, CliError> {
+        self.request(None)?.target(&|k| self.env(k))
+    }
+
+    /// What the user asked for: the plan file, the `--set` values and `--resolve` decisions.
+    /// In a repository whose last apply was not rolled back, a command given neither a plan
+    /// file nor `--set` takes that run's plan and variables (so `status` after
+    /// `apply --set main=master` checks the same migration); `--set` values that differ from
+    /// those of a run that stopped part way are refused.
+    fn request(&self, repo: Option<&git2::Repository>) -> Result<Request, CliError> {
+        let sets =
+            self.global.sets.iter().map(|s| spec::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
+        let mut resolutions = crate::rewrite::Resolutions::default();
+        for r in &self.global.resolves {
+            let (key, verdict) = parse_resolve(r)?;
+            resolutions.insert(key, verdict);
+        }
+        let last = match repo {
+            Some(repo) => crate::exec::journal::Journal::latest(
+                &crate::exec::journal::Journal::dir(&state_dir(repo)),
+            )?
+            .filter(|j| !j.rolled_back),
+            None => None,
+        };
+        if let Some(j) = &last
+            && self.global.plan_file.is_none()
+            && sets.is_empty()
+        {
+            let spec = match j.plan.plan.source.as_str() {
+                spec::BUILTIN_SOURCE => Spec::builtin(),
+                path => Spec::load(Path::new(path))?,
+            };
+            let sets = j.plan.variables.clone().into_iter().collect();
+            return Ok(Request { spec, sets, resolutions, remembered: Some(j.run.clone()) });
+        }
         let spec = match &self.global.plan_file {
             Some(path) => Spec::load(path)?,
             None => Spec::builtin(),
         };
-        let sets =
-            self.global.sets.iter().map(|s| spec::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
-        let mut target = spec.resolve(&sets, &|key| self.env(key))?;
-        for r in &self.global.resolves {
-            let (key, verdict) = parse_resolve(r)?;
-            target.resolutions.insert(key, verdict);
+        if let Some(j) = last.filter(|j| j.is_unfinished()) {
+            check_same_run(&j, &spec, &sets)?;
         }
-        Ok(target)
+        Ok(Request { spec, sets, resolutions, remembered: None })
     }
 
     /// An environment variable, with the context's overrides first.
@@ -318,20 +351,64 @@ impl Ctx<'_> {
 
     /// Observes the repository and computes the plan.
     fn plan(&self, repo: &git2::Repository) -> Result<(Target, Observation, Plan), CliError> {
-        let target = self.target()?;
-        let (obs, plan) = self.plan_with(repo, &target)?;
+        let request = self.request(Some(repo))?;
+        let (target, listing, detected) = self.detect(repo, &request)?;
+        let (obs, mut plan) = self.plan_with(repo, &target, listing)?;
+        plan.notes.splice(0..0, crate::detect::note(&detected));
+        if let Some(run) = &request.remembered {
+            plan.notes.insert(0, format!(
+                "the plan and variables of the last apply (run {run}) are used; give --plan or --set to plan another migration"
+            ));
+        }
         Ok((target, obs, plan))
     }
 
-    /// Observes the repository and computes the plan for a given target.
+    /// Connects to the remote once (fetching the branches the plan reads, unless
+    /// `--no-fetch`) and gives the variables that were not set and whose defaults are absent
+    /// the branches found there. Returns the final target, the listing and what was found.
+    fn detect(
+        &self,
+        repo: &git2::Repository,
+        request: &Request,
+    ) -> Result<(Target, crate::git::remote::RemoteListing, Vec<crate::detect::Detected>), CliError>
+    {
+        let env = |k: &str| self.env(k);
+        let target = request.target(&env)?;
+        let explicit = request.explicit();
+        let also = |l: &crate::git::remote::RemoteListing| {
+            crate::detect::candidates(&request.spec, &target, &explicit, l)
+        };
+        let names = observe::target_names(&target);
+        let listing = observe::connect(repo, &target.remote, &names, self.global.no_fetch, &also)?;
+        let holds = |tip: git2::Oid, files: &[String]| {
+            files.iter().all(|f| observe::has_file(repo, tip, f))
+        };
+        let detected = crate::detect::detect(&request.spec, &target, &explicit, &listing, &holds)
+            .map_err(|e| {
+            let key = e.key.clone();
+            CliError::new(Kind::Failure, e.to_string())
+                .hint(format!("name the one to use with --set {key}=NAME"))
+        })?;
+        if detected.is_empty() {
+            return Ok((target, listing, detected));
+        }
+        let mut sets = request.sets.clone();
+        sets.extend(detected.iter().map(|d| (d.key.clone(), d.value.clone())));
+        let detected_request = Request { sets, ..request.clone() };
+        Ok((detected_request.target(&env)?, listing, detected))
+    }
+
+    /// Observes the repository (its remote as `listing` shows it) and computes the plan for
+    /// a given target.
     fn plan_with(
         &self,
         repo: &git2::Repository,
         target: &Target,
+        listing: crate::git::remote::RemoteListing,
     ) -> Result<(Observation, Plan), CliError> {
         let target = target.clone();
         let pages = self.observe_pages(&target)?;
-        let obs = observe::observe(repo, &target, pages)?;
+        let obs = observe::observe(repo, &target, pages, listing)?;
         let mut plan = crate::plan::build(&target, &obs, repo)?;
         if let Some(hint) = self.suggest_pages_project(&target, &obs) {
             plan.warnings.push(hint);
@@ -358,6 +435,61 @@ impl Ctx<'_> {
                 many.join(", ")
             )),
         }
+    }
+}
+
+/// The plan file and variables a command runs with, before the remote is looked at.
+#[derive(Clone)]
+struct Request {
+    spec: Spec,
+    sets: Vec<(String, String)>,
+    resolutions: crate::rewrite::Resolutions,
+    /// The run whose plan and variables were taken, when none were given.
+    remembered: Option<String>,
+}
+
+impl Request {
+    fn target(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CliError> {
+        let mut target = self.spec.resolve(&self.sets, env)?;
+        target.resolutions = self.resolutions.clone();
+        Ok(target)
+    }
+
+    /// The variables given a value by the user (or by the remembered run).
+    fn explicit(&self) -> std::collections::BTreeSet<String> {
+        self.sets.iter().map(|(k, _)| k.clone()).collect()
+    }
+}
+
+/// A run that stopped part way is finished or undone with its own plan and variables:
+/// other values would plan a different migration on top of half of this one.
+fn check_same_run(
+    journal: &crate::exec::journal::Journal,
+    spec: &Spec,
+    sets: &[(String, String)],
+) -> Result<(), CliError> {
+    let recorded = &journal.plan.variables;
+    let mut err = None;
+    for (key, value) in sets {
+        match recorded.get(key) {
+            Some(was) if was != value => {
+                err = Some(format!("--set {key}={value}, but the run used {key}={was}"));
+                break;
+            }
+            _ => {}
+        }
+    }
+    if err.is_none() && spec.source != journal.plan.plan.source {
+        err = Some(format!("plan {}, but the run used {}", spec.source, journal.plan.plan.source));
+    }
+    match err {
+        None => Ok(()),
+        Some(why) => Err(CliError::new(
+            Kind::Failure,
+            format!("an apply stopped part way (run {}) with other values: {why}", journal.run),
+        )
+        .cause("nothing was changed")
+        .hint("finish that run first with `rebranch apply` (no --set needed: it keeps its values), or undo it with `rebranch rollback`; then plan with the new values")),
     }
 }
 

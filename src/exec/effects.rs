@@ -297,27 +297,28 @@ impl Effects for GitEffects<'_> {
         }
         let doing = format!("move local branch `{branch}`");
         let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
-        let checked_out = local::checked_out(repo).as_deref() == Some(branch);
-        if checked_out && !worktree_clean(repo) {
-            // A run stopped between updating the files and moving the branch leaves the
-            // files part way from `from` to `to`: finish that, but touch nothing else.
-            let Some(paths) = half_followed(repo, from, to).map_err(err)? else {
-                return Ok(());
-            };
-            let target = repo.find_commit(to).map_err(err)?;
+        // The branch may be checked out here or in another work tree (`git worktree add`):
+        // its files go along with it, or, when someone's changes are there, it stays.
+        if let Some(tree) = local::work_tree_of(repo, branch) {
+            let target = tree.find_commit(to).map_err(err)?;
             let mut opts = git2::build::CheckoutBuilder::new();
-            opts.force();
-            for p in &paths {
-                opts.path(p);
+            if local::is_clean(&tree) {
+                // Update the index and files first, from HEAD's tree to the new one, as a
+                // fast-forward would; then move the branch.
+                opts.safe();
+            } else {
+                // A run stopped between updating the files and moving the branch leaves
+                // the files part way from `from` to `to`: finish that, but touch nothing
+                // else.
+                let Some(paths) = half_followed(&tree, from, to).map_err(err)? else {
+                    return Ok(());
+                };
+                opts.force();
+                for p in &paths {
+                    opts.path(p);
+                }
             }
-            repo.checkout_tree(target.as_object(), Some(&mut opts)).map_err(err)?;
-        } else if checked_out {
-            // Update the index and files first, from HEAD's tree to the new one, as a
-            // fast-forward would; then move the branch.
-            let target = repo.find_commit(to).map_err(err)?;
-            let mut opts = git2::build::CheckoutBuilder::new();
-            opts.safe();
-            repo.checkout_tree(target.as_object(), Some(&mut opts)).map_err(err)?;
+            tree.checkout_tree(target.as_object(), Some(&mut opts)).map_err(err)?;
         }
         repo.reference(&format!("refs/heads/{branch}"), to, true, "rebranch: follow the remote")
             .map_err(err)?;
@@ -384,11 +385,4 @@ fn half_followed(
         }
     }
     Ok(Some(versions.into_keys().collect()))
-}
-
-/// No tracked file differs from HEAD or the index.
-fn worktree_clean(repo: &Repository) -> bool {
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(false).include_ignored(false);
-    repo.statuses(Some(&mut opts)).is_ok_and(|s| s.is_empty())
 }

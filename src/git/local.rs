@@ -47,6 +47,73 @@ pub fn checked_out(repo: &Repository) -> Option<String> {
     target.strip_prefix("refs/heads/").map(str::to_string)
 }
 
+/// A work tree of this repository (the main one or a linked one, `git worktree add`) with
+/// a branch checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// Its top directory.
+    pub path: std::path::PathBuf,
+    /// Whether it is the work tree this command runs in.
+    pub current: bool,
+    /// No tracked file differs from HEAD or the index.
+    pub clean: bool,
+}
+
+/// Which of `branches` are checked out, and where: in this work tree, the main one or any
+/// linked one (git refuses to check a branch out twice, so there is at most one each).
+pub fn checkouts(
+    repo: &Repository,
+    branches: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeMap<String, Checkout> {
+    let mut found = std::collections::BTreeMap::new();
+    let here = repo.workdir().map(|p| p.to_path_buf());
+    for tree in work_trees(repo) {
+        let Some(branch) = checked_out(&tree) else { continue };
+        let Some(path) = tree.workdir().map(|p| p.to_path_buf()) else { continue };
+        if branches.contains(&branch) && !found.contains_key(&branch) {
+            let current = here.as_deref().map(same_dir).unwrap_or_default() == same_dir(&path);
+            found.insert(branch, Checkout { path, current, clean: is_clean(&tree) });
+        }
+    }
+    found
+}
+
+/// Opens the work tree that has `branch` checked out, if any.
+pub fn work_tree_of(repo: &Repository, branch: &str) -> Option<Repository> {
+    work_trees(repo).into_iter().find(|t| checked_out(t).as_deref() == Some(branch))
+}
+
+/// No tracked file differs from HEAD or the index.
+pub fn is_clean(repo: &Repository) -> bool {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(false).include_ignored(false);
+    repo.statuses(Some(&mut opts)).is_ok_and(|s| s.is_empty())
+}
+
+/// Every non-bare work tree of the repository: this one, the main one, the linked ones.
+fn work_trees(repo: &Repository) -> Vec<Repository> {
+    let mut trees = Vec::new();
+    if let Some(dir) = repo.workdir() {
+        trees.extend(Repository::open(dir).ok());
+    }
+    if repo.is_worktree() {
+        trees.extend(Repository::open(repo.commondir()).ok().filter(|r| !r.is_bare()));
+    }
+    let names: Vec<String> = repo
+        .worktrees()
+        .map(|n| n.iter().flatten().flatten().map(str::to_string).collect())
+        .unwrap_or_default();
+    for name in names {
+        let opened = repo.find_worktree(&name).and_then(|w| Repository::open_from_worktree(&w));
+        trees.extend(opened.ok());
+    }
+    trees
+}
+
+fn same_dir(p: &std::path::Path) -> std::path::PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Creates a local branch at `oid` with an optional upstream; refuses if it exists.
 pub fn create(
     repo: &Repository,

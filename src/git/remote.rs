@@ -7,7 +7,7 @@
 //! sent), and reads the per-ref verdict from the push-update callback.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use git2::{Cred, CredentialType, Direction, Oid, PushOptions, RemoteCallbacks, Repository};
 
@@ -18,8 +18,12 @@ use super::GitError;
 pub struct RemoteListing {
     /// Branch name (without `refs/heads/`) to oid.
     pub heads: BTreeMap<String, Oid>,
+    /// Tag names (without `refs/tags/`): a branch may not share its short name with one.
+    pub tags: BTreeSet<String>,
     /// The branch the remote's HEAD names, if it advertises one.
     pub default_branch: Option<String>,
+    /// The branches whose objects were fetched on that connection.
+    pub fetched: Vec<String>,
 }
 
 /// One ref update with its lease: the remote branch must be at `expect` (`None`: absent).
@@ -43,12 +47,24 @@ pub enum PushError {
 
 /// Lists the remote's branches in one connection (what `git ls-remote --heads` shows).
 pub fn list(repo: &Repository, remote_name: &str) -> Result<RemoteListing, GitError> {
+    list_and_fetch(repo, remote_name, &|_| Vec::new())
+}
+
+/// Lists the remote's branches and tags in one connection and, on that same connection,
+/// fetches the branches `wanted` picks from the listing whose tips this clone lacks or whose
+/// remote-tracking refs lag behind, moving those refs as `git fetch` would (never pruning).
+/// So a clone that is behind its remote is planned against the remote's truth.
+pub fn list_and_fetch(
+    repo: &Repository,
+    remote_name: &str,
+    wanted: &dyn Fn(&RemoteListing) -> Vec<String>,
+) -> Result<RemoteListing, GitError> {
     let mut remote = find_remote(repo, remote_name)?;
     let config = repo.config().map_err(GitError::from_git("read git config"))?;
     let attempts = RefCell::new(Attempts::default());
     let callbacks = credential_callbacks(&config, &attempts);
     let url = super::redact_url(remote.url().unwrap_or_default());
-    let connection = remote
+    let mut connection = remote
         .connect_auth(Direction::Fetch, Some(callbacks), None)
         .map_err(GitError::from_git(&format!("connect to remote `{remote_name}` ({url})")))?;
     let mut listing = RemoteListing::default();
@@ -58,6 +74,8 @@ pub fn list(repo: &Repository, remote_name: &str) -> Result<RemoteListing, GitEr
     for head in heads {
         if let Some(branch) = head.name().strip_prefix("refs/heads/") {
             listing.heads.insert(branch.to_string(), head.oid());
+        } else if let Some(tag) = head.name().strip_prefix("refs/tags/") {
+            listing.tags.insert(tag.trim_end_matches("^{}").to_string());
         }
     }
     listing.default_branch = connection
@@ -65,6 +83,40 @@ pub fn list(repo: &Repository, remote_name: &str) -> Result<RemoteListing, GitEr
         .ok()
         .and_then(|b| b.as_str().ok().map(str::to_string))
         .and_then(|b| b.strip_prefix("refs/heads/").map(str::to_string));
+    let stale: Vec<String> = wanted(&listing)
+        .into_iter()
+        .filter(|b| {
+            let Some(tip) = listing.heads.get(b) else { return false };
+            let tracking = repo.refname_to_id(&format!("refs/remotes/{remote_name}/{b}")).ok();
+            tracking != Some(*tip) || repo.find_commit(*tip).is_err()
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if stale.is_empty() {
+        return Ok(listing);
+    }
+    let specs: Vec<String> =
+        stale.iter().map(|b| format!("+refs/heads/{b}:refs/remotes/{remote_name}/{b}")).collect();
+    let doing = format!("fetch {} from `{remote_name}` ({url})", stale.join(", "));
+    let fetch_attempts = RefCell::new(Attempts::default());
+    let mut options = git2::FetchOptions::new();
+    options
+        .remote_callbacks(credential_callbacks(&config, &fetch_attempts))
+        .download_tags(git2::AutotagOption::None);
+    let remote = connection.remote();
+    remote.download(&specs, Some(&mut options)).map_err(GitError::from_git(&doing))?;
+    let tips_attempts = RefCell::new(Attempts::default());
+    let mut tips_callbacks = credential_callbacks(&config, &tips_attempts);
+    remote
+        .update_tips(
+            Some(&mut tips_callbacks),
+            git2::RemoteUpdateFlags::empty(),
+            git2::AutotagOption::None,
+            Some("rebranch: fetch"),
+        )
+        .map_err(GitError::from_git(&doing))?;
+    listing.fetched = stale;
     Ok(listing)
 }
 

@@ -32,6 +32,12 @@ pub struct Observation {
     /// `refs/remotes/<remote>/<branch>` among the ones the plan names.
     pub tracking: BTreeMap<String, Oid>,
     pub head_branch: Option<String>,
+    /// The branches the plan names that are checked out in a work tree (this one, the main
+    /// one or a linked one), with where and whether it is clean.
+    pub checkouts: BTreeMap<String, local::Checkout>,
+    /// Every ref of this clone (`refs/heads/…`, `refs/tags/…`, `refs/remotes/…`): the names
+    /// a new ref must not clash with.
+    pub local_refs: BTreeSet<String>,
     /// Pairs `(a, b)` of observed tips where `a` is `b` or an ancestor of it, among the tips
     /// of related branches (see [`related_names`]): the only pairs the planner compares.
     pub contains: BTreeSet<(Oid, Oid)>,
@@ -132,23 +138,55 @@ pub fn open(dir: &Path) -> Result<Repository, ObserveError> {
     })
 }
 
+/// Lists the remote in one connection and, unless `offline`, fetches on it the branches
+/// the target reads (and those `also` picks from the listing), so that a clone behind its
+/// remote is planned against what the remote holds now.
+pub fn connect(
+    repo: &Repository,
+    remote_name: &str,
+    names: &BTreeSet<String>,
+    offline: bool,
+    also: &dyn Fn(&remote::RemoteListing) -> Vec<String>,
+) -> Result<remote::RemoteListing, ObserveError> {
+    check_clone(repo, remote_name)?;
+    let wanted = |l: &remote::RemoteListing| {
+        if offline {
+            return Vec::new();
+        }
+        let mut w: Vec<String> = names.iter().cloned().collect();
+        w.extend(also(l));
+        w
+    };
+    Ok(remote::list_and_fetch(repo, remote_name, &wanted)?)
+}
+
+/// The clone must be whole and have the remote.
+fn check_clone(repo: &Repository, remote_name: &str) -> Result<(), ObserveError> {
+    if repo.is_shallow() {
+        let dir = repo.workdir().unwrap_or(repo.path());
+        return Err(ObserveError::Shallow { path: dir.display().to_string() });
+    }
+    if repo.find_remote(remote_name).is_err() {
+        return Err(no_remote(repo, remote_name));
+    }
+    Ok(())
+}
+
 /// Observes everything the target's plan depends on; `pages` is the project as read
-/// through the API when the plan names one.
+/// through the API when the plan names one, `listing` the remote as [`connect`] read it.
 pub fn observe(
     repo: &Repository,
     target: &Target,
     pages: Option<ProjectState>,
+    listing: remote::RemoteListing,
 ) -> Result<Observation, ObserveError> {
     let dir = repo.workdir().unwrap_or(repo.path());
     let workdir = dir.components().collect::<PathBuf>();
-    if repo.is_shallow() {
-        return Err(ObserveError::Shallow { path: workdir.display().to_string() });
-    }
+    check_clone(repo, &target.remote)?;
     let remote_url = match repo.find_remote(&target.remote) {
         Ok(r) => git::redact_url(r.url().unwrap_or_default()),
         Err(_) => return Err(no_remote(repo, &target.remote)),
     };
-    let listing = remote::list(repo, &target.remote)?;
     let names = target_names(target);
     let mut local = BTreeMap::new();
     let mut tracking = BTreeMap::new();
@@ -192,6 +230,8 @@ pub fn observe(
         local,
         tracking,
         head_branch: local::checked_out(repo),
+        checkouts: local::checkouts(repo, &names),
+        local_refs: all_refs(repo),
         contains,
         missing,
         files,
@@ -199,6 +239,15 @@ pub fn observe(
         ci,
         listing,
     })
+}
+
+/// Every ref name of the repository, but rebranch's own scratch refs.
+fn all_refs(repo: &Repository) -> BTreeSet<String> {
+    let Ok(refs) = repo.references() else { return BTreeSet::new() };
+    refs.flatten()
+        .filter_map(|r| r.name().ok().map(str::to_string))
+        .filter(|n| !n.starts_with("refs/rebranch/"))
+        .collect()
 }
 
 /// Which of the files the plan requires are present at the renamed branches' tips.

@@ -16,6 +16,7 @@
 //! is empty: that is what makes `apply` idempotent.
 
 pub mod action;
+pub mod preflight;
 pub mod rewrite;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,10 @@ pub struct Plan {
     pub observed: Observed,
     pub actions: Vec<Step>,
     pub warnings: Vec<String>,
+    /// What the plan found or assumed that a reviewer should know: branches detected on the
+    /// remote, what happens to a checked-out branch that cannot follow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Occurrences the CI rewrite leaves unchanged until resolved.
     #[serde(default)]
     pub reviews: Vec<rewrite::ReviewItem>,
@@ -139,6 +144,7 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
         texts,
         phases: Default::default(),
         warnings: Vec::new(),
+        notes: Vec::new(),
         reviews: Vec::new(),
         tips_after: BTreeMap::new(),
     };
@@ -152,10 +158,15 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
     }
     b.pages()?;
     b.pages_warning();
-    let actions: Vec<Step> = b
-        .phases
-        .into_values()
-        .flatten()
+    let ordered: Vec<Action> = b.phases.into_values().flatten().collect();
+    preflight::check_names(target, obs, &ordered)?;
+    for action in &ordered {
+        if let Action::CiCommit(c) = action {
+            b.notes.extend(preflight::checkout_notes(obs, c));
+        }
+    }
+    let actions: Vec<Step> = ordered
+        .into_iter()
         .enumerate()
         .map(|(i, action)| Step { id: i + 1, summary: action.summary(), action })
         .collect();
@@ -171,6 +182,7 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
         observed: Observed::new(obs.refs(&observe::target_names(target))),
         actions,
         warnings: b.warnings,
+        notes: b.notes,
         reviews: b.reviews,
     })
 }
@@ -193,6 +205,7 @@ struct Builder<'a> {
     texts: &'a dyn Texts,
     phases: BTreeMap<Phase, Vec<Action>>,
     warnings: Vec<String>,
+    notes: Vec<String>,
     reviews: Vec<rewrite::ReviewItem>,
     /// Branches an earlier phase moves on the remote (the rewrite commit's branch).
     tips_after: BTreeMap<String, Oid>,
@@ -405,10 +418,7 @@ impl Builder<'_> {
                     }),
                 );
             }
-            Some(ln)
-                if self.obs.holds(ln.oid, lo.oid)
-                    && self.obs.head_branch.as_deref() != Some(old) =>
-            {
+            Some(ln) if self.obs.holds(ln.oid, lo.oid) && !self.obs.checkouts.contains_key(old) => {
                 self.push(
                     Phase::Local,
                     Action::LocalBranch(LocalBranchChange {

@@ -38,6 +38,11 @@ fn obs(remote: &[(&str, char)], local: &[(&str, char)]) -> Observation {
             .collect(),
         tracking: BTreeMap::new(),
         head_branch: Some("main".into()),
+        checkouts: BTreeMap::from([(
+            "main".to_string(),
+            crate::git::local::Checkout { path: "/repo".into(), current: true, clean: true },
+        )]),
+        local_refs: local.iter().map(|(n, _)| format!("refs/heads/{n}")).collect(),
         contains: BTreeSet::new(),
         missing: BTreeSet::new(),
         files: remote.iter().map(|(_, c)| (oid(*c), "index.yaml".to_string())).collect(),
@@ -188,4 +193,28 @@ fn plan_round_trips_through_json() {
     let json = serde_json::to_string(&plan).unwrap();
     let back: Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(back, plan);
+}
+
+#[test]
+fn a_new_branch_beside_refs_under_its_name_is_refused_before_anything() {
+    let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[("main", 'a')]);
+    o.listing.heads = o.remote_heads.clone();
+    for n in ["release/1.x", "release/2.x", "release/3.x", "release/4.x"] {
+        o.listing.heads.insert(n.to_string(), oid('d'));
+    }
+    let err = build(&target(), &o, &no_texts).unwrap_err();
+    assert!(err.message.contains("cannot create branch `release`"), "{}", err.message);
+    assert!(err.message.contains("refs/heads/release/1.x") && err.message.contains("and 1 more"));
+    assert!(err.hint.contains("--set to=NAME"), "{}", err.hint);
+
+    let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[("main", 'a')]);
+    o.local_refs.insert("refs/remotes/origin/integration/app".to_string());
+    let err = build(&target(), &o, &no_texts).unwrap_err();
+    assert!(err.message.contains("`integration`: this clone has"), "{}", err.message);
+    assert!(err.hint.contains("--set integration=NAME"), "{}", err.hint);
+
+    let mut o = obs(&[("main", 'a'), ("charts", 'c')], &[("main", 'a')]);
+    o.listing.tags.insert("release".to_string());
+    let err = build(&target(), &o, &no_texts).unwrap_err();
+    assert!(err.message.contains("refs/tags/release"), "{}", err.message);
 }

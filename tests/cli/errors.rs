@@ -2,7 +2,8 @@
 
 use crate::support::{Sandbox, git, rebranch_in};
 
-/// Runs a refused command and checks that neither the remote nor the clone changed.
+/// Runs a refused command and checks that neither the remote nor the clone changed (but
+/// for remote-tracking refs brought up to the remote, as the plan's fetch does).
 #[track_caller]
 fn refused(s: &Sandbox, args: &[&str], code: i32, needle: &str) -> String {
     let (remote, local) = (s.remote_heads(), s.local_state());
@@ -10,7 +11,7 @@ fn refused(s: &Sandbox, args: &[&str], code: i32, needle: &str) -> String {
     assert!(run.stderr.contains(needle), "wanted {needle:?} in:\n{}", run.stderr);
     assert_eq!(run.stderr.matches("error:").count(), 1, "one error: {}", run.stderr);
     assert_eq!(s.remote_heads(), remote, "remote unchanged");
-    assert_eq!(s.local_state(), local, "clone unchanged");
+    s.assert_unchanged_but_fetched(&local);
     run.stderr
 }
 
@@ -166,9 +167,13 @@ fn publishing_branch_without_its_index_is_never_deleted() {
 }
 
 #[test]
-fn missing_objects_ask_for_a_fetch() {
+fn a_clone_behind_its_remote_is_planned_against_the_remote_or_asked_to_fetch_offline() {
     let s = Sandbox::new();
-    s.teammate_pushes("charts", "NOTICE");
-    let err = refused(&s, &["plan"], 1, "this clone does not have commit");
+    let tip = s.teammate_pushes("charts", "NOTICE");
+    let err = refused(&s, &["plan", "--no-fetch"], 1, "this clone does not have commit");
     assert!(err.contains("hint: run `git fetch origin` and plan again"), "{err}");
+    let run = s.rebranch(&["plan"]).expect(0);
+    let short = &tip[..7];
+    assert!(run.stdout.contains(&format!("create at {short} (tip of charts)")), "{}", run.stdout);
+    assert_eq!(s.git(&["rev-parse", "refs/remotes/origin/charts"]).trim(), tip);
 }

@@ -74,6 +74,21 @@ impl Sandbox {
         state
     }
 
+    /// Asserts that the clone's state is `before`, but for remote-tracking refs brought up
+    /// to the remote's branches (what a fetch does).
+    #[track_caller]
+    pub fn assert_unchanged_but_fetched(&self, before: &BTreeMap<String, String>) {
+        let (after, remote) = (self.local_state(), self.remote_heads());
+        let fetched = |k: &str| {
+            k.strip_prefix("refs/remotes/origin/")
+                .is_some_and(|b| remote.contains_key(b) && remote.get(b) == after.get(k))
+        };
+        let keep = |m: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            m.iter().filter(|(k, _)| !fetched(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        assert_eq!(keep(&after), keep(before), "clone unchanged (but for fetched tracking refs)");
+    }
+
     /// A teammate commits `file` on `branch` and pushes it; returns the new tip.
     pub fn teammate_pushes(&self, branch: &str, file: &str) -> String {
         let mate = self.teammate();
