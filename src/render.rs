@@ -54,6 +54,29 @@ impl Style {
     }
 }
 
+/// A name or value from the repository made safe to show on a terminal: control characters
+/// (an escape sequence could erase or forge lines a reviewer reads, a newline could start a
+/// fake plan line) and bidirectional overrides (which reorder what is shown) are written as
+/// `\u{…}` escapes; everything else is kept.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The plan as a human diff.
 pub fn plan_text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
@@ -61,15 +84,15 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         out,
         "{} {} ({}) for {}",
         style.bold("Plan"),
-        plan.plan.name,
-        plan.plan.source,
-        plan.repository.path
+        escape(&plan.plan.name),
+        escape(&plan.plan.source),
+        escape(&plan.repository.path)
     );
     let _ = writeln!(
         out,
         "remote {} {}",
         plan.repository.remote,
-        style.dim(&plan.repository.remote_url)
+        style.dim(&escape(&plan.repository.remote_url))
     );
     out.push('\n');
     observed(&mut out, plan, style);
@@ -102,13 +125,14 @@ pub fn steps(out: &mut String, steps: &[Step], style: Style) {
             out,
             "{} {}{pad}  {}",
             style.sign(step.action.sign()),
-            style.bold(&subject),
-            step.summary
+            style.bold(&escape(&subject)),
+            escape(&step.summary)
         );
         for detail in step.action.details() {
-            let _ = writeln!(out, "    {}", style.diff_line(&detail));
+            let _ = writeln!(out, "    {}", style.diff_line(&escape(&detail)));
         }
-        let _ = writeln!(out, "    {}", style.dim(&format!("expects {}", step.action.expects())));
+        let expects = format!("expects {}", step.action.expects());
+        let _ = writeln!(out, "    {}", style.dim(&escape(&expects)));
     }
 }
 
@@ -148,7 +172,7 @@ fn notes(out: &mut String, notes: &[String], style: Style) {
     }
     out.push('\n');
     for n in notes {
-        let _ = writeln!(out, "{} {n}", style.paint("36", "note:"));
+        let _ = writeln!(out, "{} {}", style.paint("36", "note:"), escape(n));
     }
 }
 
@@ -158,7 +182,7 @@ fn warnings(out: &mut String, warnings: &[String], style: Style) {
     }
     out.push('\n');
     for w in warnings {
-        let _ = writeln!(out, "{} {w}", style.paint("33", "warning:"));
+        let _ = writeln!(out, "{} {}", style.paint("33", "warning:"), escape(w));
     }
 }
 
@@ -177,9 +201,24 @@ pub fn reviews(out: &mut String, reviews: &[ReviewItem], style: Style) {
             out,
             "  {} {}",
             style.paint("33", "?"),
-            style.bold(&format!("{}:{}:{}", r.path, r.line, r.column))
+            style.bold(&escape(&format!("{}:{}:{}", r.path, r.line, r.column)))
         );
-        let _ = writeln!(out, "      {}", r.text.trim());
-        let _ = writeln!(out, "      {}", style.dim(&format!("{} — {}", r.context, r.reason)));
+        let _ = writeln!(out, "      {}", escape(r.text.trim()));
+        let why = format!("{} — {}", r.context, r.reason);
+        let _ = writeln!(out, "      {}", style.dim(&escape(&why)));
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_escaped() {
+        assert_eq!(escape("plain/ü.yml"), "plain/ü.yml");
+        assert_eq!(escape("a\x1b[2Kb"), "a\\u{1b}[2Kb");
+        assert_eq!(escape("x\n+ origin/fake"), "x\\u{a}+ origin/fake");
+        assert_eq!(escape("evil\u{202e}lmy.sh"), "evil\\u{202e}lmy.sh");
+        assert_eq!(escape("tab\tkept"), "tab\tkept");
     }
 }

@@ -65,8 +65,9 @@ impl Echo<'_> {
 pub enum Applied {
     /// The repository already matched the plan: nothing was done.
     NoChanges { plan: String },
-    /// A run completed.
-    Complete { run: String, journal: PathBuf, applied: usize, already: usize },
+    /// A run completed. `notes` are the plan's (what was detected, a checked-out branch
+    /// left where it was and the command that brings it in line).
+    Complete { run: String, journal: PathBuf, applied: usize, already: usize, notes: Vec<String> },
 }
 
 /// What a rollback did, when it did not fail.
@@ -83,12 +84,15 @@ pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
         Applied::NoChanges { plan } => {
             ctx.ui.out(&format!("No changes: the repository already matches {plan}.\n"));
         }
-        Applied::Complete { run, journal, applied, already } => {
+        Applied::Complete { run, journal, applied, already, notes } => {
             if !ctx.json() {
                 ctx.ui.out(&format!(
                     "Applied run {run}: {applied} step(s) applied, {already} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
                     journal.display()
                 ));
+            }
+            for note in notes.iter().filter(|n| n.starts_with("local ")) {
+                ctx.ui.warn(note);
             }
         }
     }
@@ -103,7 +107,11 @@ pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<App
     let lock = take_lock(ctx, &dir, "apply")?;
     let journal_dir = Journal::dir(&dir);
     let (mut journal, listing) = match Journal::latest(&journal_dir)? {
-        Some(j) if j.is_unfinished() => (resume(ctx, j, args)?, None),
+        Some(j) if j.is_unfinished() => {
+            // Refuses --set values that differ from the stopped run's.
+            ctx.request(Some(&repo))?;
+            (resume(ctx, j, args)?, None)
+        }
         _ => match new_run(ctx, &repo, args, &journal_dir, terminal)? {
             Ok((j, listing)) => (j, Some(listing)),
             Err(plan) => return Ok(Applied::NoChanges { plan }),
@@ -180,7 +188,7 @@ pub fn rollback_repo(
     let mut text =
         format!("Rolling back run {} ({} steps, last first):\n", journal.run, undo.len());
     render::steps(&mut text, &undo, ctx.ui.out_style);
-    if terminal && !ctx.json() {
+    if terminal && !ctx.json() && !ctx.ui.quiet {
         ctx.ui.out(&text);
     }
     confirm(ctx, args.yes, "Roll back these steps?", "rollback")?;
@@ -290,14 +298,15 @@ fn new_run(
     if plan.is_empty() {
         return Ok(Err(plan.plan.name));
     }
+    let show = terminal && !ctx.json() && !ctx.ui.quiet;
     if !plan.reviews.is_empty() {
-        if terminal && !ctx.json() && args.saved.is_none() {
+        if show && args.saved.is_none() {
             ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
         }
         return Err(unresolved(&plan));
     }
     if args.saved.is_none() {
-        if terminal && !ctx.json() {
+        if show {
             ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
         }
         confirm(ctx, args.yes, "Apply these changes?", "apply")?;
@@ -452,6 +461,7 @@ fn report_apply(
             journal: journal.path.clone(),
             applied: outcome.applied.len(),
             already: outcome.already.len(),
+            notes: journal.plan.notes.clone(),
         });
     };
     if stop.interrupted {
@@ -503,9 +513,11 @@ fn undoable(journal: &Journal) -> impl Iterator<Item = &Step> {
         .plan
         .actions
         .iter()
-        .zip(&journal.states)
+        .zip(journal.states.iter().zip(&journal.acted))
         .rev()
-        .filter(|(_, s)| matches!(s, StepState::Started | StepState::Done | StepState::Undoing))
+        .filter(|(_, (s, acted))| {
+            **acted && matches!(s, StepState::Started | StepState::Done | StepState::Undoing)
+        })
         .map(|(a, _)| a)
 }
 

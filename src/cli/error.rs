@@ -74,12 +74,20 @@ impl CliError {
     /// Prints the error on stderr.
     pub fn print(&self, ui: &Ui) {
         let style = ui.err_style;
-        let mut text = format!("{} {}\n", style.paint("1;31", "error:"), self.message);
+        // Messages carry names from the repository (paths, review texts): escaped, so they
+        // cannot move the cursor or forge lines.
+        let clean = |t: &str| {
+            t.split('\n')
+                .map(|l| crate::render::escape(l).into_owned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut text = format!("{} {}\n", style.paint("1;31", "error:"), clean(&self.message));
         for c in &self.causes {
-            text.push_str(&format!("{} {c}\n", style.paint("1", "cause:")));
+            text.push_str(&format!("{} {}\n", style.paint("1", "cause:"), clean(c)));
         }
         for h in &self.hints {
-            text.push_str(&format!("{} {h}\n", style.paint("1;36", "hint:")));
+            text.push_str(&format!("{} {}\n", style.paint("1;36", "hint:"), clean(h)));
         }
         eprint!("{text}");
     }

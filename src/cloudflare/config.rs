@@ -133,8 +133,11 @@ pub fn validate_account(id: &str) -> Result<(), ConfigError> {
 /// Accepts `https://` anywhere and `http://` only for a loopback host; returns the URL
 /// without a trailing slash.
 pub fn validate_base_url(url: &str) -> Result<String, ConfigError> {
-    let bad =
-        |reason: &str| ConfigError::BadBaseUrl { url: url.to_owned(), reason: reason.to_owned() };
+    // The URL is echoed in the error: never with the credentials someone put in it.
+    let bad = |reason: &str| ConfigError::BadBaseUrl {
+        url: crate::git::redact_url(url),
+        reason: reason.to_owned(),
+    };
     let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("it has no scheme"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
@@ -196,6 +199,9 @@ mod tests {
         assert!(validate_base_url("http://LocalHost:1").is_ok());
         assert!(validate_base_url("http://example.com").is_err());
         assert!(validate_base_url("http://127.0.0.1@example.com").is_err());
+        let err = validate_base_url("https://user:cfut_SECRET@api.example.com/v4").unwrap_err();
+        assert!(!err.to_string().contains("cfut_SECRET"), "{err}");
+        assert!(err.to_string().contains("***@api.example.com"), "{err}");
         assert!(validate_base_url("http://10.0.0.1").is_err());
         assert!(validate_base_url("ftp://127.0.0.1").is_err());
         assert!(validate_base_url("127.0.0.1").is_err());

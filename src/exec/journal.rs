@@ -68,6 +68,9 @@ pub struct Journal {
     pub run: String,
     pub plan: Plan,
     pub states: Vec<StepState>,
+    /// Which steps this run acted on (a `start` was written): the others' effect already
+    /// held, so undoing them would undo someone else's work.
+    pub acted: Vec<bool>,
     pub finished: bool,
     pub rolled_back: bool,
     file: File,
@@ -117,6 +120,7 @@ impl Journal {
             run,
             plan: plan.clone(),
             states: vec![StepState::Pending; plan.actions.len()],
+            acted: vec![false; plan.actions.len()],
             finished: false,
             rolled_back: false,
             file,
@@ -156,6 +160,7 @@ impl Journal {
             path: path.to_path_buf(),
             run,
             states: vec![StepState::Pending; plan.actions.len()],
+            acted: vec![false; plan.actions.len()],
             plan: *plan,
             finished: false,
             rolled_back: false,
@@ -206,13 +211,18 @@ impl Journal {
         !self.finished && !self.rolled_back
     }
 
-    /// Whether rollback has anything left to undo.
+    /// Whether rollback has anything left to undo: a step this run acted on that is not
+    /// undone yet.
     pub fn has_undoable(&self) -> bool {
         !self.rolled_back
-            && self
-                .states
-                .iter()
-                .any(|s| matches!(s, StepState::Started | StepState::Done | StepState::Undoing))
+            && self.states.iter().zip(&self.acted).any(|(s, acted)| {
+                *acted && matches!(s, StepState::Started | StepState::Done | StepState::Undoing)
+            })
+    }
+
+    /// Whether this run changed anything at all.
+    pub fn changed_anything(&self) -> bool {
+        self.acted.iter().any(|a| *a)
     }
 
     fn replay(&mut self, event: &Event) -> Result<(), String> {
@@ -222,7 +232,11 @@ impl Journal {
         };
         match event {
             Event::Begin { .. } => return Err("a second `begin`".to_string()),
-            Event::Start { step } => self.states[slot(*step)?] = StepState::Started,
+            Event::Start { step } => {
+                let i = slot(*step)?;
+                self.states[i] = StepState::Started;
+                self.acted[i] = true;
+            }
             Event::Done { step, .. } => self.states[slot(*step)?] = StepState::Done,
             Event::Failed { step, .. } => {
                 slot(*step)?;

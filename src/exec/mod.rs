@@ -152,7 +152,10 @@ pub fn rollback(
     let mut outcome = Outcome::default();
     let steps = journal.plan.actions.clone();
     for (i, step) in steps.iter().enumerate().rev() {
-        if matches!(journal.states[i], StepState::Pending | StepState::Undone) {
+        // Only what this run did is undone: a step whose effect already held (someone
+        // else's work) or that never started is left as it is.
+        if matches!(journal.states[i], StepState::Pending | StepState::Undone) || !journal.acted[i]
+        {
             continue;
         }
         if interrupted() {

@@ -166,7 +166,10 @@ impl FileRewrite {
         let diff = similar::TextDiff::from_lines(&self.original, &self.rewritten);
         diff.unified_diff()
             .context_radius(3)
-            .header(&format!("a/{}", self.path), &format!("b/{}", self.path))
+            .header(
+                &format!("a/{}", crate::render::escape(&self.path)),
+                &format!("b/{}", crate::render::escape(&self.path)),
+            )
             .to_string()
     }
 }

@@ -11,6 +11,7 @@ mod faults;
 mod hostile;
 mod migrate;
 mod pages;
+mod preflight;
 mod race;
 mod rewrite;
 mod snapshots;
