@@ -100,23 +100,69 @@ pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
 }
 
 /// Applies the plan to `ctx`'s repository (or resumes a stopped run) under its lock.
-pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<Applied, CliError> {
+///
+/// A resumed run whose next step no longer holds (a teammate pushed to `main` since) is
+/// not retried as it was: the rest is planned again against live state (the CI commit made
+/// again on the new tip, so the teammate's commit is kept) and applied as a run that
+/// carries the stopped one on. A saved plan is never planned again: it is applied exactly
+/// or refused.
+pub fn apply_repo(
+    ctx: &Ctx<'_>,
+    args: &ApplyArgs,
+    mut echo: Echo<'_>,
+) -> Result<Applied, CliError> {
     let terminal = echo.terminal();
     let repo = ctx.open()?;
     let dir = state_dir(&repo);
     let lock = take_lock(ctx, &dir, "apply")?;
     let journal_dir = Journal::dir(&dir);
-    let (mut journal, listing) = match Journal::latest(&journal_dir)? {
+    let latest = Journal::latest(&journal_dir)?;
+    let resumed = latest.as_ref().is_some_and(Journal::is_unfinished);
+    let (mut journal, listing) = match latest {
         Some(j) if j.is_unfinished() => {
             // Refuses --set values that differ from the stopped run's.
             ctx.request(Some(&repo))?;
             (resume(ctx, j, args)?, None)
         }
-        _ => match new_run(ctx, &repo, args, &journal_dir, terminal)? {
+        _ => match new_run(ctx, &repo, args, &journal_dir, terminal, None)? {
             Ok((j, listing)) => (j, Some(listing)),
             Err(plan) => return Ok(Applied::NoChanges { plan }),
         },
     };
+    let mut outcome = run_journal(ctx, &repo, &mut journal, listing, args, &mut echo)?;
+    let moved = outcome.stopped.as_ref().filter(|s| s.moved && !s.interrupted).cloned();
+    if let (true, None, Some(stop)) = (resumed, &args.saved, moved) {
+        ctx.ui.status(&format!(
+            "Step {} of run {} no longer holds ({}); planning the rest again against the repository as it is now.",
+            stop.step, journal.run, stop.reason
+        ));
+        match new_run(ctx, &repo, args, &journal_dir, terminal, Some(journal.run.clone()))? {
+            Ok((mut next, listing)) => {
+                journal.record(Event::Continued { by: next.run.clone() })?;
+                outcome = run_journal(ctx, &repo, &mut next, Some(listing), args, &mut echo)?;
+                journal = next;
+            }
+            Err(_) => {
+                // What is left already holds: the migration is complete.
+                journal.record(Event::Finished)?;
+                outcome = Outcome::default();
+            }
+        }
+    }
+    let result = report_apply(ctx, &mut journal, &outcome, terminal);
+    drop(lock);
+    result
+}
+
+/// Runs a journal's steps from where it stands.
+fn run_journal(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    journal: &mut Journal,
+    listing: Option<RemoteListing>,
+    args: &ApplyArgs,
+    echo: &mut Echo<'_>,
+) -> Result<Outcome, CliError> {
     if args.no_verify {
         for step in &mut journal.plan.actions {
             if let crate::plan::Action::Pages(p) = &mut step.action {
@@ -124,20 +170,17 @@ pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<App
             }
         }
     }
-    let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
+    let mut fx = GitEffects::new(repo).with_pages(ctx.pages_access(&journal.plan)?);
     if let Some(listing) = listing {
         fx = fx.with_listing(&journal.plan.repository.remote, listing);
     }
     let mut lines = ctx.ui.progress("applying");
     let progress: &mut dyn Progress = match echo {
         Echo::Terminal => &mut lines,
-        Echo::Quiet(p) => p,
+        Echo::Quiet(p) => &mut **p,
     };
     super::stop_on_interrupt();
-    let outcome = exec::apply(&mut journal, &mut fx, progress)?;
-    let result = report_apply(ctx, &mut journal, &outcome, terminal);
-    drop(lock);
-    result
+    Ok(exec::apply(journal, &mut fx, progress)?)
 }
 
 pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> {
@@ -156,56 +199,83 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
     Ok(0)
 }
 
-/// Undoes the last apply of `ctx`'s repository from its journal, under its lock.
+/// Undoes the last migration of `ctx`'s repository (its last run and every stopped run
+/// that run carries on) under its lock: the whole rollback is planned against live state
+/// and checked first, shown, confirmed, then run.
 pub fn rollback_repo(
     ctx: &Ctx<'_>,
     args: &RollbackArgs,
-    echo: Echo<'_>,
+    mut echo: Echo<'_>,
 ) -> Result<RolledBack, CliError> {
     let terminal = echo.terminal();
     let repo = ctx.open()?;
     let dir = state_dir(&repo);
     let _lock = take_lock(ctx, &dir, "rollback")?;
     let latest = Journal::latest(&Journal::dir(&dir))?;
-    let Some(mut journal) = latest.filter(Journal::has_undoable) else {
-        // An apply that stopped before any step started is closed here, so that neither
+    let Some(latest) = latest.filter(|j| !j.rolled_back) else { return Ok(RolledBack::Nothing) };
+    let mut chain = chain_of(latest)?;
+    if !chain.iter().any(Journal::has_undoable) {
+        // A run that stopped before any step took effect is closed here, so that neither
         // `status` nor a later `apply` takes it for unfinished work.
-        if let Some(mut idle) = Journal::latest(&Journal::dir(&dir))?.filter(Journal::is_unfinished)
-        {
-            idle.record(Event::Abandoned {
+        for journal in chain.iter_mut().filter(|j| j.is_unfinished()) {
+            journal.record(Event::Abandoned {
                 reason: "rolled back before any step took effect".to_string(),
             })?;
         }
         return Ok(RolledBack::Nothing);
-    };
-    let undo: Vec<Step> = undoable(&journal)
-        .map(|s| Step {
-            id: s.id,
-            summary: s.action.inverse().summary(),
-            action: s.action.inverse(),
+    }
+    let plan = chain[0].plan.clone();
+    let remote = plan.repository.remote.clone();
+    let names: std::collections::BTreeSet<String> = chain
+        .iter()
+        .flat_map(|j| &j.plan.actions)
+        .filter_map(|s| match &s.action {
+            crate::plan::Action::RemoteBranch(r) => Some(r.branch.clone()),
+            crate::plan::Action::CiCommit(c) => Some(c.branch.clone()),
+            _ => None,
         })
         .collect();
-    let mut text =
-        format!("Rolling back run {} ({} steps, last first):\n", journal.run, undo.len());
-    render::steps(&mut text, &undo, ctx.ui.out_style);
+    let listing = observe::connect(&repo, &remote, &names, ctx.global.no_fetch, &|_| Vec::new())?;
+    // The Pages step may be in an earlier run of the chain than the last one.
+    let with_pages = chain
+        .iter()
+        .map(|j| &j.plan)
+        .find(|p| p.actions.iter().any(|s| matches!(s.action, crate::plan::Action::Pages(_))))
+        .unwrap_or(&plan);
+    let access = ctx.pages_access(with_pages)?;
+    let mut fx = GitEffects::new(&repo).with_pages(access).with_listing(&remote, listing);
+    let undo = exec::undo::plan(&chain, &mut fx)?;
+    let runs: Vec<String> = chain.iter().map(|j| j.run.clone()).collect();
+    let steps: Vec<Step> = undo.undo.iter().map(|u| u.step.clone()).collect();
+    let mut text = format!(
+        "Rolling back run {} ({} step(s), last first; checked against the repository as it is now):\n",
+        runs.join(" and "),
+        steps.len()
+    );
+    render::steps(&mut text, &steps, ctx.ui.out_style);
+    for n in &undo.notes {
+        text.push_str(&format!("note: {}\n", render::escape(n)));
+    }
     if terminal && !ctx.json() && !ctx.ui.quiet {
         ctx.ui.out(&text);
     }
     confirm(ctx, args.yes, "Roll back these steps?", "rollback")?;
-    let mut fx = GitEffects::new(&repo).with_pages(ctx.pages_access(&journal.plan)?);
     let mut lines = ctx.ui.progress("undoing");
-    let progress: &mut dyn Progress = match echo {
+    let progress: &mut dyn Progress = match &mut echo {
         Echo::Terminal => &mut lines,
-        Echo::Quiet(p) => p,
+        Echo::Quiet(p) => &mut **p,
     };
     super::stop_on_interrupt();
-    let outcome = exec::rollback(&mut journal, &mut fx, progress)?;
+    let outcome = exec::undo::run(&mut chain, &undo, &mut fx, progress)?;
+    for note in local_left_behind(&chain[0], &mut fx) {
+        ctx.ui.warn(&note);
+    }
     if terminal && ctx.json() {
-        ctx.ui.out(&outcome_json(&journal, &outcome, "rollback"));
+        ctx.ui.out(&outcome_json(&chain[0], &outcome, "rollback"));
     }
     match &outcome.stopped {
         None => Ok(RolledBack::Complete {
-            run: journal.run.clone(),
+            run: runs.join(" and "),
             undone: outcome.applied.len(),
             already: outcome.already.len(),
         }),
@@ -218,30 +288,138 @@ pub fn rollback_repo(
         )
         .hint("`rebranch rollback` continues")),
         Some(stop) => {
-            let still: Vec<usize> = undoable(&journal).map(|s| s.id).collect();
+            let still: Vec<usize> = chain
+                .iter()
+                .flat_map(|j| {
+                    j.plan.actions.iter().zip(j.states.iter().zip(&j.acted)).filter(
+                        |(_, (s, a))| {
+                            **a && matches!(
+                                s,
+                                StepState::Started | StepState::Done | StepState::Undoing
+                            )
+                        },
+                    )
+                })
+                .map(|(step, _)| step.id)
+                .collect();
             Err(CliError::new(Kind::Partial, format!("rollback stopped at step {}: {}", stop.step, stop.reason))
                 .cause(format!("undone: {}", ids(&outcome.applied)))
                 .cause(format!("still applied: {}", ids(&still)))
-                .hint("nothing that changed after the migration was overwritten; resolve the cause, then run `rebranch rollback` again")
-                .hint(format!("journal: {}", journal.path.display())))
+                .hint("the rest was checked before the first change; something changed while it ran: `rebranch rollback` plans what is left again")
+                .hint(format!("journal: {}", chain[0].path.display())))
         }
     }
 }
 
+/// A line for each local branch that a rollback's CI step moved on the remote but that
+/// stayed (checked out with changes): never silently on a commit the remote no longer has.
+fn local_left_behind(journal: &Journal, fx: &mut GitEffects<'_>) -> Vec<String> {
+    use crate::exec::effects::Effects;
+    let mut notes = Vec::new();
+    let branches: std::collections::BTreeSet<(String, String)> = journal
+        .plan
+        .actions
+        .iter()
+        .filter_map(|s| match &s.action {
+            crate::plan::Action::CiCommit(c) => Some((c.remote.clone(), c.branch.clone())),
+            _ => None,
+        })
+        .collect();
+    for (remote, branch) in branches {
+        let (Ok(Some(local)), Ok(Some(tip))) =
+            (fx.local_branch(&branch), fx.remote_head(&remote, &branch))
+        else {
+            continue;
+        };
+        if local.oid == tip {
+            continue;
+        }
+        let at = crate::git::short(local.oid);
+        if fx.contains(tip, local.oid) {
+            notes.push(format!("local `{branch}` stays at {at}, behind `{remote}/{branch}`: `git pull --ff-only` brings it in line"));
+        } else {
+            notes.push(format!("local `{branch}` stays at {at}, which `{remote}/{branch}` no longer has (the rewrite commit); bring it in line with `git reset --keep {remote}/{branch}` (uncommitted changes are kept), or `git rebase --onto {remote}/{branch} {at} {branch}` if you committed on top of it"));
+        }
+    }
+    notes
+}
+
+/// The run and every stopped run it carries on, the newest first.
+fn chain_of(latest: Journal) -> Result<Vec<Journal>, CliError> {
+    let mut chain = vec![latest];
+    while let Some(prev) = chain.last().and_then(|j| j.continues.clone()) {
+        let older = chain.last().map(|j| j.open_run(&prev)).transpose()?;
+        chain.extend(older);
+    }
+    Ok(chain)
+}
+
 pub(super) fn take_lock(ctx: &Ctx<'_>, dir: &Path, command: &str) -> Result<Lock, CliError> {
     let lock = Lock::acquire(dir, command)?;
+    // Scratch refs (the source of a push) of a run killed mid-push: only a run holding the
+    // lock writes them, so any found now are left over.
+    if let Some(repo) = dir.parent().and_then(|g| git2::Repository::open(g).ok()) {
+        let names: Vec<String> = repo
+            .references_glob("refs/rebranch/*")
+            .map(|refs| refs.flatten().filter_map(|r| r.name().ok().map(str::to_string)).collect())
+            .unwrap_or_default();
+        for name in names {
+            if let Ok(mut r) = repo.find_reference(&name) {
+                let _ = r.delete();
+            }
+        }
+    }
     if let Some(h) = &lock.took_over {
         ctx.ui.warn(&format!(
             "took over the lock left by `{}` (pid {} on {}), which no longer runs",
             h.command, h.pid, h.host
         ));
         // A holder killed while writing one of rebranch's scratch refs (refs/rebranch/)
-        // leaves git's lock file behind; nothing else writes there, so it is stale.
+        // leaves git's lock file behind; nothing else writes there, so it is stale. The
+        // same goes for the branches and remote-tracking refs its last run was writing:
+        // their lock files are named and removed, or the next write of them would fail.
         if let Some(git_dir) = dir.parent() {
             remove_lock_files(&git_dir.join("refs/rebranch"));
+            for stale in stale_ref_locks(git_dir, dir) {
+                if std::fs::remove_file(&stale).is_ok() {
+                    ctx.ui.warn(&format!(
+                        "removed {}, left by the run that was killed while writing that ref",
+                        stale.display()
+                    ));
+                }
+            }
         }
     }
     Ok(lock)
+}
+
+/// git's lock files for the refs the last run writes (its branches, local and
+/// remote-tracking), when that run was killed.
+fn stale_ref_locks(git_dir: &Path, state_dir: &Path) -> Vec<PathBuf> {
+    let Ok(Some(last)) = Journal::latest(&Journal::dir(state_dir)) else { return Vec::new() };
+    let remote = &last.plan.repository.remote;
+    let mut names = std::collections::BTreeSet::new();
+    for step in &last.plan.actions {
+        use crate::plan::Action;
+        match &step.action {
+            Action::RemoteBranch(a) => names.insert(a.branch.clone()),
+            Action::CiCommit(a) => names.insert(a.branch.clone()),
+            Action::LocalRename(a) => names.insert(a.from.clone()) | names.insert(a.to.clone()),
+            Action::LocalBranch(a) => names.insert(a.branch.clone()),
+            Action::Tracking(a) => names.insert(a.branch.clone()),
+            Action::Pages(_) => false,
+        };
+    }
+    names
+        .iter()
+        .flat_map(|b| {
+            [
+                git_dir.join(format!("refs/heads/{b}.lock")),
+                git_dir.join(format!("refs/remotes/{remote}/{b}.lock")),
+            ]
+        })
+        .filter(|p| p.is_file())
+        .collect()
 }
 
 fn remove_lock_files(dir: &Path) {
@@ -283,6 +461,7 @@ fn new_run(
     args: &ApplyArgs,
     dir: &Path,
     terminal: bool,
+    continues: Option<String>,
 ) -> Result<Result<(Journal, RemoteListing), String>, CliError> {
     let (plan, listing) = match &args.saved {
         Some(path) => {
@@ -311,7 +490,7 @@ fn new_run(
         }
         confirm(ctx, args.yes, "Apply these changes?", "apply")?;
     }
-    Ok(Ok((Journal::create(dir, &plan)?, listing)))
+    Ok(Ok((Journal::create_continuing(dir, &plan, continues)?, listing)))
 }
 
 fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<(), CliError> {
@@ -506,19 +685,6 @@ fn outcome_json(journal: &Journal, outcome: &Outcome, command: &str) -> String {
         "stopped": outcome.stopped.as_ref().map(|s| serde_json::json!({"step": s.step, "reason": s.reason, "moved": s.moved})),
     });
     format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
-}
-
-fn undoable(journal: &Journal) -> impl Iterator<Item = &Step> {
-    journal
-        .plan
-        .actions
-        .iter()
-        .zip(journal.states.iter().zip(&journal.acted))
-        .rev()
-        .filter(|(_, (s, acted))| {
-            **acted && matches!(s, StepState::Started | StepState::Done | StepState::Undoing)
-        })
-        .map(|(a, _)| a)
 }
 
 fn ids(ids: &[usize]) -> String {

@@ -164,7 +164,20 @@ impl From<LockError> for CliError {
 
 impl From<ExecError> for CliError {
     fn from(e: ExecError) -> CliError {
-        CliError::new(Kind::Failure, e.to_string())
+        match e {
+            ExecError::Refused(why) => {
+                let mut err = CliError::new(
+                    Kind::Moved,
+                    "refused: the rollback cannot be made without dropping work pushed since the migration; nothing was changed",
+                );
+                for w in why {
+                    err = err.cause(w);
+                }
+                err.hint("resolve what is named above (or keep the migration), then run `rebranch rollback` again")
+            }
+            ExecError::Journal(j) => j.into(),
+            e => CliError::new(Kind::Failure, e.to_string()),
+        }
     }
 }
 

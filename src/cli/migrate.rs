@@ -394,7 +394,8 @@ fn failure(
             .hint(format!("journal: {}", journal.path.display())));
     }
     let mut progress = ctx.ui.spinners();
-    let undone = exec::rollback(journal, fx, &mut progress)?;
+    let undo = exec::undo::plan(std::slice::from_ref(journal), fx)?;
+    let undone = exec::undo::run(std::slice::from_mut(journal), &undo, fx, &mut progress)?;
     match undone.stopped {
         None => {
             ctx.ui.out(&format!(

@@ -19,8 +19,12 @@ use crate::plan::action::CiCommit;
 pub trait Effects {
     /// The remote branch's current tip (`None`: absent).
     fn remote_head(&mut self, remote: &str, branch: &str) -> Result<Option<Oid>, ExecError>;
+    /// Every branch of the remote with its tip.
+    fn remote_heads(&mut self, remote: &str) -> Result<BTreeMap<String, Oid>, ExecError>;
     /// Whether `tip` is `commit` or descends from it; `false` when unknown locally.
     fn contains(&self, tip: Oid, commit: Oid) -> bool;
+    /// A commit's parents, or `None` when this clone does not have it.
+    fn parents(&self, commit: Oid) -> Option<Vec<Oid>>;
     /// One ref update on the remote with compare-and-swap; updates the tracking ref.
     fn push(&mut self, remote: &str, update: &RefUpdate) -> Result<(), ExecError>;
     fn local_branch(&self, name: &str) -> Result<Option<LocalBranch>, ExecError>;
@@ -65,11 +69,13 @@ pub trait Effects {
     fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError>;
     /// A production deployment from `branch`, waited for until it serves.
     fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError>;
-    /// Moves the project back to `switch.before` and restores its previous deployment.
+    /// Moves the project back to `switch.before` and restores its previous deployment, or
+    /// (`redeploy`) deploys the old branch as it is now.
     fn pages_restore(
         &mut self,
         switch: &SwitchPlan,
         old_branch_exists: bool,
+        redeploy: bool,
     ) -> Result<(), ExecError>;
 }
 
@@ -130,8 +136,20 @@ impl Effects for GitEffects<'_> {
         Ok(self.listing(remote)?.heads.get(branch).copied())
     }
 
+    fn remote_heads(&mut self, remote: &str) -> Result<BTreeMap<String, Oid>, ExecError> {
+        Ok(self.listing(remote)?.heads.clone())
+    }
+
     fn contains(&self, tip: Oid, commit: Oid) -> bool {
-        tip == commit || self.repo.graph_descendant_of(tip, commit).unwrap_or(false)
+        if tip == commit {
+            return self.repo.find_commit(tip).is_ok();
+        }
+        self.repo.graph_descendant_of(tip, commit).unwrap_or(false)
+    }
+
+    fn parents(&self, commit: Oid) -> Option<Vec<Oid>> {
+        let c = self.repo.find_commit(commit).ok()?;
+        Some(c.parent_ids().collect())
     }
 
     fn push(&mut self, remote: &str, update: &RefUpdate) -> Result<(), ExecError> {
@@ -238,12 +256,22 @@ impl Effects for GitEffects<'_> {
         &mut self,
         switch: &SwitchPlan,
         old_branch_exists: bool,
+        redeploy: bool,
     ) -> Result<(), ExecError> {
         let access = self.pages()?;
         let record = SwitchRecord::of_plan(switch, true);
         let options =
-            RollbackOptions { old_branch_exists, poll: access.poll, ..RollbackOptions::default() };
+            RollbackOptions { old_branch_exists, restore_deployment: !redeploy, poll: access.poll };
         cloudflare::rollback_switch(&access.client, &record, access.progress.as_ref(), &options)?;
+        if redeploy {
+            cloudflare::verify_deployment(
+                &access.client,
+                &switch.project,
+                &switch.from,
+                access.progress.as_ref(),
+                &access.poll,
+            )?;
+        }
         Ok(())
     }
 

@@ -5,6 +5,12 @@
 //! Replaying the lines gives each action's state, so an interrupted apply can resume and a
 //! rollback knows exactly what to undo. A torn last line (a crash mid-write) is ignored;
 //! any other unreadable line is reported as corruption, never guessed at.
+//!
+//! Each line after the first carries `prev`, the git blob id of the line before it, so a
+//! journal changed after it was written (an object id edited by hand) is refused with its
+//! path and line instead of being acted on. A run that stopped and was planned again
+//! against live state is closed with `continued` and the new run's `begin` names it in
+//! `continues`: together they are one migration, which rollback undoes as a whole.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -22,6 +28,9 @@ pub enum Event {
         run: String,
         started: u64,
         plan: Box<Plan>,
+        /// The stopped run this one carries on, when it was planned again after a stop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        continues: Option<String>,
     },
     Start {
         step: usize,
@@ -33,6 +42,14 @@ pub enum Event {
     Failed {
         step: usize,
         error: String,
+        /// Nothing took effect (the lease or the precondition did not hold): the step is
+        /// not undone, and a later plan decides it again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        untouched: bool,
+    },
+    /// The run stopped, and run `by` carries it on with a plan made against live state.
+    Continued {
+        by: String,
     },
     Finished,
     Undo {
@@ -73,6 +90,12 @@ pub struct Journal {
     pub acted: Vec<bool>,
     pub finished: bool,
     pub rolled_back: bool,
+    /// The stopped run this one carries on.
+    pub continues: Option<String>,
+    /// The run that carries this one on, once it stopped and was planned again.
+    pub continued_by: Option<String>,
+    /// The git blob id of the last line written, which the next line names as `prev`.
+    last: String,
     file: File,
 }
 
@@ -93,18 +116,40 @@ impl Journal {
 
     /// Starts a new run for `plan`, writing its `begin` line.
     pub fn create(dir: &Path, plan: &Plan) -> Result<Journal, JournalError> {
+        Journal::create_continuing(dir, plan, None)
+    }
+
+    /// Starts a run for `plan` that carries on the stopped run `continues`, if any.
+    pub fn create_continuing(
+        dir: &Path,
+        plan: &Plan,
+        continues: Option<String>,
+    ) -> Result<Journal, JournalError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let started = now();
-        let run = format!("{}-{}", timestamp(started), std::process::id());
+        let mut run = format!("{}-{}", timestamp(started), std::process::id());
+        // A run carried on by the same process within the same second needs another name.
+        for n in 2.. {
+            if !dir.join(format!("{run}.jsonl")).exists() {
+                break;
+            }
+            run = format!("{}-{}-{n}", timestamp(started), std::process::id());
+        }
         let path = dir.join(format!("{run}.jsonl"));
         // The first line goes in whole or not at all: written to a temporary file, synced,
         // then linked into place (which fails if the name exists), so a crash here leaves
         // either no journal or one that starts with its plan.
-        let begin = Event::Begin { run: run.clone(), started, plan: Box::new(plan.clone()) };
+        let begin = Event::Begin {
+            run: run.clone(),
+            started,
+            plan: Box::new(plan.clone()),
+            continues: continues.clone(),
+        };
         let mut line = serde_json::to_string(&begin).map_err(|e| JournalError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
+        let last = line_digest(&line);
         line.push('\n');
         let mut tmp =
             tempfile::Builder::new().prefix(".begin-").tempfile_in(dir).map_err(io_err(dir))?;
@@ -123,6 +168,9 @@ impl Journal {
             acted: vec![false; plan.actions.len()],
             finished: false,
             rolled_back: false,
+            continues,
+            continued_by: None,
+            last,
             file,
         })
     }
@@ -137,10 +185,16 @@ impl Journal {
             .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
             .collect();
         paths.sort();
-        match paths.pop() {
-            Some(p) => Journal::open(&p).map(Some),
-            None => Ok(None),
+        let Some(p) = paths.pop() else { return Ok(None) };
+        let mut journal = Journal::open(&p)?;
+        // A stopped run carried on by another is followed to the run that carries it on.
+        while let Some(by) = journal.continued_by.clone() {
+            match journal.open_run(&by) {
+                Ok(next) => journal = next,
+                Err(_) => break,
+            }
         }
+        Ok(Some(journal))
     }
 
     /// Opens a journal and replays it.
@@ -152,7 +206,7 @@ impl Journal {
             line: 1,
             message: message.to_string(),
         };
-        let Some(Event::Begin { run, plan, .. }) = events.first().cloned() else {
+        let Some((Event::Begin { run, plan, continues, .. }, _)) = events.first().cloned() else {
             return Err(corrupt("it does not start with the plan it applies"));
         };
         let file = OpenOptions::new().append(true).open(path).map_err(io_err(path))?;
@@ -164,9 +218,12 @@ impl Journal {
             plan: *plan,
             finished: false,
             rolled_back: false,
+            continues,
+            continued_by: None,
+            last: events.last().map(|(_, d)| d.clone()).unwrap_or_default(),
             file,
         };
-        for (i, event) in events.iter().enumerate().skip(1) {
+        for (i, (event, _)) in events.iter().enumerate().skip(1) {
             journal.replay(event).map_err(|message| JournalError::Corrupt {
                 path: path.display().to_string(),
                 line: i + 1,
@@ -176,12 +233,19 @@ impl Journal {
         Ok(journal)
     }
 
-    /// Appends an event, syncs it to disk, and updates the states.
+    /// Appends an event, chained to the line before, syncs it to disk, and updates the
+    /// states.
     pub fn record(&mut self, event: Event) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(&event).map_err(|e| JournalError::Io {
+        let io = |e: serde_json::Error| JournalError::Io {
             path: self.path.display().to_string(),
             message: e.to_string(),
-        })?;
+        };
+        let mut value = serde_json::to_value(&event).map_err(io)?;
+        if let Some(o) = value.as_object_mut() {
+            o.insert("prev".to_string(), serde_json::Value::String(self.last.clone()));
+        }
+        let mut line = serde_json::to_string(&value).map_err(io)?;
+        self.last = line_digest(&line);
         line.push('\n');
         let path = self.path.clone();
         self.file.write_all(line.as_bytes()).map_err(io_err(&path))?;
@@ -206,9 +270,16 @@ impl Journal {
             .collect()
     }
 
-    /// Whether an apply of this run stopped before its end (and was not rolled back).
+    /// Whether an apply of this run stopped before its end (and was neither rolled back nor
+    /// carried on by another run).
     pub fn is_unfinished(&self) -> bool {
-        !self.finished && !self.rolled_back
+        !self.finished && !self.rolled_back && self.continued_by.is_none()
+    }
+
+    /// Opens the run named `run` in the same directory.
+    pub fn open_run(&self, run: &str) -> Result<Journal, JournalError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        Journal::open(&dir.join(format!("{run}.jsonl")))
     }
 
     /// Whether rollback has anything left to undo: a step this run acted on that is not
@@ -238,9 +309,14 @@ impl Journal {
                 self.acted[i] = true;
             }
             Event::Done { step, .. } => self.states[slot(*step)?] = StepState::Done,
-            Event::Failed { step, .. } => {
-                slot(*step)?;
+            Event::Failed { step, untouched, .. } => {
+                let i = slot(*step)?;
+                if *untouched && self.states[i] == StepState::Started {
+                    self.states[i] = StepState::Pending;
+                    self.acted[i] = false;
+                }
             }
+            Event::Continued { by } => self.continued_by = Some(by.clone()),
             Event::Finished => self.finished = true,
             Event::Undo { step } => self.states[slot(*step)?] = StepState::Undoing,
             Event::Undone { step, .. } => self.states[slot(*step)?] = StepState::Undone,
@@ -250,24 +326,46 @@ impl Journal {
     }
 }
 
-fn parse_events(path: &Path, text: &str) -> Result<Vec<Event>, JournalError> {
+/// The events of a journal with each line's digest, each line checked to name the line
+/// before it.
+fn parse_events(path: &Path, text: &str) -> Result<Vec<(Event, String)>, JournalError> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut events = Vec::with_capacity(lines.len());
+    let mut events: Vec<(Event, String)> = Vec::with_capacity(lines.len());
+    let corrupt = |line: usize, message: String| JournalError::Corrupt {
+        path: path.display().to_string(),
+        line,
+        message,
+    };
     for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Event>(line) {
-            Ok(e) => events.push(e),
+        let parsed = serde_json::from_str::<serde_json::Value>(line).and_then(|mut v| {
+            let prev = v.as_object_mut().and_then(|o| o.remove("prev"));
+            serde_json::from_value::<Event>(v).map(|e| (e, prev))
+        });
+        match parsed {
+            Ok((event, prev)) => {
+                let expected = events.last().map(|(_, d)| d.as_str());
+                let named = prev.as_ref().and_then(serde_json::Value::as_str);
+                if named != expected {
+                    return Err(corrupt(
+                        i + 1,
+                        "it does not follow the line before it (the journal was changed after it was written); nothing is done from it".to_string(),
+                    ));
+                }
+                events.push((event, line_digest(line)));
+            }
             // A torn final line: the write it belongs to never completed.
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
-            Err(e) => {
-                return Err(JournalError::Corrupt {
-                    path: path.display().to_string(),
-                    line: i + 1,
-                    message: e.to_string(),
-                });
-            }
+            Err(e) => return Err(corrupt(i + 1, e.to_string())),
         }
     }
     Ok(events)
+}
+
+/// The git blob id of a journal line (without its newline).
+fn line_digest(line: &str) -> String {
+    git2::Oid::hash_object(git2::ObjectType::Blob, line.as_bytes())
+        .map(|o| o.to_string())
+        .unwrap_or_default()
 }
 
 /// Makes a new directory entry durable; best effort where directories cannot be synced.
@@ -332,5 +430,29 @@ mod tests {
         fs::write(&p, "{\"event\":\"finished\"}\nnot json\n{\"event\":\"finished\"}\n").unwrap();
         let err = parse_events(&p, &fs::read_to_string(&p).unwrap()).unwrap_err();
         assert!(err.to_string().contains("corrupt at line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_line_changed_after_it_was_written_breaks_the_chain_at_the_next_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan: Plan = serde_json::from_value(serde_json::json!({
+            "format_version": 1,
+            "plan": {"name": "t", "source": "t"},
+            "repository": {"path": "/r", "remote": "origin", "remote_url": "/o"},
+            "variables": {"main": "main"},
+            "observed": {"fingerprint": "f", "refs": {}},
+            "actions": [],
+            "warnings": []
+        }))
+        .unwrap();
+        let mut journal = Journal::create(dir.path(), &plan).unwrap();
+        journal.record(Event::Finished).unwrap();
+        Journal::open(&journal.path).unwrap();
+        let text = fs::read_to_string(&journal.path).unwrap();
+        fs::write(&journal.path, text.replacen("\"main\":\"main\"", "\"main\":\"master\"", 1))
+            .unwrap();
+        let err = Journal::open(&journal.path).unwrap_err();
+        assert!(err.to_string().contains("corrupt at line 2"), "{err}");
+        assert!(err.to_string().contains("changed after it was written"), "{err}");
     }
 }

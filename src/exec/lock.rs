@@ -2,6 +2,10 @@
 //! rollback. A lock left by a process that no longer runs is taken over with a notice (the
 //! system released it when the process died), so `apply` after a crash resumes; a live
 //! lock refuses, naming its holder's pid, host, command and start time.
+//!
+//! The exclusion is held on the state directory itself as well as on the lock file, so
+//! deleting the file (by hand, or by a cleanup script) cannot let a second writer in while
+//! the first still runs.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -22,6 +26,8 @@ pub struct Holder {
 #[derive(Debug)]
 pub struct Lock {
     file: File,
+    /// The lock's directory (`.git/rebranch/`), locked too.
+    _dir: Option<File>,
     /// Set when the previous holder ended without releasing: whose it was.
     pub took_over: Option<Holder>,
 }
@@ -53,6 +59,25 @@ impl Lock {
             message: e.to_string(),
         };
         fs::create_dir_all(dir).map_err(io)?;
+        let held = |file: Option<&mut File>| LockError::Held {
+            path: path.display().to_string(),
+            holder: file.and_then(read_holder).unwrap_or_else(|| Holder {
+                pid: 0,
+                host: "(unknown: its lock file was removed)".into(),
+                started: 0,
+                command: "(unknown)".into(),
+            }),
+        };
+        let dir_lock = match File::open(dir) {
+            Ok(d) => match d.try_lock() {
+                Ok(()) => Some(d),
+                Err(TryLockError::WouldBlock) => {
+                    return Err(held(File::open(&path).ok().as_mut()));
+                }
+                Err(TryLockError::Error(e)) => return Err(io(e)),
+            },
+            Err(_) => None,
+        };
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -62,15 +87,7 @@ impl Lock {
             .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let holder = read_holder(&mut file).unwrap_or_else(|| Holder {
-                    pid: 0,
-                    host: "(unknown)".into(),
-                    started: 0,
-                    command: "(starting)".into(),
-                });
-                return Err(LockError::Held { path: path.display().to_string(), holder });
-            }
+            Err(TryLockError::WouldBlock) => return Err(held(Some(&mut file))),
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         let took_over = read_holder(&mut file);
@@ -88,7 +105,7 @@ impl Lock {
             .and_then(|_| file.write_all(body.as_bytes()))
             .and_then(|()| file.sync_all())
             .map_err(io)?;
-        Ok(Lock { file, took_over })
+        Ok(Lock { file, _dir: dir_lock, took_over })
     }
 }
 
@@ -99,6 +116,9 @@ impl Drop for Lock {
         let _ = self.file.set_len(0);
         let _ = self.file.sync_all();
         let _ = self.file.unlock();
+        if let Some(d) = &self._dir {
+            let _ = d.unlock();
+        }
     }
 }
 
@@ -128,6 +148,19 @@ mod tests {
         assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
         drop(first);
         Lock::acquire(dir.path(), "rollback").unwrap();
+    }
+
+    #[test]
+    fn deleting_the_lock_file_does_not_let_a_second_writer_in() {
+        let git_dir = tempfile::tempdir().unwrap();
+        let dir = git_dir.path().join("rebranch");
+        std::fs::create_dir_all(&dir).unwrap();
+        let first = Lock::acquire(&dir, "apply").unwrap();
+        fs::remove_file(dir.join("lock")).unwrap();
+        let err = Lock::acquire(&dir, "rollback").unwrap_err().to_string();
+        assert!(err.contains("holds the lock"), "{err}");
+        drop(first);
+        Lock::acquire(&dir, "rollback").unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod effects;
 pub mod journal;
 pub mod lock;
 pub mod steps;
+pub mod undo;
 
 use crate::git::GitError;
 use crate::git::remote::PushError;
@@ -33,6 +34,9 @@ pub enum ExecError {
     Moved(String),
     #[error("injected fault: {0}")]
     Fault(String),
+    /// A rollback that would drop someone's work: each line names what moved.
+    #[error("{}", .0.join("; "))]
+    Refused(Vec<String>),
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -123,7 +127,11 @@ pub fn apply(
             Ok(true) => outcome.applied.push(step.id),
             Ok(false) => outcome.already.push(step.id),
             Err(stop) => {
-                journal.record(Event::Failed { step: i, error: stop.reason.clone() })?;
+                journal.record(Event::Failed {
+                    step: i,
+                    error: stop.reason.clone(),
+                    untouched: stop.moved,
+                })?;
                 progress.event(step, StepEvent::Failed(&stop.reason));
                 outcome.stopped = Some(stop);
                 return Ok(outcome);
@@ -133,7 +141,11 @@ pub fn apply(
         progress.event(step, if applied { StepEvent::Applied } else { StepEvent::AlreadyDone });
         if let Err(e) = fault::at("after", step.id) {
             let stop = stopped(step, e);
-            journal.record(Event::Failed { step: i, error: stop.reason.clone() })?;
+            journal.record(Event::Failed {
+                step: i,
+                error: stop.reason.clone(),
+                untouched: false,
+            })?;
             outcome.stopped = Some(stop);
             return Ok(outcome);
         }
@@ -142,59 +154,9 @@ pub fn apply(
     Ok(outcome)
 }
 
-/// Undoes the journal's run, last step first; each inverse is checked against live state,
-/// so nothing that changed since the apply is overwritten.
-pub fn rollback(
-    journal: &mut Journal,
-    fx: &mut dyn Effects,
-    progress: &mut dyn Progress,
-) -> Result<Outcome, JournalError> {
-    let mut outcome = Outcome::default();
-    let steps = journal.plan.actions.clone();
-    for (i, step) in steps.iter().enumerate().rev() {
-        // Only what this run did is undone: a step whose effect already held (someone
-        // else's work) or that never started is left as it is.
-        if matches!(journal.states[i], StepState::Pending | StepState::Undone) || !journal.acted[i]
-        {
-            continue;
-        }
-        if interrupted() {
-            outcome.stopped = Some(Stopped::interrupted(step.id));
-            return Ok(outcome);
-        }
-        let inverse = Step {
-            id: step.id,
-            summary: step.action.inverse().summary(),
-            action: step.action.inverse(),
-        };
-        progress.event(&inverse, StepEvent::Starting);
-        let result = fault::at("undo", step.id)
-            .and_then(|()| steps::check(&inverse.action, fx))
-            .and_then(|r| run_one(journal, i, &inverse, r, fx, Way::Undo))
-            .map_err(|e| stopped(step, e));
-        match result {
-            Ok(applied) => {
-                let list = if applied { &mut outcome.applied } else { &mut outcome.already };
-                list.push(step.id);
-                progress.event(
-                    &inverse,
-                    if applied { StepEvent::Applied } else { StepEvent::AlreadyDone },
-                );
-            }
-            Err(stop) => {
-                progress.event(&inverse, StepEvent::Failed(&stop.reason));
-                outcome.stopped = Some(stop);
-                return Ok(outcome);
-            }
-        }
-    }
-    journal.record(Event::RolledBack)?;
-    Ok(outcome)
-}
-
 /// Which way a step runs: its journal lines differ, nothing else.
 #[derive(Clone, Copy)]
-enum Way {
+pub(crate) enum Way {
     Apply,
     Undo,
 }
@@ -216,7 +178,7 @@ impl Way {
 }
 
 /// Runs one checked step between its journal lines; `Ok(false)` when it was already done.
-fn run_one(
+pub(crate) fn run_one(
     journal: &mut Journal,
     i: usize,
     step: &Step,
@@ -242,7 +204,7 @@ fn run_one(
     }
 }
 
-fn stopped(step: &Step, e: ExecError) -> Stopped {
+pub(crate) fn stopped(step: &Step, e: ExecError) -> Stopped {
     let moved = match &e {
         ExecError::Moved(_) | ExecError::Push(PushError::Moved { .. }) => true,
         ExecError::Pages(p) => matches!(**p, crate::cloudflare::StepError::Drift { .. }),
@@ -252,7 +214,7 @@ fn stopped(step: &Step, e: ExecError) -> Stopped {
 }
 
 impl Stopped {
-    fn interrupted(step: usize) -> Stopped {
+    pub(crate) fn interrupted(step: usize) -> Stopped {
         Stopped { step, reason: "interrupted".to_string(), moved: false, interrupted: true }
     }
 }
@@ -260,7 +222,7 @@ impl Stopped {
 /// Test-only fault injection, read from `REBRANCH_FAULT` (`fail-before:N`, `fail-during:N`,
 /// `fail-after:N`, `fail-undo:N`, or `crash-…` to abort the process there). Compiled only
 /// into debug builds: release binaries never read it.
-mod fault {
+pub(crate) mod fault {
     use super::ExecError;
 
     #[cfg(debug_assertions)]

@@ -129,13 +129,17 @@ fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecE
         if !a.back {
             return Ok(if a.verify { Readiness::Ready } else { Readiness::Done });
         }
-        // Switched back; the undo is done once the old deployment serves again (a run
-        // stopped between the PATCH and the deployment has that still to do).
-        let restored = a
-            .switch
-            .canonical_deployment
-            .as_ref()
-            .is_none_or(|d| serving.as_ref().is_some_and(|s| s.id == d.id));
+        // Switched back; the undo is done once the old deployment (or, for a redeploy, a
+        // deployment of the old branch) serves again: a run stopped between the PATCH and
+        // the deployment has that still to do.
+        let restored = if a.redeploy {
+            serving.as_ref().is_some_and(|s| s.branch.as_deref() == Some(a.switch.from.as_str()))
+        } else {
+            a.switch
+                .canonical_deployment
+                .as_ref()
+                .is_none_or(|d| serving.as_ref().is_some_and(|s| s.id == d.id))
+        };
         return Ok(if restored { Readiness::Done } else { Readiness::Ready });
     }
     if &live != expect {
@@ -150,7 +154,7 @@ fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecE
 fn run_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
     if a.back {
         let old_exists = fx.remote_head(&a.remote, &a.switch.from)?.is_some();
-        return fx.pages_restore(&a.switch, old_exists);
+        return fx.pages_restore(&a.switch, old_exists, a.redeploy);
     }
     fx.pages_switch(&a.switch)?;
     if a.verify {

@@ -113,7 +113,7 @@ pub fn snapshot(
         files: files.into_values().collect(),
         trees,
         identity,
-        now: now(),
+        now: commit_time(),
         slug: github_slug(remote_url),
         links,
     })
@@ -210,7 +210,7 @@ fn read_text(repo: &Repository, blob: Oid) -> Result<String, String> {
 }
 
 /// The rewrite commit's time: `SOURCE_DATE_EPOCH` when set (reproducible plans), else now.
-fn now() -> i64 {
+pub fn commit_time() -> i64 {
     if let Some(t) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()) {
         return t;
     }

@@ -83,6 +83,10 @@ pub struct PagesChange {
     /// (`<helm_repo_url>/index.yaml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm_repo_url: Option<String>,
+    /// For the inverse: deploy the old branch (back at the new one's tip, which moved since
+    /// the migration) instead of restoring the older deployment served before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redeploy: bool,
 }
 
 /// A remote branch going from `from` to `to` (object ids; `None`: absent).
@@ -203,6 +207,7 @@ impl Action {
                 back: !a.back,
                 verify: false,
                 helm_repo_url: None,
+                redeploy: false,
             })),
             Action::CiCommit(a) => {
                 Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
@@ -347,7 +352,9 @@ fn pages_summary(a: &PagesChange) -> String {
     if let (true, Some(url)) = (a.verify, &a.helm_repo_url) {
         s.push_str(&format!(", and check {}/index.yaml", url.trim_end_matches('/')));
     }
-    if a.back {
+    if a.back && a.redeploy {
+        s.push_str(&format!(", and deploy {to} (its tip holds what was published since)"));
+    } else if a.back {
         s.push_str(", and restore the previous production deployment");
     }
     s

@@ -387,6 +387,7 @@ impl Builder<'_> {
                             .as_ref()
                             .map(|p| p.helm_repo_url.clone())
                             .filter(|u| !u.is_empty()),
+                        redeploy: false,
                     })),
                 );
             }

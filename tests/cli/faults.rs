@@ -72,17 +72,25 @@ fn remote_moving_between_plan_and_apply_is_refused_naming_the_ref() {
 }
 
 #[test]
-fn remote_moving_during_the_apply_stops_at_that_step_and_rollback_keeps_their_work() {
+fn remote_moving_during_the_apply_is_planned_again_on_resume_and_rollback_keeps_their_work() {
     let (w, _daemon) = served();
     let before = w.snapshot();
     w.run(&["apply", "--yes"], &[("REBRANCH_FAULT", "fail-after:2")]).expect(5);
     let theirs = w.s.teammate_pushes("main", "NOTICE");
-    let run = w.run(&["apply", "--yes"], &[]).expect(5);
-    assert!(run.stderr.contains("apply stopped at step 3"), "{}", run.stderr);
-    assert!(run.stderr.contains("remote branch `origin/main` is at"), "{}", run.stderr);
+    let run = w.run(&["apply", "--yes"], &[]).expect(0);
+    assert!(run.stderr.contains("planning the rest again"), "{}", run.stderr);
+    let main = w.s.remote_heads()["main"].clone();
+    let parent = git(&w.s.origin, &["rev-parse", &format!("{main}^")]);
+    assert_eq!(parent.trim(), theirs, "the rewrite commit sits on the teammate's commit");
     w.run(&["rollback", "--yes"], &[]).expect(0);
     let after = w.snapshot();
-    assert_eq!(after.remote.get("refs/heads/main"), Some(&theirs), "their commit kept");
+    let main = after.remote.get("refs/heads/main").unwrap().clone();
+    let kept =
+        crate::support::git_status(&w.s.origin, &["merge-base", "--is-ancestor", &theirs, &main]);
+    assert_eq!(kept.code, 0, "their commit kept under the revert");
+    let before_main = before.remote.get("refs/heads/main").unwrap();
+    let diff = git(&w.s.origin, &["diff", "--name-only", before_main, &main]);
+    assert_eq!(diff.trim(), "NOTICE", "only their file differs from before the migration");
     assert_eq!(after.remote.get("refs/heads/charts"), before.remote.get("refs/heads/charts"));
     assert!(!after.remote.contains_key("refs/heads/release"));
     assert_eq!(after.pages, before.pages);

@@ -289,15 +289,36 @@ fn cases() -> Vec<Case> {
                 let plan = std::fs::read_to_string(&path).unwrap();
                 let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
                 let begin =
-                    serde_json::json!({"event": "begin", "run": "x", "started": 0, "plan": plan});
+                    serde_json::json!({"event": "begin", "run": "x", "started": 0, "plan": plan})
+                        .to_string();
+                let prev =
+                    git2::Oid::hash_object(git2::ObjectType::Blob, begin.as_bytes()).unwrap();
                 journal(
                     w,
-                    &format!("{begin}\n{{\"event\":\"done\",\"step\":99,\"already\":false}}\n"),
+                    &format!(
+                        "{begin}\n{{\"event\":\"done\",\"step\":99,\"already\":false,\"prev\":\"{prev}\"}}\n"
+                    ),
                 )
             },
             env: &[],
             code: 1,
             needles: &["is corrupt at line 2", "step 99 is not in the plan"],
+        },
+        Case {
+            name: "journal changed after it was written (an oid edited by hand)",
+            setup: |w| {
+                w.run(&["apply", "--yes"], &[]).expect(0);
+                let dir = w.s.clone.join(".git/rebranch/journal");
+                let path = std::fs::read_dir(&dir).unwrap().flatten().next().unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let parent = text.split("\"parent\":\"").nth(1).unwrap()[..40].to_string();
+                let other = git(&w.s.clone, &["rev-parse", "refs/remotes/origin/release"]);
+                std::fs::write(&path, text.replace(&parent, other.trim())).unwrap();
+                args(&["rollback", "--yes"])
+            },
+            env: &[],
+            code: 1,
+            needles: &["is corrupt at line 2", "changed after it was written"],
         },
         Case {
             name: "saved plan from a different repository",
