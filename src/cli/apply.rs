@@ -668,7 +668,11 @@ fn report_apply(
     )
     .cause(format!("done: {}", ids(&done)))
     .cause(format!("not done: {}", ids(&not_done)))
-    .hint("`rebranch apply` resumes from where it stopped once the cause is fixed")
+    .hint(if stop.moved {
+        "`rebranch apply` plans the rest again against the repository as it is now, keeping what was pushed since"
+    } else {
+        "`rebranch apply` resumes from where it stopped once the cause is fixed"
+    })
     .hint("`rebranch rollback` undoes the steps that were done")
     .hint(format!("journal: {}", journal.path.display())))
 }

@@ -13,6 +13,7 @@ mod migrate;
 mod pages;
 mod preflight;
 mod race;
+mod recovery;
 mod rewrite;
 mod snapshots;
 mod spec_props;
