@@ -34,7 +34,8 @@ Exit codes:
   0    success; with --detailed-exitcode, nothing to do
   1    error: bad input, configuration, git or API failure
   2    plan/status --detailed-exitcode: changes are pending
-  3    refused: the repository changed since the plan (names what moved)
+  3    refused: the repository changed since the plan, or a rollback would drop
+       work pushed since (names what moved)
   4    refused: occurrences that need review are unresolved in a non-interactive apply
   5    apply or rollback stopped part way: the journal is kept; apply resumes, rollback undoes
   64   usage error
