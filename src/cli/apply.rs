@@ -191,7 +191,7 @@ pub fn cmd_rollback(ctx: &Ctx<'_>, args: &RollbackArgs) -> Result<u8, CliError> 
         RolledBack::Complete { run, undone, already } => {
             if !ctx.json() {
                 ctx.ui.out(&format!(
-                    "Rolled back run {run}: {undone} step(s) undone, {already} already undone. Every ref the apply touched is back.\n",
+                    "Rolled back run {run}: {undone} step(s) undone, {already} already undone; nothing pushed since the migration was dropped.\n",
                 ));
             }
         }

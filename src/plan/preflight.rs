@@ -47,24 +47,34 @@ pub fn check_names(
             _ => {}
         }
     }
+    let mut found: Vec<PlanError> = Vec::new();
     for branch in &remote_new {
         let name = format!("refs/heads/{branch}");
         let clashes = clashes(&name, &remote_refs);
         if !clashes.is_empty() {
-            return Err(clash_error(target, branch, &format!("remote `{}`", obs.remote), &clashes));
+            found.push(clash_error(target, branch, &format!("remote `{}`", obs.remote), &clashes));
         }
     }
     for name in &local_new {
         let clashes = clashes(name, &obs.local_refs);
-        if !clashes.is_empty() {
-            let branch = name.rsplit_once(&format!("{}/", obs.remote)).map_or_else(
-                || name.trim_start_matches("refs/heads/").to_string(),
-                |(_, b)| b.to_string(),
-            );
-            return Err(clash_error(target, &branch, "this clone", &clashes));
+        let branch = name
+            .strip_prefix(&format!("refs/remotes/{}/", obs.remote))
+            .unwrap_or_else(|| name.trim_start_matches("refs/heads/"));
+        // A branch already refused for the remote is not named twice.
+        if !clashes.is_empty() && !found.iter().any(|e| e.message.contains(&format!("`{branch}`:")))
+        {
+            found.push(clash_error(target, branch, "this clone", &clashes));
         }
     }
-    Ok(())
+    // Every clash at once, so one fix (or one set of --set) deals with them all.
+    let mut errors = found.into_iter();
+    let Some(mut first) = errors.next() else { return Ok(()) };
+    for more in errors {
+        first.message.push_str(&format!("; and {}", more.message));
+        first.hint.push_str(&format!("; {}", more.hint));
+    }
+    first.hint.push_str("; nothing was changed");
+    Err(first)
 }
 
 /// Lines for the plan about the branch the CI commit moves, when it cannot simply follow:
@@ -157,7 +167,7 @@ fn clash_error(target: &Target, branch: &str, place: &str, clashes: &[String]) -
             shown.join(", ")
         ),
         hint: format!(
-            "choose another name with --set {key}=NAME (for example --set {key}=helm-{branch}), or rename the clashing refs; nothing was changed"
+            "choose another name with --set {key}=NAME (for example --set {key}=helm-{branch}), or rename the clashing refs"
         ),
     }
 }
