@@ -253,4 +253,38 @@ fn main() {
         run(&s, &["apply", "--yes", "--no-verify"])
     };
     report("apply --yes --no-verify", (1, 4, "GET observe, PATCH, GET confirm"), &yes_nv);
+
+    // A clone behind its remote (a bot published to charts since its last fetch): the plan
+    // fetches the new objects on its one listing connection.
+    let s = setup();
+    publish_behind_the_clones_back(&s);
+    let behind = run(&s, &["plan"]);
+    report(
+        "plan, clone behind (fetch on the listing's connection)",
+        (1, 0, "1 (GET project)"),
+        &behind,
+    );
+}
+
+/// A commit on the origin's `charts` that the clone has not fetched.
+fn publish_behind_the_clones_back(s: &Setup) {
+    let origin = s.dir.path().join("origin.git");
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).current_dir(&origin).output().expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let tip = git(&["rev-parse", "refs/heads/charts"]);
+    let tree = git(&["rev-parse", "refs/heads/charts^{tree}"]);
+    let commit = Command::new("git")
+        .args(["commit-tree", &tree, "-p", &tip, "-m", "bot: publish"])
+        .current_dir(&origin)
+        .env("GIT_AUTHOR_NAME", "bot")
+        .env("GIT_AUTHOR_EMAIL", "bot@example.invalid")
+        .env("GIT_COMMITTER_NAME", "bot")
+        .env("GIT_COMMITTER_EMAIL", "bot@example.invalid")
+        .output()
+        .expect("git commit-tree");
+    let commit = String::from_utf8_lossy(&commit.stdout).trim().to_string();
+    git(&["update-ref", "refs/heads/charts", &commit, &tip]);
 }

@@ -258,3 +258,6 @@ impl From<crate::cloudflare::StepError> for ExecError {
         ExecError::Pages(Box::new(e))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! The executor in process, on a real repository and its bare origin (the demo's sample),
+//! through a fault-injecting [`Effects`]: the k-th change fails, for every k. Each time the
+//! apply stops with its journal consistent, and the rollback (planned against live state,
+//! then run) brings every ref back.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use git2::{Oid, Repository};
+
+use super::effects::{Effects, GitEffects};
+use super::journal::Journal;
+use super::{ExecError, NoProgress, undo};
+use crate::cloudflare::{BranchFields, DeploymentRef, SwitchPlan};
+use crate::git::local::{LocalBranch, Upstream};
+use crate::git::remote::RefUpdate;
+use crate::plan::action::CiCommit;
+use crate::rewrite::Verdict;
+
+/// Wraps real effects; the `fail_at`-th change (counting from 1) fails before it is made.
+struct Faulty<'r> {
+    inner: GitEffects<'r>,
+    changes: usize,
+    fail_at: usize,
+}
+
+impl Faulty<'_> {
+    fn change(&mut self, what: &str) -> Result<(), ExecError> {
+        self.changes += 1;
+        if self.changes == self.fail_at {
+            return Err(ExecError::Fault(format!("change {} ({what})", self.changes)));
+        }
+        Ok(())
+    }
+}
+
+impl Effects for Faulty<'_> {
+    fn remote_head(&mut self, remote: &str, branch: &str) -> Result<Option<Oid>, ExecError> {
+        self.inner.remote_head(remote, branch)
+    }
+    fn remote_heads(&mut self, remote: &str) -> Result<BTreeMap<String, Oid>, ExecError> {
+        self.inner.remote_heads(remote)
+    }
+    fn contains(&self, tip: Oid, commit: Oid) -> bool {
+        self.inner.contains(tip, commit)
+    }
+    fn parents(&self, commit: Oid) -> Option<Vec<Oid>> {
+        self.inner.parents(commit)
+    }
+    fn push(&mut self, remote: &str, update: &RefUpdate) -> Result<(), ExecError> {
+        self.change("push")?;
+        self.inner.push(remote, update)
+    }
+    fn local_branch(&self, name: &str) -> Result<Option<LocalBranch>, ExecError> {
+        self.inner.local_branch(name)
+    }
+    fn rename_local(&mut self, f: &str, t: &str, u: Option<&Upstream>) -> Result<(), ExecError> {
+        self.change("rename")?;
+        self.inner.rename_local(f, t, u)
+    }
+    fn create_local(&mut self, n: &str, o: Oid, u: Option<&Upstream>) -> Result<(), ExecError> {
+        self.change("create local")?;
+        self.inner.create_local(n, o, u)
+    }
+    fn delete_local(&mut self, name: &str, expect: Oid) -> Result<(), ExecError> {
+        self.change("delete local")?;
+        self.inner.delete_local(name, expect)
+    }
+    fn set_upstream(&mut self, name: &str, u: Option<&Upstream>) -> Result<(), ExecError> {
+        self.change("upstream")?;
+        self.inner.set_upstream(name, u)
+    }
+    fn tracking(&self, remote: &str, branch: &str) -> Option<Oid> {
+        self.inner.tracking(remote, branch)
+    }
+    fn set_tracking(&mut self, r: &str, b: &str, oid: Option<Oid>) -> Result<(), ExecError> {
+        self.change("tracking")?;
+        self.inner.set_tracking(r, b, oid)
+    }
+    fn has_file(&self, commit: Oid, path: &str) -> bool {
+        self.inner.has_file(commit, path)
+    }
+    fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
+        self.inner.file_at(commit, path)
+    }
+    fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError> {
+        self.inner.fetch(url)
+    }
+    fn write_commit(&mut self, commit: &CiCommit) -> Result<Oid, ExecError> {
+        self.inner.write_commit(commit)
+    }
+    fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError> {
+        self.change("follow local")?;
+        self.inner.follow_local(branch, from, to)
+    }
+    fn pages_fields(
+        &mut self,
+        project: &str,
+    ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError> {
+        self.inner.pages_fields(project)
+    }
+    fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError> {
+        self.change("pages switch")?;
+        self.inner.pages_switch(switch)
+    }
+    fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError> {
+        self.inner.pages_verify(project, branch)
+    }
+    fn pages_restore(
+        &mut self,
+        s: &SwitchPlan,
+        old: bool,
+        redeploy: bool,
+    ) -> Result<(), ExecError> {
+        self.change("pages restore")?;
+        self.inner.pages_restore(s, old, redeploy)
+    }
+}
+
+/// Every ref of a repository, name → oid.
+fn refs(path: &Path) -> BTreeMap<String, String> {
+    let repo = Repository::open(path).unwrap();
+    let mut out = BTreeMap::new();
+    for r in repo.references().unwrap().flatten() {
+        if let (Ok(name), Some(oid)) = (r.name(), r.target())
+            && !name.starts_with("refs/rebranch/")
+        {
+            out.insert(name.to_string(), oid.to_string());
+        }
+    }
+    out
+}
+
+/// The sample's plan, made in process.
+fn plan(repo: &Repository) -> crate::plan::Plan {
+    let mut target = crate::spec::Spec::builtin().resolve(&[], &|_| None).unwrap();
+    for r in crate::demo::SAMPLE_RESOLUTIONS {
+        let (place, verdict) = r.rsplit_once('=').unwrap();
+        let mut parts = place.rsplitn(3, ':');
+        let col = parts.next().unwrap().parse().unwrap();
+        let line = parts.next().unwrap().parse().unwrap();
+        let path = parts.next().unwrap().to_string();
+        let verdict = if verdict == "keep" { Verdict::Keep } else { Verdict::Rewrite };
+        target.resolutions.insert((path, line, col), verdict);
+    }
+    let names = crate::observe::target_names(&target);
+    let listing = crate::observe::connect(repo, "origin", &names, false, &|_| Vec::new()).unwrap();
+    let obs = crate::observe::observe(repo, &target, None, listing).unwrap();
+    crate::plan::build(&target, &obs, repo).unwrap()
+}
+
+#[test]
+fn a_failure_at_every_change_stops_consistently_and_rolls_back_to_the_start() {
+    let mut points = 0;
+    for fail_at in 1.. {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = crate::demo::create(dir.path()).unwrap();
+        let (origin_before, clone_before) = (refs(&sample.origin), refs(&sample.clone));
+        let repo = Repository::open(&sample.clone).unwrap();
+        let plan = plan(&repo);
+        let state = dir.path().join("state");
+        let mut journal = Journal::create(&state, &plan).unwrap();
+        let mut fx = Faulty { inner: GitEffects::new(&repo), changes: 0, fail_at };
+        let outcome = super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap();
+        if outcome.is_complete() {
+            assert!(fail_at > 1, "the sample's migration makes changes");
+            break;
+        }
+        points += 1;
+        let stop = outcome.stopped.unwrap();
+        assert!(stop.reason.contains("injected fault"), "{fail_at}: {}", stop.reason);
+        // The journal on disk says the same as the one in memory.
+        let reread = Journal::open(&journal.path).unwrap();
+        assert_eq!(reread.states, journal.states, "{fail_at}");
+        let mut chain = vec![reread];
+        let mut fx = GitEffects::new(&repo);
+        let undo = undo::plan(&chain, &mut fx).unwrap();
+        let rolled = undo::run(&mut chain, &undo, &mut fx, &mut NoProgress).unwrap();
+        assert!(rolled.is_complete(), "{fail_at}: {:?}", rolled.stopped);
+        assert_eq!(refs(&sample.origin), origin_before, "{fail_at}: origin refs back");
+        assert_eq!(refs(&sample.clone), clone_before, "{fail_at}: clone refs back");
+    }
+    assert!(points >= 7, "a failure point per change: {points}");
+}
