@@ -7,13 +7,27 @@
 //! - [`observe`]: the read-only look at the repository and its remote (fetching the branches
 //!   the plan reads, so a clone behind its remote is planned against the remote's truth);
 //! - [`detect`]: the stable and publishing branches found on the remote when not named;
-//! - [`plan`]: a pure function of target and observation → ordered [`plan::Action`]s;
-//! - [`render`]: the plan as a human diff or a stable JSON document;
-//! - [`exec`]: the journaled, locked, compare-and-swap apply, and rollback from the journal;
-//! - [`git`]: git2 access (remote listing and pushes, local branches);
+//! - [`plan`]: a pure function of target and observation → ordered [`plan::Action`]s, with
+//!   the preflight that refuses what would stop an apply part way ([`plan::preflight`]);
+//! - [`rewrite`]: the CI rewriter, string in, string out (used by [`plan`] at plan time);
+//! - [`render`]: the plan as a human diff or a stable JSON document, names escaped;
+//! - [`exec`]: the journaled, locked, compare-and-swap apply, and the rollback planned from
+//!   the journal and live state ([`exec::undo`]);
+//! - [`git`]: git2 access (remote listing, fetching and pushes, local branches, work trees);
+//! - [`cloudflare`]: the Pages API client, the production-branch switch, a local stand-in;
 //! - [`batch`]: the same plan across many repositories: the batch file, its report, the pool;
 //! - [`demo`]: a throwaway sample repository, migrated end to end;
+//! - [`ui`]: the terminal (results, notices, prompts, progress);
+//! - [`atomic`], [`time`]: atomic file writes; UTC time without a date crate;
 //! - [`cli`]: the command line, the only place that decides exit codes and talks to the user.
+//!
+//! A command's path, e.g. `rebranch apply --yes`: `main` → [`cli::run`] parses the
+//! arguments; `cli::apply` takes the lock ([`exec::lock`]), reads the plan file and
+//! variables ([`spec`], or the last run's from its journal), connects to the remote once
+//! ([`observe::connect`]: list, fetch), looks ([`observe::observe`]), plans ([`plan::build`]),
+//! shows it ([`render`]), writes the journal's first line ([`exec::journal`]) and runs each
+//! step through [`exec::apply`], which checks it against live state and acts through
+//! [`exec::effects::GitEffects`] (pushes with compare-and-swap in [`git::remote`]).
 
 pub mod atomic;
 pub mod batch;

@@ -263,6 +263,30 @@ pub fn parse_set(given: &str) -> Result<(String, String), SpecError> {
     }
 }
 
+/// Parses a review decision, `PATH:LINE[:COLUMN]=rewrite|keep` (as `--resolve` and batch
+/// files give it; column 0 decides every item on the line); `None` when it is not one.
+pub fn parse_resolve(given: &str) -> Option<((String, usize, usize), crate::rewrite::Verdict)> {
+    let (place, verdict) = given.rsplit_once('=')?;
+    let verdict = match verdict {
+        "rewrite" => crate::rewrite::Verdict::Rewrite,
+        "keep" => crate::rewrite::Verdict::Keep,
+        _ => return None,
+    };
+    let mut parts = place.rsplitn(3, ':');
+    let last: usize = parts.next()?.parse().ok()?;
+    let key = match (parts.next(), parts.next()) {
+        (Some(mid), Some(path)) if mid.parse::<usize>().is_ok() => {
+            (path.to_string(), mid.parse().unwrap_or(0), last)
+        }
+        (Some(mid), rest) => {
+            let path = rest.map_or(mid.to_string(), |p| format!("{p}:{mid}"));
+            (path, last, 0)
+        }
+        (None, _) => return None,
+    };
+    (!key.0.is_empty() && key.1 != 0).then_some((key, verdict))
+}
+
 /// Checks a branch name as git would, and refuses names that read as options.
 pub fn check_branch_name(what: &str, name: &str) -> Result<(), SpecError> {
     let bad = |why: &str| SpecError::BadBranch {
@@ -689,10 +713,11 @@ mod tests {
     }
 
     #[test]
-    fn gh_pages_plan_parses() {
-        let text = include_str!("../plans/gh-pages-to-release.toml");
-        let t = Spec::parse(text, "gh").unwrap().resolve(&[], &no_env).unwrap();
+    fn gh_pages_is_the_builtin_plan_with_one_variable() {
+        let sets = [("from".to_string(), "gh-pages".to_string())];
+        let t = Spec::builtin().resolve(&sets, &no_env).unwrap();
         assert_eq!(t.renames().collect::<Vec<_>>(), [("gh-pages", "release")]);
+        assert_eq!(t.rewrite.unwrap().branches, [("gh-pages".into(), "release".into())]);
     }
 
     #[test]

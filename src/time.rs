@@ -4,6 +4,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Seconds since the Unix epoch, now (0 on a clock set before it).
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// Milliseconds since the Unix epoch for `t` (0 before the epoch).
 pub fn epoch_millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)

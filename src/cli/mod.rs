@@ -506,37 +506,15 @@ fn stop_on_interrupt() {
     });
 }
 
-/// Parses `PATH:LINE[:COLUMN]=rewrite|keep`.
+/// Parses `PATH:LINE[:COLUMN]=rewrite|keep`, as a usage error when it is not.
 fn parse_resolve(given: &str) -> Result<((String, usize, usize), Verdict), CliError> {
-    let bad = || {
+    spec::parse_resolve(given).ok_or_else(|| {
         CliError::new(
             Kind::Usage,
             format!("`--resolve {given}` is not PATH:LINE[:COLUMN]=rewrite|keep"),
         )
         .hint("e.g. --resolve .github/workflows/release.yml:12:41=rewrite")
-    };
-    let (place, verdict) = given.rsplit_once('=').ok_or_else(bad)?;
-    let verdict = match verdict {
-        "rewrite" => Verdict::Rewrite,
-        "keep" => Verdict::Keep,
-        _ => return Err(bad()),
-    };
-    let mut parts = place.rsplitn(3, ':');
-    let last: usize = parts.next().and_then(|n| n.parse().ok()).ok_or_else(bad)?;
-    let key = match (parts.next(), parts.next()) {
-        (Some(mid), Some(path)) if mid.parse::<usize>().is_ok() => {
-            (path.to_string(), mid.parse().unwrap_or(0), last)
-        }
-        (Some(mid), rest) => {
-            let path = rest.map_or(mid.to_string(), |p| format!("{p}:{mid}"));
-            (path, last, 0)
-        }
-        (None, _) => return Err(bad()),
-    };
-    if key.0.is_empty() || key.1 == 0 {
-        return Err(bad());
-    }
-    Ok((key, verdict))
+    })
 }
 
 /// `.git/rebranch/` of a repository (shared by all its worktrees).

@@ -126,7 +126,7 @@ impl Journal {
         continues: Option<String>,
     ) -> Result<Journal, JournalError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let started = now();
+        let started = crate::time::now_secs();
         let mut run = format!("{}-{}", timestamp(started), std::process::id());
         // A run carried on by the same process within the same second needs another name.
         for n in 2.. {
@@ -377,13 +377,6 @@ fn sync_dir(dir: &Path) {
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |e| JournalError::Io { path: path.display().to_string(), message: e.to_string() }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// `20261124T210203Z` for a Unix time, in UTC.

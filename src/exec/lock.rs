@@ -94,9 +94,7 @@ impl Lock {
         let me = Holder {
             pid: std::process::id(),
             host: hostname(),
-            started: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            started: crate::time::now_secs(),
             command: command.to_string(),
         };
         let body = serde_json::to_string(&me).unwrap_or_default();

@@ -15,7 +15,6 @@ use crate::cloudflare::{BranchFields, DeploymentRef, SwitchPlan};
 use crate::git::local::{LocalBranch, Upstream};
 use crate::git::remote::RefUpdate;
 use crate::plan::action::CiCommit;
-use crate::rewrite::Verdict;
 
 /// Wraps real effects; the `fail_at`-th change (counting from 1) fails before it is made.
 struct Faulty<'r> {
@@ -135,13 +134,8 @@ fn refs(path: &Path) -> BTreeMap<String, String> {
 fn plan(repo: &Repository) -> crate::plan::Plan {
     let mut target = crate::spec::Spec::builtin().resolve(&[], &|_| None).unwrap();
     for r in crate::demo::SAMPLE_RESOLUTIONS {
-        let (place, verdict) = r.rsplit_once('=').unwrap();
-        let mut parts = place.rsplitn(3, ':');
-        let col = parts.next().unwrap().parse().unwrap();
-        let line = parts.next().unwrap().parse().unwrap();
-        let path = parts.next().unwrap().to_string();
-        let verdict = if verdict == "keep" { Verdict::Keep } else { Verdict::Rewrite };
-        target.resolutions.insert((path, line, col), verdict);
+        let (key, verdict) = crate::spec::parse_resolve(r).unwrap();
+        target.resolutions.insert(key, verdict);
     }
     let names = crate::observe::target_names(&target);
     let listing = crate::observe::connect(repo, "origin", &names, false, &|_| Vec::new()).unwrap();

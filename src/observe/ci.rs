@@ -214,9 +214,7 @@ pub fn commit_time() -> i64 {
     if let Some(t) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()) {
         return t;
     }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    i64::try_from(crate::time::now_secs()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
