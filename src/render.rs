@@ -167,22 +167,21 @@ fn observed(out: &mut String, plan: &Plan, style: Style) {
 }
 
 fn notes(out: &mut String, notes: &[String], style: Style) {
-    if notes.is_empty() {
-        return;
-    }
-    out.push('\n');
-    for n in notes {
-        let _ = writeln!(out, "{} {}", style.paint("36", "note:"), escape(n));
-    }
+    labelled(out, notes, &style.paint("36", "note:"));
 }
 
 fn warnings(out: &mut String, warnings: &[String], style: Style) {
-    if warnings.is_empty() {
+    labelled(out, warnings, &style.paint("33", "warning:"));
+}
+
+/// A blank line, then one `label text` line per item (none at all without items).
+fn labelled(out: &mut String, items: &[String], label: &str) {
+    if items.is_empty() {
         return;
     }
     out.push('\n');
-    for w in warnings {
-        let _ = writeln!(out, "{} {}", style.paint("33", "warning:"), escape(w));
+    for item in items {
+        let _ = writeln!(out, "{label} {}", escape(item));
     }
 }
 

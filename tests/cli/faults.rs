@@ -13,11 +13,7 @@ use crate::world::{TOKEN, World, walk};
 
 /// The world with its origin served by a loopback git daemon (hooks and old-value checks).
 fn served() -> (World, Daemon) {
-    let w = World::new();
-    git(&w.s.origin, &["config", "receive.denyDeletes", "false"]);
-    let daemon = Daemon::serve(w.s.origin.parent().unwrap());
-    git(&w.s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
-    (w, daemon)
+    World::served()
 }
 
 fn refuse_ref(bare: &Path, refname: &str) {

@@ -308,12 +308,8 @@ fn cases() -> Vec<Case> {
             name: "journal changed after it was written (an oid edited by hand)",
             setup: |w| {
                 w.run(&["apply", "--yes"], &[]).expect(0);
-                let dir = w.s.clone.join(".git/rebranch/journal");
-                let path = std::fs::read_dir(&dir).unwrap().flatten().next().unwrap().path();
-                let text = std::fs::read_to_string(&path).unwrap();
-                let parent = text.split("\"parent\":\"").nth(1).unwrap()[..40].to_string();
-                let other = git(&w.s.clone, &["rev-parse", "refs/remotes/origin/release"]);
-                std::fs::write(&path, text.replace(&parent, other.trim())).unwrap();
+                let (path, edited) = w.journal_with_another_parent();
+                std::fs::write(&path, edited).unwrap();
                 args(&["rollback", "--yes"])
             },
             env: &[],

@@ -11,11 +11,7 @@ use crate::world::{ACCOUNT, PROJECT, TOKEN, World};
 
 /// The world with its origin behind a git daemon.
 fn served() -> (World, Daemon) {
-    let w = World::new();
-    git(&w.s.origin, &["config", "receive.denyDeletes", "false"]);
-    let daemon = Daemon::serve(w.s.origin.parent().unwrap());
-    git(&w.s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
-    (w, daemon)
+    World::served()
 }
 
 /// A pre-receive hook that holds any push of `refname` until `go` exists, saying so by
@@ -165,12 +161,7 @@ fn a_publication_after_the_migration_is_kept_and_served_by_rollback() {
 fn a_forged_journal_is_refused_by_the_objects_themselves() {
     let (w, _daemon) = served();
     w.run(&["apply", "--yes"], &[]).expect(0);
-    let dir = w.s.clone.join(".git/rebranch/journal");
-    let path = std::fs::read_dir(&dir).unwrap().flatten().next().unwrap().path();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let parent = text.split("\"parent\":\"").nth(1).unwrap()[..40].to_string();
-    let other = git(&w.s.clone, &["rev-parse", "refs/remotes/origin/release"]);
-    let forged = text.replace(&parent, other.trim());
+    let (path, forged) = w.journal_with_another_parent();
     // Recompute the chain, as a careful forger would.
     let mut prev: Option<String> = None;
     let mut out = String::new();

@@ -39,6 +39,28 @@ impl World {
         World { s: Sandbox::new(), standin, base, outputs: Default::default() }
     }
 
+    /// A world whose origin is served by a loopback `git daemon` (the real protocol, with
+    /// the server's old-value check and hooks); the daemon lives as long as it is held.
+    pub fn served() -> (World, crate::support::Daemon) {
+        let w = World::new();
+        git(&w.s.origin, &["config", "receive.denyDeletes", "false"]);
+        let daemon = crate::support::Daemon::serve(w.s.origin.parent().unwrap());
+        git(&w.s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
+        (w, daemon)
+    }
+
+    /// The first journal's path and its text with the rewrite commit's recorded parent
+    /// replaced by another commit (`origin/release`), as someone editing it by hand would.
+    pub fn journal_with_another_parent(&self) -> (PathBuf, String) {
+        let dir = self.s.clone.join(".git/rebranch/journal");
+        let path = std::fs::read_dir(&dir).unwrap().flatten().next().unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parent = text.split("\"parent\":\"").nth(1).unwrap()[..40].to_string();
+        let other = git(&self.s.clone, &["rev-parse", "refs/remotes/origin/release"]);
+        let edited = text.replace(&parent, other.trim());
+        (path, edited)
+    }
+
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
             ("CLOUDFLARE_API_BASE_URL".into(), self.base.clone()),
