@@ -129,3 +129,96 @@ fn tree(repo: &Repository, files: &[(&str, &[u8])]) -> Result<Oid, git2::Error> 
     }
     builder.write()
 }
+
+/// The two chart changes a teammate lands on `integration` in the demo's flow.
+pub const FLOW_CHANGES: [(&str, &str, &str); 2] = [
+    ("charts/podinfo-lite/values.yaml", "replicaCount: 1", "replicaCount: 2"),
+    ("charts/redis-cache/values.yaml", "maxmemory: 128mb", "maxmemory: 256mb"),
+];
+
+/// A teammate's commit on `integration` changing two charts, pushed to the sample's origin
+/// with compare-and-swap (the flow's first move). Returns the new tip.
+pub fn change_two_charts(sample: &Sample) -> Result<Oid, GitError> {
+    let repo = Repository::open(&sample.clone).map_err(GitError::from_git("open the sample"))?;
+    let doing = "change two charts on integration";
+    let err = GitError::from_git(doing);
+    let tip = repo.refname_to_id("refs/remotes/origin/integration").map_err(err)?;
+    let mut tree =
+        repo.find_commit(tip).and_then(|c| c.tree()).map_err(GitError::from_git(doing))?;
+    for (path, old, new) in FLOW_CHANGES {
+        let entry = tree.get_path(Path::new(path)).map_err(GitError::from_git(doing))?;
+        let blob = repo.find_blob(entry.id()).map_err(GitError::from_git(doing))?;
+        let text = String::from_utf8_lossy(blob.content()).replacen(old, new, 1);
+        let blob = repo.blob(text.as_bytes()).map_err(GitError::from_git(doing))?;
+        let id = replace_blob(&repo, tree.id(), path, blob).map_err(GitError::from_git(doing))?;
+        tree = repo.find_tree(id).map_err(GitError::from_git(doing))?;
+    }
+    let message = "Scale podinfo-lite to two replicas; give redis-cache more memory";
+    let new = commit_tree(&repo, &tree, tip, message, 10)?;
+    push_to(&repo, "integration", tip, new)?;
+    Ok(new)
+}
+
+/// A reviewer's squash merge of `branch` into `main`: one commit on `main` taking the
+/// chart's directory from it, pushed; the checked-out `main` follows.
+pub fn squash_merge(sample: &Sample, branch: &str, chart: &str) -> Result<Oid, GitError> {
+    let repo = Repository::open(&sample.clone).map_err(GitError::from_git("open the sample"))?;
+    let doing = format!("squash-merge {branch} into main");
+    let listing = remote::list(&repo, "origin")?;
+    let (Some(main), Some(tip)) = (listing.heads.get("main"), listing.heads.get(branch)) else {
+        return Err(GitError::Op { doing, message: "the branches are not on origin".into() });
+    };
+    let dir = repo
+        .find_commit(*tip)
+        .and_then(|c| c.tree())
+        .and_then(|t| t.get_path(Path::new(chart)).map(|e| e.id()))
+        .map_err(GitError::from_git(&doing))?;
+    let base =
+        repo.find_commit(*main).and_then(|c| c.tree()).map_err(GitError::from_git(&doing))?;
+    let tree = crate::flow::write::tree_with_dir(&repo, base.id(), chart, Some(dir))
+        .and_then(|t| repo.find_tree(t))
+        .map_err(GitError::from_git(&doing))?;
+    let new = commit_tree(&repo, &tree, *main, &format!("Merge {branch} (squashed)"), 11)?;
+    push_to(&repo, "main", *main, new)?;
+    if local::checked_out(&repo).as_deref() == Some("main") {
+        repo.reference("refs/heads/main", new, true, "demo: follow the squash merge")
+            .and_then(|_| repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())))
+            .map_err(GitError::from_git(&doing))?;
+    }
+    Ok(new)
+}
+
+fn commit_tree(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    parent: Oid,
+    message: &str,
+    n: i64,
+) -> Result<Oid, GitError> {
+    let doing = format!("commit `{message}` in the sample");
+    let when = Time::new(1_759_400_000 + n * 86_400, 0);
+    let sig = Signature::new("Acme Teammate", "teammate@acme.example", &when)
+        .map_err(GitError::from_git(&doing))?;
+    let parent = repo.find_commit(parent).map_err(GitError::from_git(&doing))?;
+    repo.commit(None, &sig, &sig, message, tree, &[&parent]).map_err(GitError::from_git(&doing))
+}
+
+fn push_to(repo: &Repository, branch: &str, expect: Oid, new: Oid) -> Result<(), GitError> {
+    let update = RefUpdate { branch: branch.into(), expect: Some(expect), new: Some(new) };
+    remote::push(repo, "origin", &update)
+        .map_err(|e| GitError::Op { doing: format!("push {branch}"), message: e.to_string() })
+}
+
+/// The id of `tree` with the blob at `path` replaced (its mode kept).
+fn replace_blob(repo: &Repository, tree: Oid, path: &str, blob: Oid) -> Result<Oid, git2::Error> {
+    let tree = repo.find_tree(tree)?;
+    let (name, rest) = path.split_once('/').map_or((path, None), |(n, r)| (n, Some(r)));
+    let entry = tree.get_name(name).ok_or_else(|| git2::Error::from_str("path not in the tree"))?;
+    let id = match rest {
+        Some(rest) => replace_blob(repo, entry.id(), rest, blob)?,
+        None => blob,
+    };
+    let mut builder = repo.treebuilder(Some(&tree))?;
+    builder.insert(name, id, entry.filemode())?;
+    builder.write()
+}

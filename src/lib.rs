@@ -13,6 +13,8 @@
 //! - [`render`]: the plan as a human diff or a stable JSON document, names escaped;
 //! - [`exec`]: the journaled, locked, compare-and-swap apply, and the rollback planned from
 //!   the journal and live state ([`exec::undo`]);
+//! - [`flow`]: the ADR's flow after the migration: per-chart branches split from
+//!   `integration` and pruned once merged, planned as the same actions;
 //! - [`git`]: git2 access (remote listing, fetching and pushes, local branches, work trees);
 //! - [`cloudflare`]: the Pages API client, the production-branch switch, a local stand-in;
 //! - [`batch`]: the same plan across many repositories: the batch file, its report, the pool;
@@ -36,6 +38,7 @@ pub mod cloudflare;
 pub mod demo;
 pub mod detect;
 pub mod exec;
+pub mod flow;
 pub mod git;
 pub mod observe;
 pub mod plan;

@@ -106,10 +106,18 @@ pub fn cmd_apply(ctx: &Ctx<'_>, args: &ApplyArgs) -> Result<u8, CliError> {
 /// again on the new tip, so the teammate's commit is kept) and applied as a run that
 /// carries the stopped one on. A saved plan is never planned again: it is applied exactly
 /// or refused.
-pub fn apply_repo(
+pub fn apply_repo(ctx: &Ctx<'_>, args: &ApplyArgs, echo: Echo<'_>) -> Result<Applied, CliError> {
+    apply_repo_with(ctx, args, echo, None)
+}
+
+/// [`apply_repo`], or with `given`, a plan another planner made (`split`, `prune`) and its
+/// caller showed and confirmed: journaled and applied the same way, so `apply` resumes it
+/// and `rollback` undoes it. An unfinished run is never mixed with it: that is refused.
+pub fn apply_repo_with(
     ctx: &Ctx<'_>,
     args: &ApplyArgs,
     mut echo: Echo<'_>,
+    given: Option<(Plan, RemoteListing)>,
 ) -> Result<Applied, CliError> {
     let terminal = echo.terminal();
     let repo = ctx.open()?;
@@ -118,20 +126,33 @@ pub fn apply_repo(
     let journal_dir = Journal::dir(&dir);
     let latest = Journal::latest(&journal_dir)?;
     let resumed = latest.as_ref().is_some_and(Journal::is_unfinished);
-    let (mut journal, listing) = match latest {
-        Some(j) if j.is_unfinished() => {
+    let (mut journal, listing) = match (latest, given) {
+        (Some(j), Some(_)) if j.is_unfinished() => {
+            return Err(CliError::new(
+                Kind::Failure,
+                format!("an apply stopped part way (run {}); nothing was changed", j.run),
+            )
+            .hint("`rebranch apply` resumes it, `rebranch rollback` undoes it; then try again"));
+        }
+        (Some(j), None) if j.is_unfinished() => {
             // Refuses --set values that differ from the stopped run's.
             ctx.request(Some(&repo))?;
             (resume(ctx, j, args)?, None)
         }
-        _ => match new_run(ctx, &repo, args, &journal_dir, terminal, None)? {
+        (_, Some((plan, _))) if plan.is_empty() => {
+            return Ok(Applied::NoChanges { plan: plan.plan.name });
+        }
+        (_, Some((plan, listing))) => (Journal::create(&journal_dir, &plan)?, Some(listing)),
+        (_, None) => match new_run(ctx, &repo, args, &journal_dir, terminal, None)? {
             Ok((j, listing)) => (j, Some(listing)),
             Err(plan) => return Ok(Applied::NoChanges { plan }),
         },
     };
     let mut outcome = run_journal(ctx, &repo, &mut journal, listing, args, &mut echo)?;
     let moved = outcome.stopped.as_ref().filter(|s| s.moved && !s.interrupted).cloned();
-    if let (true, None, Some(stop)) = (resumed, &args.saved, moved) {
+    // A stopped split or prune is not planned again as a migration: it stops, and says so.
+    let replan = resumed && !crate::flow::is_flow_plan(&journal.plan);
+    if let (true, None, Some(stop)) = (replan, &args.saved, moved) {
         ctx.ui.status(&format!(
             "Step {} of run {} no longer holds ({}); planning the rest again against the repository as it is now.",
             stop.step, journal.run, stop.reason
@@ -404,6 +425,7 @@ fn stale_ref_locks(git_dir: &Path, state_dir: &Path) -> Vec<PathBuf> {
         match &step.action {
             Action::RemoteBranch(a) => names.insert(a.branch.clone()),
             Action::CiCommit(a) => names.insert(a.branch.clone()),
+            Action::ChartCommit(a) => names.insert(a.branch.clone()),
             Action::LocalRename(a) => names.insert(a.from.clone()) | names.insert(a.to.clone()),
             Action::LocalBranch(a) => names.insert(a.branch.clone()),
             Action::Tracking(a) => names.insert(a.branch.clone()),

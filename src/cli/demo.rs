@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{CliError, Ctx, Format, GlobalArgs, Kind};
-use super::{apply, plan};
+use super::{apply, flow, plan};
 use crate::cloudflare::{StandIn, StandInProject, TokenRule};
 
 /// The stand-in's account, project and token (not secrets: they exist only in the demo).
@@ -71,6 +71,7 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
     apply::cmd_rollback(&inner, &apply::RollbackArgs { yes: true })?;
     show("status");
     plan::cmd_status(&inner, &plan::StatusArgs::default())?;
+    run_flow(&inner, &sample, &show)?;
     let served = standin.state();
     inner.ui.out(&format!(
         "\nThe Pages stand-in received {} API requests; it stops now.\nThe sample repository is left in {} for you to explore:\n  cd {}\n  git log --oneline --all --graph\n",
@@ -80,6 +81,51 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
     ));
     drop(served);
     Ok(0)
+}
+
+/// After the migration, the ADR's flow: two charts change on integration, `split` gives
+/// each its branch, a reviewer squash-merges one, and `prune` deletes only that one.
+fn run_flow(
+    ctx: &Ctx<'_>,
+    sample: &crate::demo::Sample,
+    show: &dyn Fn(&str),
+) -> Result<(), CliError> {
+    let say = |text: &str| ctx.ui.out(&format!("\n{}\n", ctx.ui.out_style.dim(text)));
+    say("The per-chart flow runs on a migrated repository: migrate again.");
+    show("apply --yes");
+    apply::cmd_apply(ctx, &apply::ApplyArgs::yes())?;
+    let tip = crate::demo::change_two_charts(sample)?;
+    let changes: Vec<String> =
+        crate::demo::FLOW_CHANGES.iter().map(|(p, a, b)| format!("  {p}: {a} → {b}")).collect();
+    say(&format!(
+        "A teammate pushes {} to integration, changing two charts:\n{}",
+        crate::git::short(tip),
+        changes.join("\n")
+    ));
+    let yes = flow::FlowArgs { yes: true, ..flow::FlowArgs::default() };
+    show("split --yes");
+    next_second();
+    flow::cmd_split(ctx, &yes)?;
+    let merged = crate::demo::squash_merge(sample, "chart/podinfo-lite", "charts/podinfo-lite")?;
+    say(&format!(
+        "A reviewer squash-merges chart/podinfo-lite into main ({}).",
+        crate::git::short(merged)
+    ));
+    show("prune --yes");
+    next_second();
+    flow::cmd_prune(ctx, &yes)?;
+    show("status");
+    plan::cmd_status(ctx, &plan::StatusArgs::default())?;
+    Ok(())
+}
+
+/// A journal is named by the second it starts in and the process, and the demo's runs
+/// follow each other within one process: each waits for the next second, so no two share
+/// a name.
+fn next_second() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let millis = now.map_or(0, |d| d.subsec_millis());
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(1000 - millis) + 5));
 }
 
 fn demo_root(args: &DemoArgs) -> Result<PathBuf, CliError> {

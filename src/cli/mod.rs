@@ -5,6 +5,7 @@ mod apply;
 mod batch;
 mod demo;
 mod error;
+mod flow;
 mod migrate;
 mod plan;
 mod rewrite;
@@ -33,7 +34,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0    success; with --detailed-exitcode, nothing to do
   1    error: bad input, configuration, git or API failure
-  2    plan/status --detailed-exitcode: changes are pending
+  2    plan/status --detailed-exitcode (split/prune with --dry-run): changes are pending
   3    refused: the repository changed since the plan, or a rollback would drop
        work pushed since (names what moved)
   4    refused: occurrences that need review are unresolved in a non-interactive apply
@@ -145,6 +146,12 @@ enum Command {
     /// Print the man page (roff)
     #[command(after_help = "Examples:\n  rebranch man > rebranch.1 && man ./rebranch.1")]
     Man,
+    /// Push a branch per chart changed on integration: main plus that chart, nothing else
+    #[command(after_help = flow::AFTER_HELP_SPLIT)]
+    Split(flow::FlowArgs),
+    /// Delete the chart branches whose change is on main; keep the others and say why
+    #[command(after_help = flow::AFTER_HELP_PRUNE)]
+    Prune(flow::FlowArgs),
     /// Build a throwaway sample repository and migrate it end to end (no network, no token)
     #[command(after_help = "Examples:\n  rebranch demo\n  rebranch demo --dir /tmp/sample")]
     Demo(demo::DemoArgs),
@@ -170,6 +177,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Rollback(a) => apply::cmd_rollback(&ctx, a),
         Command::Rewrite(a) => rewrite::cmd_rewrite(&ctx, a),
         Command::Batch(a) => batch::cmd_batch(&ctx, a),
+        Command::Split(a) => flow::cmd_split(&ctx, a),
+        Command::Prune(a) => flow::cmd_prune(&ctx, a),
         Command::Demo(a) => demo::cmd_demo(&ctx, a),
         Command::Completions { shell } => cmd_completions(&ctx, *shell),
         Command::Man => cmd_man(&ctx),

@@ -51,6 +51,7 @@ pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
     let repo = ctx.open()?;
     let (target, obs, plan) = ctx.plan(&repo)?;
     let unfinished = unfinished_note(&repo)?;
+    let flow = super::flow::status(ctx, &repo, &target, &obs.remote_heads);
     if ctx.json() {
         let doc = serde_json::json!({
             "format_version": crate::plan::FORMAT_VERSION,
@@ -59,10 +60,14 @@ pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
             "pending": plan.actions,
             "unfinished_apply": unfinished,
             "warnings": plan.warnings,
+            "flow": flow.as_ref().map(|(_, json)| json),
         });
         ctx.ui.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
     } else {
         ctx.ui.out(&status_text(ctx, &target, &obs, &plan));
+        if let Some((text, _)) = &flow {
+            ctx.ui.out(text);
+        }
         if let Some(note) = &unfinished {
             ctx.ui.warn(note);
         }

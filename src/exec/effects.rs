@@ -13,7 +13,7 @@ use crate::cloudflare::{
 use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
-use crate::plan::action::CiCommit;
+use crate::plan::action::{ChartCommit, CiCommit};
 
 /// Reads of live state and the writes that change it.
 pub trait Effects {
@@ -57,6 +57,8 @@ pub trait Effects {
     fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError>;
     /// Writes the rewrite commit's objects; returns the commit id git gave it.
     fn write_commit(&mut self, commit: &CiCommit) -> Result<Oid, ExecError>;
+    /// Writes a chart branch's commit (`rebranch split`); returns the id git gave it.
+    fn write_chart_commit(&mut self, commit: &ChartCommit) -> Result<Oid, ExecError>;
     /// Moves the local branch (and the work tree, when it is checked out and clean) from
     /// `from` to `to`; a local branch anywhere else is left as it is.
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError>;
@@ -315,6 +317,10 @@ impl Effects for GitEffects<'_> {
         let when = git2::Time::new(c.author.time, 0);
         let sig = git2::Signature::new(&c.author.name, &c.author.email, &when).map_err(err)?;
         repo.commit(None, &sig, &sig, &c.message, &tree, &[&parent]).map_err(err)
+    }
+
+    fn write_chart_commit(&mut self, c: &ChartCommit) -> Result<Oid, ExecError> {
+        Ok(crate::flow::write::chart_commit(self.repo, c)?)
     }
 
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError> {

@@ -9,7 +9,8 @@ use super::effects::Effects;
 use crate::git::parse_oid;
 use crate::git::remote::RefUpdate;
 use crate::plan::action::{
-    Action, CiCommit, LocalBranchChange, LocalRename, PagesChange, RemoteBranch, Tracking, short,
+    Action, ChartCommit, CiCommit, LocalBranchChange, LocalRename, PagesChange, RemoteBranch,
+    Tracking, short,
 };
 
 /// What live state says about an action right before it would run.
@@ -32,6 +33,7 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
         Action::Tracking(a) => check_tracking(a, fx),
         Action::Pages(a) => check_pages(a, fx),
         Action::CiCommit(a) => check_ci(a, fx),
+        Action::ChartCommit(a) => check_chart(a, fx),
     }
 }
 
@@ -66,6 +68,7 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
         Action::Pages(a) => run_pages(a, fx),
         Action::CiCommit(a) => run_ci(a, fx),
+        Action::ChartCommit(a) => run_chart(a, fx),
     }
 }
 
@@ -232,6 +235,46 @@ fn run_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<(), ExecError> {
         &RefUpdate { branch: a.branch.clone(), expect: Some(expect), new: Some(target) },
     )?;
     fx.follow_local(&a.branch, expect, target)
+}
+
+fn check_chart(a: &ChartCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let (from, target) = (oid(&a.from)?, parse_oid(&a.commit)?);
+    let live = fx.remote_head(&a.remote, &a.branch)?;
+    if live == Some(target) {
+        // Pushed; done once the remote-tracking ref followed (a run may stop between).
+        let tracked = fx.tracking(&a.remote, &a.branch) == Some(target);
+        return Ok(if tracked { Readiness::Done } else { Readiness::Ready });
+    }
+    if live != from {
+        return Ok(Readiness::Blocked(format!(
+            "remote branch `{}/{}` is {}, but the plan expects it {}",
+            a.remote,
+            a.branch,
+            show(live),
+            show(from)
+        )));
+    }
+    Ok(Readiness::Ready)
+}
+
+fn run_chart(a: &ChartCommit, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    let target = parse_oid(&a.commit)?;
+    if fx.remote_head(&a.remote, &a.branch)? == Some(target) {
+        return fx.set_tracking(&a.remote, &a.branch, Some(target));
+    }
+    let made = fx.write_chart_commit(a)?;
+    if made != target {
+        return Err(ExecError::Config(format!(
+            "the commit of chart {} came out as {}, not {} as planned; nothing was pushed",
+            a.chart,
+            crate::git::short(made),
+            crate::git::short(target)
+        )));
+    }
+    fx.push(
+        &a.remote,
+        &RefUpdate { branch: a.branch.clone(), expect: oid(&a.from)?, new: Some(target) },
+    )
 }
 
 fn check_rename(a: &LocalRename, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {

@@ -14,7 +14,7 @@ use super::{ExecError, NoProgress, undo};
 use crate::cloudflare::{BranchFields, DeploymentRef, SwitchPlan};
 use crate::git::local::{LocalBranch, Upstream};
 use crate::git::remote::RefUpdate;
-use crate::plan::action::CiCommit;
+use crate::plan::action::{ChartCommit, CiCommit};
 
 /// Wraps real effects; the `fail_at`-th change (counting from 1) fails before it is made.
 struct Faulty<'r> {
@@ -87,6 +87,9 @@ impl Effects for Faulty<'_> {
     }
     fn write_commit(&mut self, commit: &CiCommit) -> Result<Oid, ExecError> {
         self.inner.write_commit(commit)
+    }
+    fn write_chart_commit(&mut self, commit: &ChartCommit) -> Result<Oid, ExecError> {
+        self.inner.write_chart_commit(commit)
     }
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError> {
         self.change("follow local")?;

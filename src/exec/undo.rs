@@ -21,7 +21,8 @@ use super::{ExecError, Outcome, Progress, StepEvent, Stopped, Way, fault, interr
 use crate::git::short;
 use crate::plan::Step;
 use crate::plan::action::{
-    Action, CiCommit, CiFileChange, LocalBranchChange, LocalRename, PagesChange, RemoteBranch,
+    Action, ChartCommit, CiCommit, CiFileChange, LocalBranchChange, LocalRename, PagesChange,
+    RemoteBranch,
 };
 
 /// One inverse, and the journal step it undoes.
@@ -171,6 +172,7 @@ impl Planner<'_> {
             Action::Pages(a) if !a.back => self.pages(chain, a)?,
             Action::LocalRename(a) => self.local_rename(a)?,
             Action::LocalBranch(a) => self.local_branch(a)?,
+            Action::ChartCommit(a) => self.chart_commit(a)?,
             other => Some(other.inverse()),
         })
     }
@@ -247,6 +249,28 @@ impl Planner<'_> {
             }
             _ => Ok(None),
         }
+    }
+
+    /// A chart branch `split` set goes back only while it is still at the commit `split`
+    /// made: that commit holds nothing but `main` and a chart from `integration`, so moving
+    /// off it drops no one's work; anything pushed on top since is refused, named.
+    fn chart_commit(&mut self, a: &ChartCommit) -> Result<Option<Action>, ExecError> {
+        let (r, b) = (a.remote.as_str(), a.branch.as_str());
+        let (from, made) = (oid(&a.from)?, Some(crate::git::parse_oid(&a.commit)?));
+        let live = self.head(r, b)?;
+        if live == from {
+            return Ok(None);
+        }
+        if live != made {
+            let why = format!(
+                "`{r}/{b}` is {}, not at {} where split left it: work was pushed on top since; merge or move it, then roll back",
+                show(live),
+                short(made.unwrap_or(Oid::ZERO_SHA1))
+            );
+            return Ok(self.refuse(why));
+        }
+        self.set(r, b, from);
+        Ok(Some(Action::ChartCommit(Box::new(a.clone())).inverse()))
     }
 
     /// A branch other than `except` that holds `oid` once the inverses so far have run.

@@ -23,6 +23,40 @@ pub enum Action {
     Pages(Box<PagesChange>),
     /// Commits the CI/CD rewrite on a branch and pushes it (or takes it back).
     CiCommit(Box<CiCommit>),
+    /// Commits a chart's directory from `integration` on top of `main` to the chart's own
+    /// branch and pushes it (`rebranch split`); its inverse moves the branch back.
+    ChartCommit(Box<ChartCommit>),
+}
+
+/// A per-chart branch set to one new commit: `main`'s tree with the chart's directory as
+/// on `integration`, on top of `parent` (`main`, or the chart branch's own tip when it
+/// still descends from `main`). The ids are computed at plan time: applying it creates
+/// exactly this commit, or nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartCommit {
+    pub remote: String,
+    /// The chart branch.
+    pub branch: String,
+    pub chart: String,
+    /// The chart's directory, e.g. `charts/podinfo-lite`.
+    pub path: String,
+    /// The chart branch's remote tip before (`None`: absent).
+    pub from: Option<String>,
+    pub parent: String,
+    /// The `main` commit whose tree the commit starts from.
+    pub base: String,
+    /// The `integration` commit the chart's directory comes from.
+    pub source: String,
+    /// The chart directory's tree on `integration` (`None`: removed there).
+    pub chart_tree: Option<String>,
+    /// The commit's tree, as planned.
+    pub tree: String,
+    pub commit: String,
+    pub author: Identity,
+    pub message: String,
+    /// The chart's files that differ from `main`, as `+ path`, `~ path` or `- path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 /// A commit that rewrites CI/CD files, computed at plan time: applying it creates exactly
@@ -212,6 +246,15 @@ impl Action {
             Action::CiCommit(a) => {
                 Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
             }
+            Action::ChartCommit(a) => Action::RemoteBranch(RemoteBranch {
+                remote: a.remote.clone(),
+                branch: a.branch.clone(),
+                from: Some(a.commit.clone()),
+                to: a.from.clone(),
+                kept_by: None,
+                kept_files: Vec::new(),
+                why: format!("undo: chart {} from integration", a.chart),
+            }),
         }
     }
 
@@ -223,6 +266,7 @@ impl Action {
             Action::LocalBranch(a) => Sign::of(&a.from, &a.to),
             Action::Tracking(a) => Sign::of(&a.from, &a.to),
             Action::Pages(_) | Action::CiCommit(_) => Sign::Change,
+            Action::ChartCommit(a) => Sign::of(&a.from, &Some(a.commit.clone())),
         }
     }
 
@@ -235,6 +279,7 @@ impl Action {
             Action::Tracking(a) => format!("refs/remotes/{}/{}", a.remote, a.branch),
             Action::Pages(a) => format!("pages project {}", a.switch.project),
             Action::CiCommit(a) => format!("{}/{}", a.remote, a.branch),
+            Action::ChartCommit(a) => format!("{}/{}", a.remote, a.branch),
         }
     }
 
@@ -259,6 +304,7 @@ impl Action {
             },
             Action::Pages(a) => pages_summary(a),
             Action::CiCommit(a) => ci_summary(a),
+            Action::ChartCommit(a) => chart_summary(a),
         }
     }
 
@@ -290,12 +336,19 @@ impl Action {
                 let at = if a.back { &a.commit } else { &a.parent };
                 format!("{}/{} at {}", a.remote, a.branch, short(at))
             }
+            Action::ChartCommit(a) => format!("{}/{} {}", a.remote, a.branch, state(&a.from)),
         }
     }
 
     /// Whether the action changes the remote (teammates see it) or only this clone.
     pub fn is_remote(&self) -> bool {
-        matches!(self, Action::RemoteBranch(_) | Action::Pages(_) | Action::CiCommit(_))
+        matches!(
+            self,
+            Action::RemoteBranch(_)
+                | Action::Pages(_)
+                | Action::CiCommit(_)
+                | Action::ChartCommit(_)
+        )
     }
 
     /// Lines of detail under the summary (the Pages fields that change).
@@ -315,6 +368,7 @@ impl Action {
                 }
                 lines
             }
+            Action::ChartCommit(a) => a.files.clone(),
             _ => Vec::new(),
         }
     }
@@ -337,6 +391,20 @@ fn ci_summary(a: &CiCommit) -> String {
         short(&a.parent),
         short(&a.commit)
     )
+}
+
+fn chart_summary(a: &ChartCommit) -> String {
+    let on = if a.parent == a.base {
+        format!("on top of main {}", short(&a.base))
+    } else {
+        format!("on top of its own tip {}", short(&a.parent))
+    };
+    let what = if a.chart_tree.is_some() { "as on" } else { "removed as on" };
+    let change = match &a.from {
+        None => format!("create at {}", short(&a.commit)),
+        Some(from) => format!("move {} → {}", short(from), short(&a.commit)),
+    };
+    format!("{change}: commit {on} with {} {what} integration {}", a.path, short(&a.source))
 }
 
 fn pages_ends(a: &PagesChange) -> (&str, &str) {

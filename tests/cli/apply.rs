@@ -222,7 +222,14 @@ fn demo_runs_without_network_or_token() {
     assert!(run.stdout.contains("pages project acme-helm-charts deploys production from release"));
     assert!(run.stdout.contains("Rolled back run"), "{}", run.stdout);
     assert!(run.stdout.contains(&target.display().to_string()));
-    assert!(crate::support::ls_remote(&target.join("origin.git")).contains_key("charts"));
+    // After the rollback it migrates again and runs the per-chart flow: split gives the two
+    // changed charts their branches, and prune deletes the one squash-merged into main.
+    assert!(run.stdout.contains("$ rebranch split --yes"), "{}", run.stdout);
+    assert!(run.stdout.contains("+ origin/chart/redis-cache"), "{}", run.stdout);
+    assert!(run.stdout.contains("- origin/chart/podinfo-lite"), "{}", run.stdout);
+    let heads = crate::support::ls_remote(&target.join("origin.git"));
+    let names: Vec<&str> = heads.keys().map(String::as_str).collect();
+    assert_eq!(names, ["chart/redis-cache", "integration", "main", "release"]);
 }
 
 #[test]

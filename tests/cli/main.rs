@@ -8,6 +8,7 @@ mod batch;
 mod crash;
 mod errors;
 mod faults;
+mod flow;
 mod hostile;
 mod migrate;
 mod pages;

@@ -4,7 +4,7 @@
 
 use crate::support::{Sandbox, rebranch_env};
 
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 14] = [
     "plan",
     "apply",
     "status",
@@ -15,6 +15,8 @@ const COMMANDS: [&str; 12] = [
     "batch apply",
     "completions",
     "man",
+    "split",
+    "prune",
     "demo",
     "",
 ];

@@ -1,0 +1,205 @@
+//! `rebranch split` and `rebranch prune`: the ADR's per-chart flow after the migration.
+//! Each observes, plans with [`crate::flow`], shows the plan as `plan` does, asks (or takes
+//! `--yes`), and applies it through `apply`'s journaled run, so `rollback` undoes it.
+
+use clap::Args;
+
+use super::apply::{self, Applied, ApplyArgs, Echo};
+use super::{CliError, Ctx, Kind};
+use crate::flow::{self, FlowConfig};
+use crate::plan::Plan;
+use crate::render;
+
+/// Exit codes of `split` and `prune`, shown in their `--help`.
+pub const AFTER_HELP_SPLIT: &str = "\
+Examples:
+  rebranch split --dry-run            # the chart branches it would push, as a diff
+  rebranch split --yes                # push them (what the example workflow runs)
+  rebranch split --set chart_branch='integration-{chart}'
+
+Each chart (a directory with a Chart.yaml under ct.yaml's chart-dirs, default `charts`) whose
+directory differs between the remote's integration and main gets a branch holding exactly
+main plus that directory as on integration. Pull requests are not opened yet.
+
+Exit codes:
+  0    success, or nothing to do
+  1    error or refusal (bad pattern or chart name, no terminal and no --yes); nothing changed
+  2    --dry-run --detailed-exitcode: changes are pending
+  3    refused: a branch moved since the plan (names it)
+  5    stopped part way: `rebranch apply` resumes, `rebranch rollback` undoes
+  64   usage error";
+
+/// Exit codes of `prune`, shown in its `--help`.
+pub const AFTER_HELP_PRUNE: &str = "\
+Examples:
+  rebranch prune --dry-run            # which chart branches go, and why the others stay
+  rebranch prune --yes
+
+A chart branch goes when its change is on main (every file it changed is on main as on the
+branch, squash merges included); every other one stays, and the plan says why.
+
+Exit codes:
+  0    success, or nothing to do
+  1    error or refusal (no terminal and no --yes); nothing changed
+  2    --dry-run --detailed-exitcode: changes are pending
+  3    refused: a branch moved since the plan (names it)
+  5    stopped part way: `rebranch apply` resumes, `rebranch rollback` undoes
+  64   usage error";
+
+#[derive(Debug, Default, Args)]
+pub struct FlowArgs {
+    /// Show the plan and stop; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: exit 2 when changes are pending, 0 when there are none
+    #[arg(long, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+    /// Push without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+/// Which of the flow's plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Split,
+    Prune,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Split => "split",
+            Which::Prune => "prune",
+        }
+    }
+}
+
+pub fn cmd_split(ctx: &Ctx<'_>, args: &FlowArgs) -> Result<u8, CliError> {
+    run(ctx, args, Which::Split)
+}
+
+pub fn cmd_prune(ctx: &Ctx<'_>, args: &FlowArgs) -> Result<u8, CliError> {
+    run(ctx, args, Which::Prune)
+}
+
+/// Plans, shows, confirms and applies one of the flow's plans.
+pub fn run(ctx: &Ctx<'_>, args: &FlowArgs, which: Which) -> Result<u8, CliError> {
+    let repo = ctx.open()?;
+    // The migration's own plan and variables (remembered from its run unless given).
+    let target = ctx.request(Some(&repo))?.target(&|k| ctx.env(k))?;
+    let cfg = FlowConfig::of(&target)?;
+    let obs = flow::observe::observe(&repo, &cfg, ctx.global.no_fetch)?;
+    let plan = match which {
+        Which::Split => flow::split(&cfg, &obs)?,
+        Which::Prune => flow::prune(&cfg, &obs)?,
+    };
+    if args.dry_run || !ctx.json() || plan.is_empty() {
+        show(ctx, &plan);
+    }
+    if let Some(note) = super::plan::unfinished_note(&repo)? {
+        ctx.ui.warn(&note);
+    }
+    if args.dry_run {
+        return Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 });
+    }
+    if plan.is_empty() {
+        return Ok(0);
+    }
+    confirm(ctx, args.yes, which)?;
+    let given = Some((plan, obs.listing));
+    match apply::apply_repo_with(ctx, &ApplyArgs::yes(), Echo::Terminal, given)? {
+        Applied::Complete { run, journal, applied, already, .. } if !ctx.json() => {
+            ctx.ui.out(&format!(
+                "Applied run {run}: {applied} step(s) applied, {already} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
+                journal.display()
+            ));
+        }
+        _ => {}
+    }
+    Ok(0)
+}
+
+fn show(ctx: &Ctx<'_>, plan: &Plan) {
+    if ctx.json() {
+        ctx.ui.out(&render::plan_json(plan));
+    } else {
+        ctx.ui.out(&render::plan_text(plan, ctx.ui.out_style));
+    }
+}
+
+fn confirm(ctx: &Ctx<'_>, yes: bool, which: Which) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    let name = which.name();
+    if !ctx.ui.can_prompt() {
+        return Err(CliError::new(
+            Kind::Failure,
+            format!("{name} changes the remote's branches, and there is no terminal to confirm it"),
+        )
+        .hint(format!(
+            "pass --yes (look first with `rebranch {name} --dry-run`); nothing was changed"
+        )));
+    }
+    if ctx.ui.confirm("Push these changes?") {
+        Ok(())
+    } else {
+        Err(CliError::new(Kind::Failure, "declined: nothing was changed"))
+    }
+}
+
+/// What `status` says about the flow of `target` (the migration `status` checked), once
+/// its stable and staging branches exist on the remote: text, and its JSON.
+pub fn status(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    target: &crate::spec::Target,
+    heads: &std::collections::BTreeMap<String, git2::Oid>,
+) -> Option<(String, serde_json::Value)> {
+    let style = ctx.ui.out_style;
+    let cfg = FlowConfig::of(target).ok()?;
+    if !heads.contains_key(&cfg.main) || !heads.contains_key(&cfg.integration) {
+        return None;
+    }
+    let observed = flow::observe::observe(repo, &cfg, ctx.global.no_fetch);
+    let (cfg, obs) = match observed.map(|obs| (cfg, obs)) {
+        Ok(found) => found,
+        Err(e) => {
+            let text = format!(
+                "{} the per-chart flow cannot be checked: {e}\n",
+                style.paint("33", "warning:")
+            );
+            return Some((text, serde_json::json!({ "error": e.to_string() })));
+        }
+    };
+    obs.integration_tip?;
+    let findings = flow::health(&cfg, &obs);
+    let mut text = format!(
+        "\n{} ({}, {} chart branch(es))\n",
+        style.bold("Per-chart flow"),
+        cfg.pattern.text,
+        obs.branches.len()
+    );
+    if findings.is_empty() {
+        text.push_str(&format!(
+            "  {} no chart branch is stale, merged but not pruned, or named against the pattern\n",
+            style.paint("32", "✓")
+        ));
+    }
+    for f in &findings {
+        text.push_str(&format!(
+            "  {} {}/{}: {}\n",
+            style.paint("33", "!"),
+            obs.remote,
+            f.branch,
+            f.problem
+        ));
+    }
+    let json = serde_json::json!({
+        "chart_branch": cfg.pattern.text,
+        "branches": obs.branches.keys().collect::<Vec<_>>(),
+        "findings": findings,
+    });
+    Some((text, json))
+}
