@@ -336,6 +336,10 @@ fn parse_events(path: &Path, text: &str) -> Result<Vec<(Event, String)>, Journal
         line,
         message,
     };
+    // A journal written before lines were chained has no `prev` from its second line on:
+    // it is read as it was written (an apply made by an earlier version can still be rolled
+    // back), but a chained journal must be chained throughout.
+    let legacy = lines.get(1).is_some_and(|l| !l.contains("\"prev\":"));
     for (i, line) in lines.iter().enumerate() {
         let parsed = serde_json::from_str::<serde_json::Value>(line).and_then(|mut v| {
             let prev = v.as_object_mut().and_then(|o| o.remove("prev"));
@@ -343,7 +347,7 @@ fn parse_events(path: &Path, text: &str) -> Result<Vec<(Event, String)>, Journal
         });
         match parsed {
             Ok((event, prev)) => {
-                let expected = events.last().map(|(_, d)| d.as_str());
+                let expected = if legacy { None } else { events.last().map(|(_, d)| d.as_str()) };
                 let named = prev.as_ref().and_then(serde_json::Value::as_str);
                 if named != expected {
                     return Err(corrupt(
@@ -447,5 +451,18 @@ mod tests {
         let err = Journal::open(&journal.path).unwrap_err();
         assert!(err.to_string().contains("corrupt at line 2"), "{err}");
         assert!(err.to_string().contains("changed after it was written"), "{err}");
+        // A journal written before lines were chained (no `prev` at all) is still read.
+        let chained = fs::read_to_string(&journal.path).unwrap();
+        let (first, rest) = chained.split_once('\n').unwrap();
+        let unchained: String = rest
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("prev");
+                format!("{v}\n")
+            })
+            .collect();
+        fs::write(&journal.path, format!("{first}\n{unchained}")).unwrap();
+        Journal::open(&journal.path).expect("a journal from before the chain is still read");
     }
 }
