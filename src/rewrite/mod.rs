@@ -13,13 +13,13 @@
 //! `charts.example.com` are occurrences (most classified `keep`), while `helm-charts`,
 //! `charts_dir` and `mycharts` are not.
 
+mod dialect;
 mod edits;
 mod json;
 mod rules;
-mod shell;
+mod syntax;
 mod toml;
 mod words;
-mod yaml;
 
 #[cfg(test)]
 mod corpus_tests;
@@ -298,7 +298,7 @@ pub fn rewrite_as(
     let analysis = match kind {
         FileKind::Toml => toml::analyse(text, &hits, &env),
         FileKind::Renovate => json::analyse(text, &hits, &env),
-        _ => yaml::analyse(text, &hits, &env).map(|(analysis, events)| {
+        _ => dialect::workflow::analyse(text, &hits, &env).map(|(analysis, events)| {
             yaml_events = events;
             analysis
         }),
@@ -312,7 +312,7 @@ pub fn rewrite_as(
         _ => {
             let inserted: Vec<String> =
                 analysis.insertions.iter().map(|i| i.text.clone()).collect();
-            yaml::verify(text, &yaml_events, &rewritten, map, &inserted)
+            syntax::yaml::verify(text, &yaml_events, &rewritten, map, &inserted)
         }
     };
     verified.map_err(|message| RewriteError::Verify { path: path.to_string(), message })?;

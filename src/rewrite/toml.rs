@@ -7,7 +7,7 @@ use toml_edit::{Document, DocumentMut, Item, Key, Table, Value};
 
 use super::rules::{self, AnalyseError, Analysis, Call, Env, Judgement, call};
 use super::words::{self, Hit};
-use super::{BranchMap, Verdict, shell};
+use super::{BranchMap, Verdict, dialect};
 
 /// A key or string value: its content span (inside quotes) and its key path.
 struct Site {
@@ -131,7 +131,7 @@ fn judge(
     let c: Call = if site.is_key {
         key_call(&site.path)
     } else if key == "command" {
-        let (mut js, ins) = shell::judge(src, s, std::slice::from_ref(h), key, false, env);
+        let (mut js, ins) = dialect::tools::judge(src, s, std::slice::from_ref(h), key, false, env);
         return (
             js.pop().unwrap_or_else(|| Judgement::new(call(Verdict::Review, "shell"), key)),
             ins,

@@ -1,0 +1,224 @@
+//! Shell, the syntax: a word splitter (quotes, escapes, `&&`, `;`, `|`, line continuations,
+//! comments, here-documents) that keeps, for every word, where each byte of its unquoted
+//! text came from. What a word means to git, cr or helm is the dialects' business.
+
+/// A shell word: its raw span in the source, its unquoted text, and where each byte of the
+/// text came from in the source, as runs that map linearly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    runs: Vec<Run>,
+}
+
+/// `len` bytes of a word's text starting at `text` came from the source at `src`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    text: usize,
+    src: usize,
+    len: usize,
+}
+
+impl Word {
+    fn new(at: usize) -> Self {
+        Self { start: at, end: at, text: String::new(), runs: Vec::new() }
+    }
+
+    /// Appends `src[at..end]` (unquoted text taken as it is).
+    fn push(&mut self, src: &str, at: usize, end: usize) {
+        let len = end - at;
+        let text = self.text.len();
+        self.text.push_str(&src[at..end]);
+        match self.runs.last_mut() {
+            Some(r) if r.text + r.len == text && r.src + r.len == at => r.len += len,
+            _ => self.runs.push(Run { text, src: at, len }),
+        }
+        self.end = end;
+    }
+
+    /// The index in `text` of the byte that came from source offset `at`.
+    pub fn text_index(&self, at: usize) -> Option<usize> {
+        self.runs.iter().find(|r| r.src <= at && at < r.src + r.len).map(|r| r.text + at - r.src)
+    }
+
+    /// The source offset the byte at `ti` of `text` came from.
+    pub fn source_of(&self, ti: usize) -> Option<usize> {
+        self.runs.iter().find(|r| r.text <= ti && ti < r.text + r.len).map(|r| r.src + ti - r.text)
+    }
+}
+
+/// A script split into commands (lists of words) and comments (byte ranges).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Script {
+    pub commands: Vec<Vec<Word>>,
+    pub comments: Vec<(usize, usize)>,
+}
+
+/// Splits `src` into commands and words. Never fails: unterminated quotes end at the end.
+/// With `folded`, a single line break is a space (YAML folds it so), and only a blank
+/// line ends a command.
+pub(crate) fn split(src: &str, folded: bool) -> Script {
+    let mut sp =
+        Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None, folded };
+    sp.run();
+    sp.script
+}
+
+/// Bytes the splitter acts on; everything else is part of a word as it is.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let special = b"\\ \t\r\n;&|()`<>#'\"$";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+struct Splitter<'a> {
+    src: &'a str,
+    i: usize,
+    script: Script,
+    cmd: Vec<Word>,
+    word: Option<Word>,
+    folded: bool,
+}
+
+impl Splitter<'_> {
+    fn run(&mut self) {
+        let bytes = self.src.as_bytes();
+        while self.i < bytes.len() {
+            let c = bytes[self.i];
+            match c {
+                b'\\' => self.escape(),
+                b' ' | b'\t' | b'\r' => self.next_word(1),
+                b'\n' if self.folded && !self.blank_line_follows() => self.next_word(1),
+                b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'`' => {
+                    self.next_word(1);
+                    self.next_command();
+                }
+                b'<' | b'>' => self.next_word(1),
+                b'#' if self.word.is_none() => self.comment(),
+                b'\'' => self.single_quoted(),
+                b'"' => self.double_quoted(),
+                b'$' if bytes.get(self.i + 1) == Some(&b'(') => {
+                    self.next_word(2);
+                    self.next_command();
+                }
+                _ => {
+                    // A run of ordinary bytes (a special one at its start is ordinary here:
+                    // `#` inside a word, `$` not before `(`).
+                    let end = bytes[self.i + 1..]
+                        .iter()
+                        .position(|&b| SPECIAL[usize::from(b)])
+                        .map_or(bytes.len(), |p| self.i + 1 + p);
+                    let end = (end..=bytes.len()).find(|&e| self.src.is_char_boundary(e));
+                    self.push_str(self.i, end.unwrap_or(bytes.len()));
+                }
+            }
+        }
+        self.next_word(0);
+        self.next_command();
+    }
+
+    fn blank_line_follows(&self) -> bool {
+        let rest = &self.src[self.i + 1..];
+        let line = rest.split('\n').next().unwrap_or("");
+        rest.contains('\n') && line.trim().is_empty()
+    }
+
+    fn push_char(&mut self, at: usize) {
+        let len = self.src[at..].chars().next().map_or(1, char::len_utf8);
+        self.push_str(at, at + len);
+    }
+
+    fn push_str(&mut self, at: usize, end: usize) {
+        self.word.get_or_insert_with(|| Word::new(at)).push(self.src, at, end);
+        self.i = end;
+    }
+
+    fn escape(&mut self) {
+        let rest = &self.src[self.i + 1..];
+        if rest.starts_with('\n') || rest.starts_with("\r\n") {
+            let skip = if rest.starts_with('\n') { 2 } else { 3 };
+            self.next_word(skip);
+        } else if rest.is_empty() {
+            self.i += 1;
+        } else {
+            self.open_word(self.i);
+            self.push_char(self.i + 1);
+        }
+    }
+
+    fn open_word(&mut self, at: usize) {
+        self.word.get_or_insert_with(|| Word::new(at));
+    }
+
+    fn single_quoted(&mut self) {
+        self.open_word(self.i);
+        let start = self.i + 1;
+        let end = self.src[start..].find('\'').map_or(self.src.len(), |p| start + p);
+        if start < end {
+            self.push_str(start, end);
+        }
+        self.i = (end + 1).min(self.src.len());
+        self.close_word_at(self.i);
+    }
+
+    fn double_quoted(&mut self) {
+        self.open_word(self.i);
+        let bytes = self.src.as_bytes();
+        let mut at = self.i + 1;
+        while at < bytes.len() && bytes[at] != b'"' {
+            if bytes[at] == b'\\' && matches!(bytes.get(at + 1), Some(b'"' | b'\\' | b'$' | b'`')) {
+                at += 1;
+            }
+            self.push_char(at);
+            at = self.i;
+        }
+        self.i = (at + 1).min(bytes.len());
+        self.close_word_at(self.i);
+    }
+
+    fn close_word_at(&mut self, end: usize) {
+        if let Some(w) = self.word.as_mut() {
+            w.end = end;
+        }
+    }
+
+    fn comment(&mut self) {
+        let start = self.i;
+        let end = self.src[start..].find('\n').map_or(self.src.len(), |p| start + p);
+        self.script.comments.push((start, end));
+        self.i = end;
+    }
+
+    fn next_word(&mut self, skip: usize) {
+        if let Some(w) = self.word.take() {
+            self.cmd.push(w);
+        }
+        self.i += skip;
+    }
+
+    fn next_command(&mut self) {
+        if !self.cmd.is_empty() {
+            self.script.commands.push(std::mem::take(&mut self.cmd));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_words_and_commands() {
+        let s = split("git push \"origin\" 'HEAD:charts' && cd x\\\n  y # note charts\n", false);
+        assert_eq!(s.commands.len(), 2);
+        assert_eq!(s.commands[0][3].text, "HEAD:charts");
+        assert_eq!(s.commands[1].len(), 3);
+        assert_eq!(s.comments.len(), 1);
+    }
+}
