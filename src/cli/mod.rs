@@ -128,7 +128,7 @@ enum Command {
     Rollback(apply::RollbackArgs),
     /// Rewrite CI/CD references to renamed branches in files, on their own
     #[command(
-        after_help = "Examples:\n  rebranch rewrite --branch charts=release .github/ cr.yaml          # show the diff\n  rebranch rewrite --branch charts=release --write .github/\n  rebranch rewrite --branch charts=release --format json .github/workflows/release.yml"
+        after_help = "Examples:\n  rebranch rewrite --branch charts=release .github/ cr.yaml          # show the diff\n  rebranch rewrite --branch charts=release --write .github/\n  rebranch rewrite --branch gh-pages=release hack/publish.sh Makefile\n  rebranch rewrite --branch charts=release --format json .github/workflows/release.yml"
     )]
     Rewrite(rewrite::RewriteArgs),
     /// Run plan, apply, status or rollback across the repositories of a batch file

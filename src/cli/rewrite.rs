@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{CliError, Ctx, Kind};
-use crate::rewrite::{self, BranchMap, FileKind, FileRewrite, RepoContext};
+use crate::rewrite::{self, BranchMap, FileRewrite, RepoContext};
 
 #[derive(Debug, Args)]
 pub struct RewriteArgs {
@@ -20,7 +20,8 @@ pub struct RewriteArgs {
     /// The repository's owner/name, for raw.githubusercontent.com URLs [default: from origin]
     #[arg(long, value_name = "OWNER/NAME")]
     slug: Option<String>,
-    /// Files or directories to rewrite
+    /// Files or directories to rewrite (in a directory: YAML, shell scripts by extension or
+    /// shebang, Makefiles and *.mk, TOML, Renovate JSON)
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 }
@@ -103,12 +104,11 @@ fn rewrite_one(
     let text = String::from_utf8(bytes).map_err(|e| {
         format!("{}: not UTF-8 text (byte {})", c.shown, e.utf8_error().valid_up_to())
     })?;
-    let kind = rewrite::detect_kind(&c.shown).unwrap_or(FileKind::OtherYaml);
-    rewrite::rewrite_as(kind, &c.shown, &text, map, ctx, res).map_err(|e| e.to_string())
+    rewrite::rewrite_file(&c.shown, &text, map, ctx, res).map_err(|e| e.to_string())
 }
 
-/// Adds the files under `path`: every file the rewriter knows in a directory, or the file
-/// itself. Links are never followed: a link could lead the write outside the tree.
+/// Adds the files under `path`: every file of a kind the rewriter understands in a
+/// directory (by [`rewrite::classify`]), or the file itself. Links are never followed: a link could lead the write outside the tree.
 fn collect(
     path: &Path,
     walk: bool,
@@ -124,8 +124,7 @@ fn collect(
     }
     if meta.is_file() {
         let shown = shown_name(path);
-        let known = rewrite::detect_kind(&shown).is_some() || is_yaml(path);
-        if known || !walk {
+        if !walk || rewrite::classify(&shown, &first_line(path)).is_some() {
             out.push(Candidate { disk: path.to_path_buf(), shown });
         }
         return Ok(());
@@ -145,8 +144,14 @@ fn collect(
     Ok(())
 }
 
-fn is_yaml(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "yml" || e == "yaml")
+/// The first line of a file (for its shebang), or nothing when it cannot be read.
+fn first_line(path: &Path) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let mut line = String::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = BufReader::new(f).take(512).read_line(&mut line);
+    }
+    line
 }
 
 /// The path relative to its repository's root, when it is inside one.

@@ -196,8 +196,40 @@ pub enum FileKind {
     Renovate,
     /// `netlify.toml`, `wrangler.toml`, …
     Toml,
-    /// Any other YAML (composite actions, …).
+    /// Any other YAML (composite actions, mkdocs.yml, …).
     OtherYaml,
+    /// A shell script: `.sh`/`.bash` or a `sh`/`bash` shebang.
+    ShellScript,
+    /// A Makefile or `*.mk`: recipes are shell, assignments values.
+    Makefile,
+}
+
+/// How a file is read; each syntax has one reader, and every kind has exactly one syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Yaml,
+    Shell,
+    Make,
+    Toml,
+    Json,
+}
+
+impl FileKind {
+    /// The syntax files of this kind are written in.
+    pub fn syntax(self) -> Syntax {
+        match self {
+            Self::GithubWorkflow
+            | Self::GithubActionConfig
+            | Self::GitlabCi
+            | Self::ChartReleaser
+            | Self::ChartTesting
+            | Self::OtherYaml => Syntax::Yaml,
+            Self::Renovate => Syntax::Json,
+            Self::Toml => Syntax::Toml,
+            Self::ShellScript => Syntax::Shell,
+            Self::Makefile => Syntax::Make,
+        }
+    }
 }
 
 /// Errors of the rewriter; a file with an error is left untouched.
@@ -213,6 +245,28 @@ pub enum RewriteError {
     Map(String),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+}
+
+/// Tells the kind of a file from its path and, for scripts without an extension, its first
+/// line: the one policy by which the plan, `rebranch rewrite` and the fuzz target pick the
+/// files the rewriter reads.
+pub fn classify(path: &str, text: &str) -> Option<FileKind> {
+    detect_kind(path).or_else(|| shell_shebang(text).then_some(FileKind::ShellScript))
+}
+
+/// Tells whether a text starts with a shebang naming a POSIX-family shell
+/// (`#!/bin/sh`, `#!/usr/bin/env bash`, `#!/bin/bash -e`, …).
+pub fn shell_shebang(text: &str) -> bool {
+    let Some(line) = text.strip_prefix("#!") else {
+        return false;
+    };
+    let line = line.lines().next().unwrap_or("");
+    let mut words = line.split_whitespace();
+    let mut prog = words.next().map(|w| w.rsplit('/').next().unwrap_or(w));
+    if prog == Some("env") {
+        prog = words.find(|w| !w.starts_with('-'));
+    }
+    matches!(prog, Some("sh" | "bash" | "dash" | "ksh" | "zsh" | "ash"))
 }
 
 /// Tells the kind of a file from its repository path.
@@ -241,6 +295,12 @@ pub fn detect_kind(path: &str) -> Option<FileKind> {
     if lower.ends_with(".toml") {
         return Some(FileKind::Toml);
     }
+    if [".sh", ".bash", ".ksh", ".zsh"].iter().any(|e| lower.ends_with(e)) {
+        return Some(FileKind::ShellScript);
+    }
+    if matches!(lower.as_str(), "makefile" | "gnumakefile") || lower.ends_with(".mk") {
+        return Some(FileKind::Makefile);
+    }
     if yaml && (path.starts_with(".github/") || path.contains("/.github/")) {
         return Some(FileKind::GithubActionConfig);
     }
@@ -267,7 +327,7 @@ pub fn rewrite_file(
     resolutions: &Resolutions,
 ) -> Result<FileRewrite, RewriteError> {
     let kind =
-        detect_kind(path).ok_or_else(|| RewriteError::Unsupported { path: path.to_string() })?;
+        classify(path, text).ok_or_else(|| RewriteError::Unsupported { path: path.to_string() })?;
     rewrite_as(kind, path, text, map, ctx, resolutions)
 }
 
@@ -295,25 +355,27 @@ pub fn rewrite_as(
     let env = rules::Env { kind, map, ctx };
     // YAML's events are kept from the analysis for the verification of the result.
     let mut yaml_events = Vec::new();
-    let analysis = match kind {
-        FileKind::Toml => toml::analyse(text, &hits, &env),
-        FileKind::Renovate => json::analyse(text, &hits, &env),
-        _ => dialect::workflow::analyse(text, &hits, &env).map(|(analysis, events)| {
-            yaml_events = events;
-            analysis
-        }),
+    let analysis = match kind.syntax() {
+        Syntax::Toml => toml::analyse(text, &hits, &env),
+        Syntax::Json => json::analyse(text, &hits, &env),
+        Syntax::Shell => Ok(dialect::tools::analyse_script(text, &hits, &env)),
+        Syntax::Make => Ok(dialect::make::analyse(text, &hits, &env)),
+        Syntax::Yaml => syntax::yaml::check_chars(text)
+            .and_then(|()| dialect::workflow::analyse(text, &hits, &env))
+            .map(|(analysis, events)| {
+                yaml_events = events;
+                analysis
+            }),
     }
     .map_err(|e| e.into_error(path, text))?;
     let occurrences = build_occurrences(path, text, &hits, analysis.judgements, map, resolutions);
     let rewritten = edits::splice(text, &occurrences, &analysis.insertions);
-    let verified = match kind {
-        FileKind::Toml => toml::verify(text, &rewritten, map),
-        FileKind::Renovate => json::verify(text, &rewritten, map),
-        _ => {
-            let inserted: Vec<String> =
-                analysis.insertions.iter().map(|i| i.text.clone()).collect();
-            syntax::yaml::verify(text, &yaml_events, &rewritten, map, &inserted)
-        }
+    let inserted: Vec<String> = analysis.insertions.iter().map(|i| i.text.clone()).collect();
+    let verified = match kind.syntax() {
+        Syntax::Toml => toml::verify(text, &rewritten, map),
+        Syntax::Json => json::verify(text, &rewritten, map),
+        Syntax::Shell | Syntax::Make => syntax::shell::verify(text, &rewritten, map, &inserted),
+        Syntax::Yaml => syntax::yaml::verify(text, &yaml_events, &rewritten, map, &inserted),
     };
     verified.map_err(|message| RewriteError::Verify { path: path.to_string(), message })?;
     let notes = analysis.insertions.iter().map(|i| i.note.clone()).collect();
@@ -337,9 +399,15 @@ pub fn fuzz_one(data: &[u8]) {
         return;
     };
     let ctx = RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() };
-    for path in
-        [".github/workflows/f.yml", ".gitlab-ci.yml", "cr.yaml", "netlify.toml", "renovate.json5"]
-    {
+    for path in [
+        ".github/workflows/f.yml",
+        ".gitlab-ci.yml",
+        "cr.yaml",
+        "netlify.toml",
+        "renovate.json5",
+        "hack/publish.sh",
+        "Makefile",
+    ] {
         let _ = rewrite_file(path, &text, &map, &ctx, &Resolutions::new());
     }
 }
@@ -412,6 +480,16 @@ mod tests {
         assert_eq!(detect_kind("netlify.toml"), Some(FileKind::Toml));
         assert_eq!(detect_kind("charts/app/values.yaml"), Some(FileKind::OtherYaml));
         assert_eq!(detect_kind("README.md"), None);
+        assert_eq!(detect_kind("hack/update-index.sh"), Some(FileKind::ShellScript));
+        assert_eq!(detect_kind("Makefile"), Some(FileKind::Makefile));
+        assert_eq!(detect_kind("build/release.mk"), Some(FileKind::Makefile));
+        assert_eq!(
+            classify("scripts/publish", "#!/usr/bin/env bash\nset -e\n"),
+            Some(FileKind::ShellScript)
+        );
+        assert_eq!(classify("scripts/publish", "#!/bin/sh -eu\n"), Some(FileKind::ShellScript));
+        assert_eq!(classify("scripts/publish.py", "#!/usr/bin/env python3\n"), None);
+        assert_eq!(classify("NOTES", "# bash notes\n"), None);
     }
 
     #[test]

@@ -208,10 +208,24 @@ fn slug_segments_before(rest: &str, rel: usize) -> bool {
     rest.get(..rel).is_some_and(|p| p.matches('/').count() == 2 && p.ends_with('/'))
 }
 
+/// The occurrence is the whole default of a shell parameter expansion, `${NAME:-word}` (or
+/// `-`, `:=`, `=`): returns `NAME`.
+pub(crate) fn param_default_of(text: &str, at: usize, len: usize) -> Option<&str> {
+    let open = text[..at].rfind("${")?;
+    let inner = &text[open + 2..at];
+    let name_len = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    let op = &inner[name_len..];
+    let closes = text[at + len..].starts_with('}');
+    (name_len > 0 && matches!(op, ":-" | "-" | ":=" | "=") && closes).then(|| &inner[..name_len])
+}
+
 /// A value in a place that takes a branch (e.g. `pages_branch`, `PAGES_BRANCH`).
 pub(crate) fn branch_value_call(text: &str, at: usize, len: usize, env: &Env) -> Call {
     if let Some(c) = url_call(text, at, len, env) {
         return c;
+    }
+    if param_default_of(text, at, len).is_some() {
+        return call(Verdict::Rewrite, "the default of a branch-typed value");
     }
     if let Some(c) = ref_prefix_call(text, at, len) {
         return c;

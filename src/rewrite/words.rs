@@ -54,7 +54,9 @@ pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
         for (pos, _) in text[from..].match_indices(word) {
             let start = from + pos;
             let end = start + word.len();
-            let before_ok = !text[..start].chars().next_back().is_some_and(is_word_char);
+            // `${VAR:-charts}`: the `-` of a shell default is an operator, not part of a word.
+            let before_ok = !text[..start].chars().next_back().is_some_and(is_word_char)
+                || text[..start].ends_with(":-");
             let after_ok = !text[end..].chars().next().is_some_and(is_word_char);
             if before_ok && after_ok {
                 out.push(start);
@@ -185,6 +187,7 @@ mod tests {
             assert_eq!(cursor.line_col(at), line_col, "at {at}");
         }
         assert_eq!(find_word("chartscharts charts", "charts"), vec![13]);
+        assert_eq!(find_word("${B:-charts} x-charts", "charts"), vec![5]);
     }
 
     #[test]

@@ -110,3 +110,40 @@ fn symlinks_are_never_followed() {
     assert!(std::fs::read_to_string(&target).unwrap().contains("[charts]"));
     assert!(Path::new(&wf.join("link.yml")).is_symlink());
 }
+
+#[test]
+fn shell_scripts_and_makefiles_are_rewritten_as_such() {
+    let script = "#!/usr/bin/env bash\nset -euo pipefail\ngit clone --depth=1 --branch=gh-pages \"$REPO\" gh-pages\ncd gh-pages\ngit push origin HEAD:gh-pages\n";
+    let make = "publish:\n\tgit worktree add \"$$dir\" gh-pages\n";
+    let dir = tree(&[("hack/publish", script), ("Makefile", make), ("NOTES.txt", "gh-pages\n")]);
+    let home = dir.path();
+    let run = rebranch_in(home, home, &["rewrite", "--branch", "gh-pages=release", "--write", "."])
+        .expect(0);
+    assert!(run.stdout.contains("2 file(s) read"), "{}", run.stdout);
+    let got = std::fs::read_to_string(home.join("hack/publish")).unwrap();
+    assert_eq!(
+        got,
+        script
+            .replace("--branch=gh-pages", "--branch=release")
+            .replace("HEAD:gh-pages", "HEAD:release"),
+        "the clone directory and `cd gh-pages` are paths"
+    );
+    let got = std::fs::read_to_string(home.join("Makefile")).unwrap();
+    assert_eq!(got, make.replace("\" gh-pages", "\" release"));
+}
+
+#[test]
+fn yaml_with_a_control_character_is_refused_and_left_as_it_is() {
+    let bad = "on:\n  push:\n    branches: [charts]\u{0}\n";
+    let dir = tree(&[(".github/workflows/a.yml", bad)]);
+    let home = dir.path();
+    let run =
+        rebranch_in(home, home, &["rewrite", "--branch", "charts=release", "--write", ".github"])
+            .expect(1);
+    assert!(
+        run.stderr.contains(".github/workflows/a.yml:3:23: control character U+0000"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(home.join(".github/workflows/a.yml")).unwrap(), bad);
+}

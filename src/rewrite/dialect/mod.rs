@@ -5,5 +5,6 @@
 
 pub(crate) mod actions;
 pub(crate) mod gitlab;
+pub(crate) mod make;
 pub(crate) mod tools;
 pub(crate) mod workflow;

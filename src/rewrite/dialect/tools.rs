@@ -4,9 +4,15 @@
 
 use crate::rewrite::Verdict;
 use crate::rewrite::edits::Insertion;
-use crate::rewrite::rules::{self, Call, Env, Judgement, call};
+use crate::rewrite::rules::{self, Analysis, Call, Env, Judgement, call};
 use crate::rewrite::syntax::shell::{Script, Word, split};
 use crate::rewrite::words::Hit;
+
+/// Judges every hit of a shell script file.
+pub(crate) fn analyse_script(text: &str, hits: &[Hit], env: &Env) -> Analysis {
+    let (judgements, insertions) = judge(text, 0, hits, "script", false, env);
+    Analysis { judgements, insertions, notes: Vec::new() }
+}
 
 /// Judges the hits inside the shell text `src` (a value starting at file offset `base`),
 /// and proposes `--pages-branch` for a `cr index` that relies on the `gh-pages` default.
@@ -29,6 +35,12 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
     if let Some(&(s, e)) = script.comments.iter().find(|(s, e)| *s <= at && at < *e) {
         let context = format!("{key}: comment");
         return Judgement::new(rules::prose_call(&src[s..e], at - s, len), context);
+    }
+    if let Some(&(s, e)) = script.heredocs.iter().find(|(s, e)| *s <= at && at < *e) {
+        let ls = s + src[s..at].rfind('\n').map_or(0, |p| p + 1);
+        let le = at + src[at..e].find('\n').unwrap_or(e - at);
+        let context = format!("{key}: here-document");
+        return Judgement::new(rules::prose_call(&src[ls..le], at - ls, len), context);
     }
     for cmd in &script.commands {
         for (wi, w) in cmd.iter().enumerate() {
@@ -101,6 +113,11 @@ fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &En
     }
     if let Some(c) = rules::ref_prefix_call(t, ti, len) {
         return c;
+    }
+    if let Some(name) = rules::param_default_of(t, ti, len)
+        && rules::is_branch_key(name)
+    {
+        return call(Verdict::Rewrite, "the default of a branch variable");
     }
     let Some(h) = h else {
         return call(Verdict::Review, "a bare word in a shell command");
@@ -490,5 +507,46 @@ mod tests {
         assert_eq!(ins.len(), 1);
         assert_eq!(ins[0].at, 10 + src.len());
         assert_eq!(ins[0].text, " --pages-branch release");
+    }
+}
+
+#[cfg(test)]
+mod script_tests {
+    use crate::rewrite::Verdict::{self, Keep, Review, Rewrite};
+    use crate::rewrite::{BranchMap, RepoContext, Resolutions, rewrite_file};
+
+    fn verdicts(path: &str, src: &str) -> Vec<Verdict> {
+        let map = BranchMap::new(vec![("gh-pages".into(), "release".into())]).expect("valid");
+        let ctx = RepoContext { slug: Some("acme/helm".into()), main_branch: "main".into() };
+        let out = rewrite_file(path, src, &map, &ctx, &Resolutions::new()).expect("rewrites");
+        out.occurrences.iter().map(|o| o.verdict).collect()
+    }
+
+    #[test]
+    fn scripts_by_extension_or_shebang() {
+        let src = "#!/usr/bin/env bash\nset -euxo pipefail\ngit push origin gh-pages\n";
+        assert_eq!(verdicts("hack/publish.sh", src), vec![Rewrite]);
+        assert_eq!(verdicts("hack/publish", src), vec![Rewrite]);
+    }
+
+    #[test]
+    fn functions_substitutions_and_defaults() {
+        let src = "publish() {\n  local sha=$(git rev-parse origin/gh-pages)\n  git fetch origin gh-pages\n}\nBRANCH=\"${PAGES_BRANCH:-gh-pages}\"\nDIR=${1:-gh-pages}\nmkdir -p gh-pages && cd gh-pages\n";
+        assert_eq!(verdicts("publish.sh", src), vec![Rewrite, Rewrite, Rewrite, Keep, Keep, Keep]);
+    }
+
+    #[test]
+    fn here_documents_are_not_commands() {
+        let src = "cat > notes.txt <<-EOF\n\tgit push origin gh-pages\n\tEOF\ngit push origin gh-pages\ncat <<'X'\npublished to the gh-pages branch\nX\n";
+        assert_eq!(verdicts("a.sh", src), vec![Keep, Rewrite, Review]);
+    }
+
+    #[test]
+    fn makefile_recipes_assignments_and_targets() {
+        let src = "PAGES_BRANCH ?= gh-pages\nDOCS_DIR := gh-pages\n.PHONY: gh-pages\n# push the gh-pages branch\ngh-pages: build\n\t@git clone --branch gh-pages \"$$(git remote get-url origin)\" $(TMP)\n\tcd $(TMP) && git push $(REMOTE) HEAD:gh-pages\n\trm -rf gh-pages\n";
+        assert_eq!(
+            verdicts("Makefile", src),
+            vec![Rewrite, Keep, Keep, Review, Keep, Rewrite, Rewrite, Keep]
+        );
     }
 }

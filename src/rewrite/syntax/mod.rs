@@ -3,5 +3,6 @@
 //! yaml-rust2's events, shell a word splitter, Makefiles split into recipes and assignments.
 //! (TOML and JSON are read in `toml` and `json`, which also hold their few rules.)
 
+pub(crate) mod make;
 pub(crate) mod shell;
 pub(crate) mod yaml;

@@ -2,6 +2,9 @@
 //! comments, here-documents) that keeps, for every word, where each byte of its unquoted
 //! text came from. What a word means to git, cr or helm is the dialects' business.
 
+use crate::rewrite::BranchMap;
+use crate::rewrite::words;
+
 /// A shell word: its raw span in the source, its unquoted text, and where each byte of the
 /// text came from in the source, as runs that map linearly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,19 +51,47 @@ impl Word {
     }
 }
 
-/// A script split into commands (lists of words) and comments (byte ranges).
+/// A script split into commands (lists of words), comments and here-document bodies (byte
+/// ranges).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Script {
     pub commands: Vec<Vec<Word>>,
     pub comments: Vec<(usize, usize)>,
+    pub heredocs: Vec<(usize, usize)>,
+}
+
+/// Checks that a rewritten script equals the original up to renamed branches and the
+/// inserted texts (words are compared, so only the renamed words may differ).
+pub(crate) fn verify(
+    original: &str,
+    rewritten: &str,
+    map: &BranchMap,
+    insertions: &[String],
+) -> Result<(), String> {
+    let mut stripped = rewritten.to_string();
+    for ins in insertions {
+        stripped = stripped.replacen(ins.as_str(), "", 1);
+    }
+    if words::normalize(original, map) == words::normalize(&stripped, map) {
+        Ok(())
+    } else {
+        Err("the script changed beyond the renamed branches".to_string())
+    }
 }
 
 /// Splits `src` into commands and words. Never fails: unterminated quotes end at the end.
 /// With `folded`, a single line break is a space (YAML folds it so), and only a blank
 /// line ends a command.
 pub(crate) fn split(src: &str, folded: bool) -> Script {
-    let mut sp =
-        Splitter { src, i: 0, script: Script::default(), cmd: Vec::new(), word: None, folded };
+    let mut sp = Splitter {
+        src,
+        i: 0,
+        script: Script::default(),
+        cmd: Vec::new(),
+        word: None,
+        folded,
+        pending: Vec::new(),
+    };
     sp.run();
     sp.script
 }
@@ -84,6 +115,8 @@ struct Splitter<'a> {
     cmd: Vec<Word>,
     word: Option<Word>,
     folded: bool,
+    /// Here-documents opened on the current line: delimiter, and whether `<<-` strips tabs.
+    pending: Vec<(String, bool)>,
 }
 
 impl Splitter<'_> {
@@ -95,6 +128,16 @@ impl Splitter<'_> {
                 b'\\' => self.escape(),
                 b' ' | b'\t' | b'\r' => self.next_word(1),
                 b'\n' if self.folded && !self.blank_line_follows() => self.next_word(1),
+                b'\n' if !self.pending.is_empty() => {
+                    self.next_word(1);
+                    self.next_command();
+                    self.heredoc_bodies();
+                }
+                b'<' if bytes.get(self.i + 1) == Some(&b'<')
+                    && bytes.get(self.i + 2) != Some(&b'<') =>
+                {
+                    self.heredoc_start()
+                }
                 b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'`' => {
                     self.next_word(1);
                     self.next_command();
@@ -121,6 +164,59 @@ impl Splitter<'_> {
         }
         self.next_word(0);
         self.next_command();
+        if !self.pending.is_empty() {
+            self.heredoc_bodies();
+        }
+    }
+
+    /// `<<WORD`, `<<-WORD`, `<<'WORD'`, `<<"WORD"`: the body starts on the next line.
+    fn heredoc_start(&mut self) {
+        self.next_word(2);
+        let bytes = self.src.as_bytes();
+        let strip = bytes.get(self.i) == Some(&b'-');
+        if strip {
+            self.i += 1;
+        }
+        while matches!(bytes.get(self.i), Some(b' ' | b'\t')) {
+            self.i += 1;
+        }
+        let start = self.i;
+        let end = bytes[start..]
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || b";&|()<>".contains(b))
+            .map_or(bytes.len(), |p| start + p);
+        let delim: String =
+            self.src[start..end].chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+        self.i = end;
+        if !delim.is_empty() {
+            self.pending.push((delim, strip));
+        }
+    }
+
+    /// Skips the bodies of the pending here-documents, from `self.i` (a line start), and
+    /// records them.
+    fn heredoc_bodies(&mut self) {
+        for (delim, strip) in std::mem::take(&mut self.pending) {
+            let start = self.i;
+            let mut at = start;
+            let end = loop {
+                if at >= self.src.len() {
+                    break self.src.len();
+                }
+                let le = self.src[at..].find('\n').map_or(self.src.len(), |p| at + p);
+                let line = self.src[at..le].trim_end_matches('\r');
+                let line = if strip { line.trim_start_matches('\t') } else { line };
+                if line == delim {
+                    self.script.heredocs.push((start, at));
+                    break (le + 1).min(self.src.len());
+                }
+                at = le + 1;
+            };
+            if end == self.src.len() && self.script.heredocs.last().is_none_or(|h| h.0 != start) {
+                self.script.heredocs.push((start, end));
+            }
+            self.i = end;
+        }
     }
 
     fn blank_line_follows(&self) -> bool {

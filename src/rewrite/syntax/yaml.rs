@@ -20,6 +20,24 @@ pub(crate) const MAX_DEPTH: usize = 128;
 /// The events of a parsed text, each with its marker.
 pub(crate) type Events = Vec<(Event, Marker)>;
 
+/// Refuses a text holding a character YAML forbids: a C0 control other than tab, line feed
+/// and carriage return, or DEL. yaml-rust2 reads some of them as content, so a NUL in a
+/// workflow (which GitHub refuses) would otherwise be rewritten like text.
+pub(crate) fn check_chars(text: &str) -> Result<(), AnalyseError> {
+    let bad =
+        text.bytes().position(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f);
+    let Some(at) = bad else { return Ok(()) };
+    let (line, column) = words::LineCursor::new(text).line_col(at);
+    Err(AnalyseError {
+        line,
+        column,
+        message: format!(
+            "control character U+{:04X} is not allowed in YAML; file left as it is",
+            text.as_bytes()[at]
+        ),
+    })
+}
+
 /// Parses the rewritten text and checks it equals the original (whose events `before`
 /// are, as [`analyse`] returned them) except for values that differ only by renamed
 /// branches, and for events added by insertions.
