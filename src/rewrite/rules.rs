@@ -69,6 +69,25 @@ pub(crate) fn is_branch_key(key: &str) -> bool {
         || k == "target_commitish"
 }
 
+/// Tells whether a name says ref or branch as one of its words (`git_ref_to_deploy`,
+/// `deployRef`, `target-branch`), not inside another word (`prefix`, `refresh`).
+pub(crate) fn names_a_ref(name: &str) -> bool {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower) {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        }
+        prev_lower = c.is_ascii_lowercase();
+    }
+    words.push(word);
+    words.iter().any(|w| matches!(w.as_str(), "ref" | "branch" | "commitish"))
+}
+
 /// Tells whether a key names a path, a directory, a repository or a chart.
 pub(crate) fn is_path_key(key: &str) -> bool {
     ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"].iter().any(

@@ -119,6 +119,9 @@ fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &En
     {
         return call(Verdict::Rewrite, "the default of a branch variable");
     }
+    if let Some(c) = case_pattern_call(src, cmd, wi, ti, len) {
+        return c;
+    }
     let Some(h) = h else {
         return call(Verdict::Review, "a bare word in a shell command");
     };
@@ -136,6 +139,32 @@ fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &En
         return git_call(cmd, h, wi, ti, len);
     }
     args_call(src, cmd, name, wi, ti, len)
+}
+
+/// A `case` pattern (`gh-pages)`, `main|gh-pages)`): the splitter ends a command at `)` and
+/// `|`, so a pattern is a one-word command followed by one of them. Rewritten when the
+/// `case` tests a branch variable, offered for review otherwise.
+fn case_pattern_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize) -> Option<Call> {
+    let w = &cmd[wi];
+    let after = src[w.end..].trim_start_matches([' ', '\t']);
+    if cmd.len() != 1 || !(after.starts_with(')') || after.starts_with('|')) {
+        return None;
+    }
+    let before = &src[..w.start];
+    let case_at = before.rfind("case ")?;
+    let header = &before[case_at..];
+    let in_at = header.find(" in")?;
+    if header[..in_at].contains(['\n', ';']) || !cmd[wi].text[ti + len..].is_empty() {
+        return None;
+    }
+    let subject = header[5..in_at].to_ascii_uppercase();
+    let branchy =
+        subject.contains("BRANCH") || subject.contains("_REF") || subject.contains("GITHUB.REF");
+    Some(if branchy && ti == 0 {
+        call(Verdict::Rewrite, "a case pattern tested against a branch variable")
+    } else {
+        call(Verdict::Review, "a case pattern")
+    })
 }
 
 fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usize) -> Call {
@@ -251,6 +280,15 @@ fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Opt
 
 fn option_value_call(opt: &str, value: &str, rel: usize, len: usize, env: &Env) -> Call {
     let name = opt.trim_start_matches('-');
+    if name == "force-with-lease" {
+        // `--force-with-lease=REF` or `=REF:EXPECT`: the ref, then the expected value.
+        let whole_ref = rel == 0 && value[len..].is_empty() || value[len..].starts_with(':');
+        return if whole_ref {
+            call(Verdict::Rewrite, "the ref of --force-with-lease")
+        } else {
+            call(Verdict::Keep, "the expected value of --force-with-lease")
+        };
+    }
     if rules::is_branch_key(name)
         || matches!(name, "b" | "B" | "base" | "head" | "orphan" | "onto" | "target")
     {
@@ -344,6 +382,7 @@ fn value_option(opt: &str) -> bool {
             | "-C"
             | "-c"
             | "--origin"
+            | "--prefix"
             | "--reference"
             | "-X"
             | "--strategy"
@@ -380,6 +419,14 @@ fn git_arg_call(
         return match pos {
             0 => call(Verdict::Keep, "a worktree subcommand"),
             1 => call(Verdict::Keep, "a worktree path"),
+            _ => ref_word_call(sub, t, ti, len),
+        };
+    }
+    if sub == "subtree" {
+        // `git subtree push|pull --prefix DIR REMOTE REF`
+        return match pos {
+            0 => call(Verdict::Keep, "a subtree subcommand"),
+            1 => call(Verdict::Keep, "a remote name"),
             _ => ref_word_call(sub, t, ti, len),
         };
     }
@@ -539,6 +586,24 @@ mod script_tests {
     fn here_documents_are_not_commands() {
         let src = "cat > notes.txt <<-EOF\n\tgit push origin gh-pages\n\tEOF\ngit push origin gh-pages\ncat <<'X'\npublished to the gh-pages branch\nX\n";
         assert_eq!(verdicts("a.sh", src), vec![Keep, Rewrite, Review]);
+    }
+
+    #[test]
+    fn git_options_that_carry_a_ref() {
+        let src = "git push origin gh-pages --force-with-lease=gh-pages:${sha}\ngit push --force-with-lease=gh-pages origin HEAD:gh-pages\ngit push --force-with-lease=main:gh-pages origin main\ngit clone --depth=1 --branch=gh-pages \"$u\" out\ngit clone -b gh-pages \"$u\" gh-pages\ngit worktree add \"$dir\" gh-pages\ngit subtree push --prefix gh-pages origin gh-pages\n";
+        assert_eq!(
+            verdicts("a.sh", src),
+            vec![
+                Rewrite, Rewrite, Rewrite, Rewrite, Keep, Rewrite, Rewrite, Keep, Rewrite, Keep,
+                Rewrite
+            ]
+        );
+    }
+
+    #[test]
+    fn case_patterns() {
+        let src = "case \"$BRANCH\" in\n  gh-pages) deploy ;;\n  main|gh-pages) x ;;\nesac\ncase \"$1\" in\n  gh-pages) build ;;\nesac\n";
+        assert_eq!(verdicts("a.sh", src), vec![Rewrite, Rewrite, Review]);
     }
 
     #[test]

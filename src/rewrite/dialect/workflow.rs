@@ -169,6 +169,9 @@ impl<'a> Walker<'a> {
             return (c, ctx);
         }
         let c = match last {
+            "uses" if actions::uses_this_repo_at(src, at, len, env.ctx.slug.as_deref()) => {
+                call(Verdict::Rewrite, "a workflow or action of this repository at the branch")
+            }
             "uses" => {
                 call(Verdict::Keep, "an action or workflow reference (another repository's ref)")
             }
@@ -236,7 +239,9 @@ fn trigger_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> C
     let last = keys.last().copied().unwrap_or("");
     match last {
         "branches" | "branches-ignore" => {
-            if src.trim().len() == len {
+            // `!NAME` excludes exactly the branch: a negated pattern is still its name.
+            let pattern = src.trim();
+            if pattern.len() == len || pattern.strip_prefix('!').is_some_and(|p| p.len() == len) {
                 call(Verdict::Rewrite, "a branch filter of a workflow trigger")
             } else {
                 call(Verdict::Review, "a branch pattern that includes the branch name")
@@ -244,11 +249,23 @@ fn trigger_call(keys: &[&str], src: &str, at: usize, len: usize, env: &Env) -> C
         }
         "paths" | "paths-ignore" => call(Verdict::Keep, "a path filter"),
         "tags" | "tags-ignore" => call(Verdict::Keep, "a tag filter"),
+        "default" if is_input_default(keys) && rules::names_a_ref(keys[keys.len() - 2]) => {
+            rules::branch_value_call(src, at, len, env)
+        }
+        "default" if is_input_default(keys) && rules::is_path_key(keys[keys.len() - 2]) => {
+            call(Verdict::Keep, "the default of a path input")
+        }
         _ if keys.iter().any(|k| rules::is_branch_key(k)) => {
             rules::branch_value_call(src, at, len, env)
         }
         _ => key_call(last, src, at, len, env),
     }
+}
+
+/// `on.<workflow_call|workflow_dispatch>.inputs.<name>.default`
+fn is_input_default(keys: &[&str]) -> bool {
+    let n = keys.len();
+    n >= 5 && keys[n - 1] == "default" && keys[n - 3] == "inputs"
 }
 
 pub(crate) fn env_call(name: &str, src: &str, at: usize, len: usize, env: &Env) -> Call {
@@ -286,7 +303,7 @@ fn with_call(
     } else {
         format!("with.{input} ({action})")
     };
-    let known = actions::INPUTS.iter().find(|(a, i, _)| *a == action && *i == input).map(|t| t.2);
+    let known = actions::input_meaning(&action, input);
     let c = match (known, foreign) {
         (Some(Input::Branch), Some(true)) => {
             call(Verdict::Keep, "a branch of another repository (with.repository)")
@@ -311,6 +328,7 @@ fn with_input_call(
     match known {
         Some(Input::Branch) => rules::branch_value_call(src, at, len, env),
         Some(Input::Path) => call(Verdict::Keep, "a path input"),
+        Some(Input::Repo | Input::RepoName) => call(Verdict::Keep, "a repository input"),
         Some(Input::Other) => rules::generic_call(src, at, len, env),
         None => key_call(input, src, at, len, env),
     }
@@ -319,15 +337,21 @@ fn with_input_call(
 /// `Some(true)` when the step's `with:` names another repository, `Some(false)` when it
 /// names one and the slug is unknown, `None` when it names none or this one.
 fn foreign_repo(step: Node, env: &Env) -> Option<bool> {
+    let action = step.get("uses").and_then(|(_, v)| v.as_str()).map(action_name)?;
     let (_, with) = step.get("with")?;
-    let repo = ["repository", "external_repository"]
-        .iter()
-        .find_map(|k| with.get(k).and_then(|(_, v)| v.as_str()))?;
+    let (repo, meaning) = actions::repo_inputs(&action)
+        .into_iter()
+        .find_map(|(k, m)| with.get(k).and_then(|(_, v)| v.as_str()).map(|v| (v, m)))?;
     if repo.contains("github.repository") || repo.contains("GITHUB_REPOSITORY") {
         return None;
     }
+    let repo = repo.trim();
     match &env.ctx.slug {
-        Some(slug) if slug.eq_ignore_ascii_case(repo.trim()) => None,
+        Some(slug) if meaning == Input::RepoName => {
+            let name = slug.rsplit('/').next().unwrap_or(slug);
+            (!name.eq_ignore_ascii_case(repo)).then_some(true)
+        }
+        Some(slug) if slug.eq_ignore_ascii_case(repo) => None,
         Some(_) => Some(true),
         None => Some(false),
     }
@@ -492,5 +516,44 @@ mod tests {
         // Renaming gh-pages may add an implicit default, so such a file is still read.
         let map = BranchMap::new(vec![("gh-pages".into(), "release".into())]).expect("valid");
         assert!(rewrite_file("a.yml", "a: [b\nc: d: e\n", &map, &ctx, &none).is_err());
+    }
+
+    fn verdicts(path: &str, text: &str) -> Vec<Verdict> {
+        run(path, text, "gh-pages").occurrences.iter().map(|o| o.verdict).collect()
+    }
+
+    use crate::rewrite::Verdict::{self, Keep, Review, Rewrite};
+
+    #[test]
+    fn negated_trigger_patterns() {
+        let text = "on:\n  push:\n    branches: ['!gh-pages', '!gh-pages/**', 'gh-pages-*']\n";
+        assert_eq!(verdicts(".github/workflows/a.yml", text), vec![Rewrite, Review]);
+    }
+
+    #[test]
+    fn inputs_whose_name_says_ref() {
+        let text = "on:\n  workflow_call:\n    inputs:\n      git_ref_to_deploy: {type: string, default: gh-pages}\n      deployRef:\n        default: gh-pages\n        description: the branch\n      environment: {default: gh-pages}\n      site_dir: {default: gh-pages}\n  workflow_dispatch:\n    inputs:\n      target_branch: {default: gh-pages}\n      prefix: {default: gh-pages}\n";
+        assert_eq!(
+            verdicts(".github/workflows/a.yml", text),
+            vec![Rewrite, Rewrite, Review, Keep, Rewrite, Review]
+        );
+    }
+
+    #[test]
+    fn reusable_workflows_and_actions_of_this_repository() {
+        let text = "jobs:\n  a:\n    uses: acme/helm/.github/workflows/publish.yml@gh-pages\n  b:\n    uses: other/helm/.github/workflows/publish.yml@gh-pages\n  c:\n    steps:\n      - uses: ACME/helm@gh-pages\n      - uses: acme/helm-tools@gh-pages\n";
+        assert_eq!(verdicts(".github/workflows/a.yml", text), vec![Rewrite, Keep, Rewrite, Keep]);
+    }
+
+    #[test]
+    fn repository_inputs_follow_the_action_table() {
+        let text = "jobs:\n  a:\n    steps:\n      - uses: stefanzweifel/git-auto-commit-action@v5\n        with:\n          repository: ./site\n          branch: gh-pages\n      - uses: ad-m/github-push-action@v0.8.0\n        with:\n          repository: other/site\n          branch: gh-pages\n      - uses: stefanprodan/helm-gh-pages@v1.7.0\n        with:\n          repository: helm\n          branch: gh-pages\n";
+        assert_eq!(verdicts(".github/workflows/a.yml", text), vec![Rewrite, Keep, Rewrite]);
+    }
+
+    #[test]
+    fn mkdocs_remote_branch() {
+        let text = "site_name: Charts\nremote_branch: gh-pages\ndocs_dir: gh-pages\nnav:\n  - gh-pages: index.md\n";
+        assert_eq!(verdicts("mkdocs.yml", text), vec![Rewrite, Keep, Keep]);
     }
 }
