@@ -110,3 +110,111 @@ pub(crate) const PAGES_DEFAULTS: &[(&str, &str)] = &[
     ("peaceiris/actions-gh-pages", "publish_branch"),
     ("jamesives/github-pages-deploy-action", "branch"),
 ];
+
+/// The version of an action in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// `@v1.4.1`, `@v1.6`, or a pinned SHA commented `# v1.4.1`.
+    Exact(u32, u32, u32),
+    /// `@v1`: a tag that follows the newest release of that major version.
+    Major(u32),
+    /// A branch (`@main`): the newest code.
+    Newest,
+    /// A pinned SHA without a version comment, or a ref that names no version.
+    Unknown,
+}
+
+impl Version {
+    /// Reads the version from a `uses:` value and the comment after it on its line.
+    pub(crate) fn of(uses: &str, comment: &str) -> Self {
+        let Some((_, r)) = uses.rsplit_once('@') else {
+            return Self::Unknown;
+        };
+        let r = r.trim();
+        let sha = r.len() >= 7 && r.bytes().all(|b| b.is_ascii_hexdigit());
+        if sha {
+            return comment
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .find_map(parse_version)
+                .unwrap_or(Self::Unknown);
+        }
+        parse_version(r).unwrap_or(if matches!(r, "main" | "master") {
+            Self::Newest
+        } else {
+            Self::Unknown
+        })
+    }
+
+    /// `Some(true)` when this version has what appeared in `since`, `None` when unknown.
+    pub(crate) fn has(self, since: (u32, u32, u32)) -> Option<bool> {
+        match self {
+            Self::Exact(a, b, c) => Some((a, b, c) >= since),
+            Self::Major(m) => Some(m >= since.0),
+            Self::Newest => Some(true),
+            Self::Unknown => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exact(a, b, c) => write!(f, "v{a}.{b}.{c}"),
+            Self::Major(m) => write!(f, "v{m}"),
+            Self::Newest => f.write_str("a branch"),
+            Self::Unknown => f.write_str("an unknown version"),
+        }
+    }
+}
+
+fn parse_version(s: &str) -> Option<Version> {
+    let s = s.strip_prefix('v').unwrap_or(s);
+    let mut parts = s.split('.').map(|p| p.parse::<u32>().ok());
+    let major = parts.next()??;
+    let minor = parts.next();
+    let patch = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    match (minor, patch) {
+        (None, None) => Some(Version::Major(major)),
+        (Some(Some(b)), None) => Some(Version::Exact(major, b, 0)),
+        (Some(Some(b)), Some(Some(c))) => Some(Version::Exact(major, b, c)),
+        _ => None,
+    }
+}
+
+/// Inputs that appeared in a given release of an action, and the environment variable that
+/// does the same in every release.
+pub(crate) const SINCE: &[(&str, &str, Release, &str)] =
+    &[("helm/chart-releaser-action", "pages_branch", (1, 6, 0), "CR_PAGES_BRANCH")];
+
+/// A release number, `(major, minor, patch)`.
+pub(crate) type Release = (u32, u32, u32);
+
+/// Where `action`'s `input` appeared, and the variable that works before it.
+pub(crate) fn since(action: &str, input: &str) -> Option<(Release, &'static str)> {
+    SINCE.iter().find(|(a, i, ..)| *a == action && *i == input).map(|t| (t.2, t.3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_refs_and_comments() {
+        assert_eq!(Version::of("a/b@v1.6.0", ""), Version::Exact(1, 6, 0));
+        assert_eq!(Version::of("a/b@v1.5", ""), Version::Exact(1, 5, 0));
+        assert_eq!(Version::of("a/b@v1", ""), Version::Major(1));
+        assert_eq!(Version::of("a/b@main", ""), Version::Newest);
+        let sha = "a/b@cae68fefc6b5f367a0275617c9f83181ba54714f";
+        assert_eq!(Version::of(sha, "v1.4.1"), Version::Exact(1, 4, 1));
+        assert_eq!(Version::of(sha, "pin v1.7.0, renovate"), Version::Exact(1, 7, 0));
+        assert_eq!(Version::of(sha, ""), Version::Unknown);
+        assert_eq!(Version::of("a/b@release-x", ""), Version::Unknown);
+        assert_eq!(Version::Exact(1, 4, 1).has((1, 6, 0)), Some(false));
+        assert_eq!(Version::Exact(1, 6, 0).has((1, 6, 0)), Some(true));
+        assert_eq!(Version::Major(1).has((1, 6, 0)), Some(true));
+        assert_eq!(Version::Unknown.has((1, 6, 0)), None);
+    }
+}

@@ -78,8 +78,10 @@ fn value_call(name: &str, value: &str, at: usize, len: usize, env: &Env) -> rule
 /// A rule line: a word before the rule's `:` is a target (a name, not a branch); after it,
 /// a prerequisite.
 fn other_line(line: &str, at: usize, len: usize, env: &Env) -> Judgement {
-    let colon = line.find(':');
-    if colon.is_some_and(|c| at < c) || colon.is_some_and(|c| at > c) {
+    if let Some(hash) = line.find('#').filter(|&h| h < at) {
+        return Judgement::new(rules::prose_call(&line[hash..], at - hash, len), "comment");
+    }
+    if line.contains(':') {
         return Judgement::new(call(Verdict::Keep, "a make target or prerequisite"), "rule");
     }
     Judgement::new(rules::generic_call(line, at, len, env), "makefile directive")

@@ -234,6 +234,8 @@ fn mentions_branch_variable(cmd: &[Word]) -> bool {
     cmd.iter().any(|w| {
         let u = w.text.to_ascii_uppercase();
         (u.contains('$') && (u.contains("BRANCH") || u.contains("_REF")))
+            // the current branch: `$(git rev-parse --abbrev-ref HEAD)`, `$(git branch --show-current)`
+            || (u.contains("$(GIT ") && (u.contains("--ABBREV-REF") || u.contains("--SHOW-CURRENT")))
             || u.contains("GITHUB.REF")
             || u.contains("GITHUB.HEAD_REF")
             || u.contains("GITHUB.BASE_REF")
@@ -461,8 +463,21 @@ fn ref_word_call(sub: &str, t: &str, ti: usize, len: usize) -> Call {
     if matches!(lead, "" | "+" | "^") && tail_ok {
         return call(Verdict::Rewrite, "a branch argument of a git command");
     }
+    if remote_variable(&t[..ti]) && tail_ok {
+        return call(Verdict::Rewrite, "a remote-tracking branch (`$REMOTE/NAME`)");
+    }
     rules::path_call(t, ti, len)
         .unwrap_or_else(|| call(Verdict::Review, "part of a git argument that may name the branch"))
+}
+
+/// `$REMOTE/` or `${REMOTE}/` (a whole ref argument starting with a variable and a slash):
+/// in a git ref position this is a remote-tracking branch.
+fn remote_variable(lead: &str) -> bool {
+    let Some(var) = lead.strip_prefix('$').and_then(|l| l.strip_suffix('/')) else {
+        return false;
+    };
+    let var = var.strip_prefix('{').and_then(|v| v.strip_suffix('}')).unwrap_or(var);
+    !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Insertion> {

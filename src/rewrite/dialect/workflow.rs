@@ -371,26 +371,73 @@ impl Walker<'_> {
             return;
         };
         let with = step.get("with");
-        let env_set = step.get("env").is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
-        if env_set || with.is_some_and(|(_, w)| w.get(input).is_some()) {
+        let has_input = with.is_some_and(|(_, w)| w.get(input).is_some());
+        // The input may not exist in the version in use; then its variable does the work.
+        let fallback = actions::since(&action, input).and_then(|(since, var)| {
+            let version = actions::Version::of(uses, &self.uses_comment(step));
+            (version.has(since) != Some(true)).then_some((version, since, var))
+        });
+        let env = step.get("env");
+        if let Some((version, since, var)) = fallback {
+            if env.is_some_and(|(_, e)| e.get(var).is_some()) {
+                return;
+            }
+            let (v, s) = (version, actions::Version::Exact(since.0, since.1, since.2));
+            let why = match version {
+                actions::Version::Unknown => format!("the version of {action} in use is not known"),
+                _ => format!("{action} {v} has no `{input}` input (it came in {s})"),
+            };
+            let note = format!(
+                "{why}; set `{var}: {new}` in the step's env, which every version reads, \
+                 because gh-pages is renamed to {new}"
+            );
+            return self.insert_setting(step, env, "env", var, new, note);
+        }
+        let env_set = env.is_some_and(|(_, e)| e.get("CR_PAGES_BRANCH").is_some());
+        if env_set || has_input {
             return;
         }
         let note = format!(
             "{action} publishes to `gh-pages` unless `{input}` is set; added `{input}: {new}` \
              because gh-pages is renamed to {new}"
         );
+        self.insert_setting(step, with, "with", input, new, note);
+    }
+
+    /// The comment after a step's `uses:` value on its line (`# v1.4.1` after a SHA).
+    fn uses_comment(&self, step: Node) -> String {
+        let Some((_, v)) = step.get("uses") else { return String::new() };
+        let Kind::Scalar { content, .. } = v.kind() else { return String::new() };
+        let rest = &self.text[content.1..words::line_end(self.text, content.1)];
+        rest.trim_start_matches(['"', '\'']).trim().strip_prefix('#').unwrap_or("").to_string()
+    }
+
+    /// Adds `name: new` to the step's `block` mapping (`with` or `env`), creating the block
+    /// under `uses:` when the step has none.
+    fn insert_setting(
+        &mut self,
+        step: Node,
+        block: Option<(Node, Node)>,
+        block_name: &str,
+        name: &str,
+        new: &str,
+        note: String,
+    ) {
         let text = self.text;
         let eol = words::eol_of(text);
-        let insertion = match with {
-            Some((_, w)) => insert_into_with(text, w, input, new, eol),
-            None => {
-                step.get("uses").and_then(|(k, _)| create_with(text, k.start(), input, new, eol))
-            }
+        let insertion = match block {
+            Some((_, w)) => insert_into_with(text, w, name, new, eol),
+            None => step
+                .get("uses")
+                .and_then(|(k, _)| create_block(text, k.start(), block_name, name, new, eol)),
         };
+        let action = step.get("uses").and_then(|(_, v)| v.as_str()).map(action_name);
+        let action = action.unwrap_or_default();
+        let place = if block_name == "with" { "" } else { " to the step's env" };
         match insertion {
             Some((at, add)) => self.analysis.insertions.push(Insertion { at, text: add, note }),
             None => self.analysis.notes.push(format!(
-                "{action} relies on the gh-pages default; add `{input}: {new}` by hand (the step's layout is not one the rewriter edits)"
+                "{action} relies on the gh-pages default; add `{name}: {new}`{place} by hand (the step's layout is not one the rewriter edits)"
             )),
         }
     }
@@ -444,9 +491,10 @@ fn insert_into_with(
     Some((ls, format!("{indent}{input}: {new}{eol}")))
 }
 
-fn create_with(
+fn create_block(
     text: &str,
     uses_key: usize,
+    block: &str,
     input: &str,
     new: &str,
     eol: &str,
@@ -458,7 +506,7 @@ fn create_with(
     }
     let ind = " ".repeat(lead.len());
     let le = words::line_end(text, uses_key);
-    let body = format!("{ind}with:{eol}{ind}  {input}: {new}");
+    let body = format!("{ind}{block}:{eol}{ind}  {input}: {new}");
     Some(match text[le..].find('\n') {
         Some(nl) => (le + nl + 1, format!("{body}{eol}")),
         None => (text.len(), format!("{eol}{body}")),

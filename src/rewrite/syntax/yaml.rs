@@ -56,7 +56,7 @@ pub(crate) fn verify(
     each_event(rewritten, |ev, _| {
         if i < before.len() && same_event(&before[i].0, &ev, map, insertions) {
             i += 1;
-        } else if insertions.is_empty() || !insertable(&ev, map) {
+        } else if insertions.is_empty() || !insertable(&ev, map, insertions) {
             unexpected = Some(format!("unexpected change near {ev:?}"));
             return false;
         }
@@ -73,14 +73,14 @@ pub(crate) fn verify(
     }
 }
 
-fn insertable(ev: &Event, map: &BranchMap) -> bool {
+/// An event an insertion may add: a mapping, a new branch name, or a key the inserted text
+/// itself writes (`with`, `pages_branch`, `env`, `CR_PAGES_BRANCH`, …).
+fn insertable(ev: &Event, map: &BranchMap, insertions: &[String]) -> bool {
     match ev {
         Event::MappingStart(..) | Event::MappingEnd => true,
         Event::Scalar(v, ..) => {
-            matches!(
-                v.as_str(),
-                "with" | "pages_branch" | "branch" | "publish_branch" | "pages-branch"
-            ) || map.pairs().iter().any(|(_, n)| n == v)
+            map.pairs().iter().any(|(_, n)| n == v)
+                || (!v.is_empty() && insertions.iter().any(|i| i.contains(&format!("{v}:"))))
         }
         _ => false,
     }
