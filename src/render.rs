@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::observe::ci::Uncovered;
 use crate::plan::action::{Sign, short};
 use crate::plan::rewrite::ReviewItem;
 use crate::plan::{Plan, Step};
@@ -103,6 +104,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     }
     reviews(&mut out, &plan.reviews, style);
     notes(&mut out, &plan.notes, style);
+    not_covered(&mut out, &plan.not_covered, style);
     warnings(&mut out, &plan.warnings, style);
     if !plan.is_empty() {
         let _ = writeln!(out, "\n{}", summary_line(&plan.actions));
@@ -219,5 +221,27 @@ mod escape_tests {
         assert_eq!(escape("x\n+ origin/fake"), "x\\u{a}+ origin/fake");
         assert_eq!(escape("evil\u{202e}lmy.sh"), "evil\\u{202e}lmy.sh");
         assert_eq!(escape("tab\tkept"), "tab\tkept");
+    }
+}
+
+/// The occurrences of the old names that the CI rewrite does not read, one line each.
+pub fn not_covered(out: &mut String, items: &[Uncovered], style: Style) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} occurrence(s) of the old name are not covered by the CI rewrite; check them by hand:",
+        items.len()
+    );
+    for u in items {
+        let _ = writeln!(
+            out,
+            "  {} {}:{}  {}",
+            style.paint("33", "not covered:"),
+            escape(&u.path),
+            u.line,
+            style.dim(&u.reason)
+        );
     }
 }

@@ -769,7 +769,9 @@ mod tests {
 
     #[test]
     fn file_patterns_stay_inside_the_repository() {
-        let text = BUILTIN_ADR_002.replace("\"cr.yaml\",", "\"../outside.yml\",");
+        let text =
+            BUILTIN_ADR_002.replace("files = [\"**\"]", "files = [\"**\", \"../outside.yml\"]");
+        assert_ne!(text, BUILTIN_ADR_002, "the pattern went in");
         let spec = Spec::parse(&text, "p.toml").unwrap();
         let err = spec.resolve(&[], &no_env).unwrap_err().to_string();
         assert!(err.contains("../outside.yml"), "{err}");

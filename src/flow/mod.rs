@@ -384,6 +384,7 @@ fn flow_plan(
         warnings: Vec::new(),
         notes,
         reviews: Vec::new(),
+        not_covered: Vec::new(),
     }
 }
 

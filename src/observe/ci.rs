@@ -5,12 +5,21 @@
 //! The snapshot lists the files (path and blob id) but holds none of their texts: the
 //! planner reads each one through [`Texts`] when it rewrites it and drops it after, so a
 //! plan over thousands of files never holds them all at once.
+//!
+//! Coverage: every blob of the tree (within [`MAX_FILE_BYTES`], binary ones skipped) is
+//! searched for the old branch names as whole words. A file of a kind the rewriter
+//! understands ([`rewrite::classify`]) inside the plan's `files` globs becomes a candidate
+//! when it names an old branch or may need an implicit default made explicit; every other
+//! occurrence is listed as [`Uncovered`], so none goes unmentioned.
 
 use std::collections::BTreeMap;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
+use serde::{Deserialize, Serialize};
+
 use crate::git::GitError;
+use crate::rewrite::{self, BranchMap};
 
 /// Files larger than this are refused rather than rewritten.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
@@ -32,6 +41,18 @@ pub struct CiSnapshot {
     pub slug: Option<String>,
     /// Matching paths that are symbolic links: never followed, so never rewritten.
     pub links: Vec<String>,
+    /// Occurrences of an old name the rewrite does not read, by path and line.
+    pub not_covered: Vec<Uncovered>,
+}
+
+/// An occurrence of an old branch name that the CI rewrite does not read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Uncovered {
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Why it is not read: outside the plan's files, or a kind the rewriter does not know.
+    pub reason: String,
 }
 
 /// One candidate file; its text is read through [`Texts`] when it is rewritten.
@@ -70,38 +91,65 @@ pub struct TreeEntry {
     pub oid: Oid,
 }
 
-/// Reads the files matching `patterns` at commit `base`.
+/// Reads the tree at commit `base`: the candidate files of kinds the rewriter understands
+/// that match `patterns`, and every other occurrence of the old names in `branches`.
 pub fn snapshot(
     repo: &Repository,
     base: Oid,
     patterns: &[String],
+    branches: &[(String, String)],
     remote_url: &str,
 ) -> Result<CiSnapshot, GitError> {
     let doing = format!("read the CI files at {}", crate::git::short(base));
     let root = repo.find_commit(base).and_then(|c| c.tree()).map_err(GitError::from_git(&doing))?;
+    let map = BranchMap::new(branches.to_vec()).ok();
     let mut files = BTreeMap::new();
     let mut trees = BTreeMap::new();
     let mut links = Vec::new();
-    let mut dirs = Dirs { repo, found: BTreeMap::from([(String::new(), Some(root))]) };
-    for pattern in patterns {
-        let (dir, glob) = pattern.rsplit_once('/').unwrap_or(("", pattern));
-        let Some(tree) = dirs.get(dir) else { continue };
-        for entry in tree.iter() {
-            let Ok(name) = entry.name() else { continue };
-            if !glob_match(glob, name) {
-                continue;
-            }
-            let path = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+    let mut not_covered = Vec::new();
+    let mut blobs = Vec::new();
+    root.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if let Ok(name) = entry.name() {
+            let path = format!("{dir}{name}");
             if entry.filemode() == 0o120000 {
-                links.push(path);
-                continue;
+                if in_scope(patterns, &path) && rewrite::detect_kind(&path).is_some() {
+                    links.push(path);
+                }
+            } else if matches!(entry.filemode(), 0o100644 | 0o100755)
+                && entry.kind() == Some(ObjectType::Blob)
+            {
+                blobs.push((path, entry.id()));
             }
-            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
-            if !regular || entry.kind() != Some(ObjectType::Blob) {
-                continue;
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(GitError::from_git(&doing))?;
+    let mut dirs = Dirs { repo, found: BTreeMap::from([(String::new(), Some(root))]) };
+    for (path, oid) in blobs {
+        let in_scope = in_scope(patterns, &path);
+        match scan(repo, &path, oid, map.as_ref()) {
+            Scan::Candidate { .. } if in_scope => {
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+                files.insert(path.clone(), CiFile { path, blob: oid });
+                record_trees(&mut dirs, &dir, &mut trees);
             }
-            files.insert(path.clone(), CiFile { path, blob: entry.id() });
-            record_trees(&mut dirs, dir, &mut trees);
+            Scan::Skip => {}
+            Scan::Candidate { lines } | Scan::Uncovered { lines } if !in_scope => {
+                not_covered.extend(lines.into_iter().map(|line| Uncovered {
+                    path: path.clone(),
+                    line,
+                    reason: "outside the plan's [rewrite] files".to_string(),
+                }));
+            }
+            Scan::Candidate { .. } => {}
+            Scan::Uncovered { lines } => {
+                let reason = "not a kind of file the rewriter understands";
+                not_covered.extend(lines.into_iter().map(|line| Uncovered {
+                    path: path.clone(),
+                    line,
+                    reason: reason.to_string(),
+                }));
+            }
         }
     }
     let identity = repo
@@ -116,7 +164,79 @@ pub fn snapshot(
         now: commit_time(),
         slug: github_slug(remote_url),
         links,
+        not_covered,
     })
+}
+
+/// What the scan of one blob found.
+enum Scan {
+    /// A file the rewriter reads: it names an old branch (on these lines), or may rely on
+    /// a default.
+    Candidate {
+        lines: Vec<usize>,
+    },
+    /// The old names occur on these lines, in a file of a kind the rewriter does not know.
+    Uncovered {
+        lines: Vec<usize>,
+    },
+    Skip,
+}
+
+/// Reads one blob (once, and drops it) and tells what it is to the rewrite.
+fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>) -> Scan {
+    let Some(map) = map else { return Scan::Skip };
+    let Ok(blob) = repo.find_blob(oid) else {
+        // Missing from a partial clone: nothing to read, so nothing to cover.
+        return Scan::Skip;
+    };
+    let by_path = rewrite::detect_kind(path);
+    if blob.size() > MAX_FILE_BYTES {
+        // Too large to rewrite: still a candidate when its kind is known, so that the plan
+        // names it with the limit instead of passing over it.
+        return if by_path.is_some() { Scan::Candidate { lines: Vec::new() } } else { Scan::Skip };
+    }
+    let bytes = blob.content();
+    let binary = bytes[..bytes.len().min(8000)].contains(&0);
+    if binary && by_path.is_none() {
+        return Scan::Skip;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return if by_path.is_some() { Scan::Candidate { lines: Vec::new() } } else { Scan::Skip };
+    };
+    let kind = rewrite::classify(path, text);
+    let lines = rewrite::occurrence_lines(text, map);
+    match kind {
+        Some(kind) if !lines.is_empty() || rewrite::needs_reading(kind, text, map) => {
+            Scan::Candidate { lines }
+        }
+        _ if lines.is_empty() => Scan::Skip,
+        _ => Scan::Uncovered { lines },
+    }
+}
+
+/// Whether `path` is inside the plan's `files` globs.
+fn in_scope(patterns: &[String], path: &str) -> bool {
+    patterns.iter().any(|p| path_glob_match(p, path))
+}
+
+/// A glob over a whole path: `*` and `?` match within one segment, `**` across segments
+/// (`**/` also matches no directory at all).
+pub fn path_glob_match(glob: &str, path: &str) -> bool {
+    fn go(g: &[u8], p: &[u8]) -> bool {
+        match g.first() {
+            None => p.is_empty(),
+            Some(b'*') if g.get(1) == Some(&b'*') => {
+                let rest = if g.get(2) == Some(&b'/') { &g[3..] } else { &g[2..] };
+                (0..=p.len()).any(|i| go(rest, &p[i..]))
+            }
+            Some(b'*') => (0..=p.len())
+                .take_while(|&i| i == 0 || p[i - 1] != b'/')
+                .any(|i| go(&g[1..], &p[i..])),
+            Some(b'?') => p.first().is_some_and(|&c| c != b'/') && go(&g[1..], &p[1..]),
+            Some(&c) => p.first() == Some(&c) && go(&g[1..], &p[1..]),
+        }
+    }
+    go(glob.as_bytes(), path.as_bytes())
 }
 
 /// `*` matches any run of characters, `?` one character; no `/` is ever matched.
@@ -228,6 +348,19 @@ mod tests {
         assert!(glob_match("cr.yaml", "cr.yaml"));
         assert!(glob_match("?r.yaml", "cr.yaml"));
         assert!(!glob_match("*.yml", "a.yml.bak"));
+    }
+
+    #[test]
+    fn path_globs() {
+        assert!(path_glob_match("**", "hack/publish.sh"));
+        assert!(path_glob_match(".github/workflows/*.yml", ".github/workflows/a.yml"));
+        assert!(!path_glob_match(".github/workflows/*.yml", ".github/workflows/x/a.yml"));
+        assert!(!path_glob_match("*.yml", "a/b.yml"));
+        assert!(path_glob_match("**/*.sh", "publish.sh"));
+        assert!(path_glob_match("**/*.sh", "hack/ci/publish.sh"));
+        assert!(path_glob_match("hack/**", "hack/ci/publish.sh"));
+        assert!(!path_glob_match("hack/**", "hacks/publish.sh"));
+        assert!(path_glob_match("?r.yaml", "cr.yaml"));
     }
 
     #[test]

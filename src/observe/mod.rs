@@ -217,7 +217,7 @@ pub fn observe(
         &target.rewrite.as_ref().and_then(|r| remote_heads.get(&r.commit_on)),
     ) {
         (Some(r), Some(base)) if !missing.contains(base) => {
-            Some(ci::snapshot(repo, **base, &r.files, &remote_url)?)
+            Some(ci::snapshot(repo, **base, &r.files, &r.branches, &remote_url)?)
         }
         _ => None,
     };

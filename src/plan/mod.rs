@@ -52,6 +52,9 @@ pub struct Plan {
     /// Occurrences the CI rewrite leaves unchanged until resolved.
     #[serde(default)]
     pub reviews: Vec<rewrite::ReviewItem>,
+    /// Occurrences of the old names that the CI rewrite does not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_covered: Vec<crate::observe::ci::Uncovered>,
 }
 
 /// Which plan file this came from.
@@ -146,6 +149,7 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
         warnings: Vec::new(),
         notes: Vec::new(),
         reviews: Vec::new(),
+        not_covered: Vec::new(),
         tips_after: BTreeMap::new(),
     };
     b.check_existing()?;
@@ -184,6 +188,7 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
         warnings: b.warnings,
         notes: b.notes,
         reviews: b.reviews,
+        not_covered: b.not_covered,
     })
 }
 
@@ -207,6 +212,7 @@ struct Builder<'a> {
     warnings: Vec<String>,
     notes: Vec<String>,
     reviews: Vec<rewrite::ReviewItem>,
+    not_covered: Vec<crate::observe::ci::Uncovered>,
     /// Branches an earlier phase moves on the remote (the rewrite commit's branch).
     tips_after: BTreeMap<String, Oid>,
 }
@@ -240,6 +246,7 @@ impl Builder<'_> {
             ));
         }
         self.reviews = planned.reviews;
+        self.not_covered = planned.not_covered;
         if let Some(commit) = planned.commit {
             let oid = Oid::from_str(&commit.commit).map_err(|e| PlanError {
                 message: format!("bad rewrite commit id: {e}"),

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::PlanError;
 use super::action::{CiCommit, CiFileChange, Identity};
-use crate::observe::ci::{CiFile, CiSnapshot, Texts, TreeEntry};
-use crate::rewrite::{self, BranchMap, RepoContext, Resolutions, RewriteError, Verdict};
+use crate::observe::ci::{CiFile, CiSnapshot, Texts, TreeEntry, Uncovered};
+use crate::rewrite::{self, BranchMap, FileKind, RepoContext, Resolutions, RewriteError, Verdict};
 use crate::spec::{RewriteDef, Target};
 
 /// An occurrence the rewriter cannot decide: shown, left unchanged unless resolved.
@@ -42,6 +42,9 @@ pub struct ReviewItem {
 pub struct CiPlan {
     pub commit: Option<CiCommit>,
     pub reviews: Vec<ReviewItem>,
+    /// The snapshot's occurrences outside the rewrite, and those in files the rewriter
+    /// could not parse but needs not (YAML that is not a CI file, e.g. a chart template).
+    pub not_covered: Vec<Uncovered>,
 }
 
 /// At most this many threads rewrite files.
@@ -107,10 +110,13 @@ fn plan_with(
     })?;
     let mut out = CiPlan::default();
     let mut changes = Vec::new();
+    out.not_covered = ci.not_covered.clone();
     for outcome in outcomes {
         out.reviews.extend(outcome.reviews);
+        out.not_covered.extend(outcome.not_covered);
         changes.extend(outcome.change);
     }
+    out.not_covered.sort();
     if changes.is_empty() {
         return Ok(out);
     }
@@ -145,6 +151,7 @@ fn plan_with(
 struct FileOutcome {
     reviews: Vec<ReviewItem>,
     change: Option<CiFileChange>,
+    not_covered: Vec<Uncovered>,
 }
 
 /// Rewrites one file, whose text (or why it could not be read) is `text`.
@@ -163,6 +170,18 @@ fn rewrite_one(
     let result = match rewrite::rewrite_file(&file.path, &text, map, ctx, resolutions) {
         Ok(r) => r,
         Err(RewriteError::Unsupported { .. }) => return Ok(FileOutcome::default()),
+        // YAML that is not a CI or tool config (a chart template with `{{ }}`, …) need not
+        // parse: its occurrences are listed as not covered rather than failing the plan.
+        Err(RewriteError::Parse { message, .. })
+            if rewrite::classify(&file.path, &text) == Some(FileKind::OtherYaml) =>
+        {
+            let reason = format!("does not parse as YAML ({message})");
+            let not_covered = rewrite::occurrence_lines(&text, map)
+                .into_iter()
+                .map(|line| Uncovered { path: file.path.clone(), line, reason: reason.clone() })
+                .collect();
+            return Ok(FileOutcome { not_covered, ..FileOutcome::default() });
+        }
         Err(e) => {
             return Err(PlanError {
                 message: format!("{e} (on `{commit_on}`)"),
@@ -172,7 +191,7 @@ fn rewrite_one(
     };
     let reviews = reviews(&result, &text);
     if !result.changed() {
-        return Ok(FileOutcome { reviews, change: None });
+        return Ok(FileOutcome { reviews, change: None, not_covered: Vec::new() });
     }
     let rewrites = result
         .occurrences
@@ -190,7 +209,7 @@ fn rewrite_one(
         rewrites,
         notes: result.notes,
     };
-    Ok(FileOutcome { reviews, change: Some(change) })
+    Ok(FileOutcome { reviews, change: Some(change), not_covered: Vec::new() })
 }
 
 /// Runs `work` on each file with its text, and returns the results in file order, or the
@@ -558,6 +577,7 @@ mod tests {
             now: 1_700_000_000,
             slug: Some("acme/helm-charts".into()),
             links: Vec::new(),
+            not_covered: Vec::new(),
         };
         (ci, blobs)
     }

@@ -318,6 +318,30 @@ fn is_renovate(base: &str) -> bool {
     )
 }
 
+/// 1-based lines holding a whole-word occurrence of an old name, each once, in order.
+pub fn occurrence_lines(text: &str, map: &BranchMap) -> Vec<usize> {
+    let mut cursor = words::LineCursor::new(text);
+    let mut lines: Vec<usize> =
+        words::find_hits(text, map).iter().map(|h| cursor.line_col(h.start).0).collect();
+    lines.dedup();
+    lines
+}
+
+/// Tells whether a file of this kind must go through the rewriter: it names an old branch,
+/// or `gh-pages` is renamed and the file may rely on a tool's `gh-pages` default (a
+/// chart-releaser config, a step using a publishing action, `cr index`).
+pub fn needs_reading(kind: FileKind, text: &str, map: &BranchMap) -> bool {
+    if !words::find_hits(text, map).is_empty() {
+        return true;
+    }
+    map.new_name("gh-pages").is_some()
+        && (kind == FileKind::ChartReleaser
+            || dialect::actions::PAGES_DEFAULTS
+                .iter()
+                .any(|(a, _)| text.to_ascii_lowercase().contains(a))
+            || text.contains("cr index"))
+}
+
 /// Rewrites one file's text. Deterministic; never panics; on error nothing is changed.
 pub fn rewrite_file(
     path: &str,

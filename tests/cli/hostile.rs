@@ -46,6 +46,7 @@ fn plan_file(w: &World, name: &str, text: &str) -> String {
 }
 
 fn builtin_with(from: &str, to: &str) -> String {
+    assert!(rebranch::spec::BUILTIN_ADR_002.contains(from), "the built-in plan has {from}");
     rebranch::spec::BUILTIN_ADR_002.replacen(from, to, 1)
 }
 
@@ -210,7 +211,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "plan file writing outside the repository",
             setup: |w| {
-                let text = builtin_with("\"cr.yaml\",", "\"../x\",");
+                let text = builtin_with("files = [\"**\"]", "files = [\"**\", \"../x\"]");
                 args(&["apply", "--yes", "--plan", &plan_file(w, "outside.toml", &text)])
             },
             env: &[],
@@ -220,7 +221,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "plan file with an absolute path",
             setup: |w| {
-                let text = builtin_with("\"cr.yaml\",", "\"/etc/passwd\",");
+                let text = builtin_with("files = [\"**\"]", "files = [\"**\", \"/etc/passwd\"]");
                 args(&["apply", "--yes", "--plan", &plan_file(w, "absolute.toml", &text)])
             },
             env: &[],

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{git, rebranch_in};
+use crate::support::{Sandbox, git, rebranch_in};
 
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -146,4 +146,98 @@ fn yaml_with_a_control_character_is_refused_and_left_as_it_is() {
         run.stderr
     );
     assert_eq!(std::fs::read_to_string(home.join(".github/workflows/a.yml")).unwrap(), bad);
+}
+
+/// Pushes these files to main from a teammate's clone and pulls them into the sandbox.
+fn push_on_main(s: &Sandbox, files: &[(&str, &str)]) {
+    let mate = s.teammate();
+    for (path, text) in files {
+        let full = mate.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, text).unwrap();
+        git(&mate, &["add", path]);
+    }
+    git(&mate, &["commit", "-q", "-m", "teammate: scripts"]);
+    git(&mate, &["push", "-q", "origin", "main"]);
+    git(&s.clone, &["pull", "-q", "--ff-only"]);
+}
+
+const SCRIPT: &str =
+    "#!/bin/sh\nset -e\nhelm package charts/* -d out\ncd charts\ngit push origin HEAD:charts\n";
+const MAKEFILE: &str = "publish:\n\tgit push $(REMOTE) HEAD:charts\n";
+const NOTES: &str = "Releases go to the charts branch.\n";
+/// A chart template: YAML only after Helm renders it, so it does not parse as it is.
+const TEMPLATE: &str = "{{- if .Values.charts }}\nkind: ConfigMap\n{{- end }}\n";
+
+#[test]
+fn the_plan_covers_scripts_anywhere_and_lists_what_it_does_not_read() {
+    let s = Sandbox::new();
+    push_on_main(
+        &s,
+        &[
+            ("hack/publish", SCRIPT),
+            ("build/release.mk", MAKEFILE),
+            ("docs/notes.txt", NOTES),
+            ("charts/app/templates/cm.yaml", TEMPLATE),
+        ],
+    );
+    let run = s.rebranch(&["plan", "--format", "json"]).expect(0);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let ci = doc["actions"].as_array().unwrap().iter().find(|a| a["kind"] == "ci_commit").unwrap();
+    let content = |path: &str| {
+        let files = ci["files"].as_array().unwrap();
+        let file = files.iter().find(|f| f["path"] == path);
+        file.map(|f| f["content"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        content("hack/publish").as_deref(),
+        Some(SCRIPT.replace("HEAD:charts", "HEAD:release").as_str())
+    );
+    assert_eq!(
+        content("build/release.mk").as_deref(),
+        Some(MAKEFILE.replace("HEAD:charts", "HEAD:release").as_str())
+    );
+    let uncovered: Vec<(String, u64, String)> = doc["not_covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["path"].as_str().unwrap().to_string(),
+                u["line"].as_u64().unwrap(),
+                u["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let find = |path: &str| uncovered.iter().find(|u| u.0 == path).cloned();
+    let notes = find("docs/notes.txt").expect("the notes are listed");
+    assert_eq!((notes.1, notes.2.as_str()), (1, "not a kind of file the rewriter understands"));
+    let template = find("charts/app/templates/cm.yaml").expect("the template is listed");
+    assert_eq!(template.1, 1);
+    assert!(template.2.starts_with("does not parse as YAML"), "{template:?}");
+    assert!(find("hack/publish").is_none() && find("build/release.mk").is_none());
+
+    let text = s.rebranch(&["plan"]).expect(0);
+    assert!(text.stdout.contains("not covered: docs/notes.txt:1"), "{}", text.stdout);
+}
+
+#[test]
+fn a_plan_file_narrows_the_scope_and_says_what_it_leaves_out() {
+    let s = Sandbox::new();
+    push_on_main(&s, &[("hack/publish", SCRIPT)]);
+    let narrow = rebranch::spec::BUILTIN_ADR_002.replacen(
+        "files = [\"**\"]",
+        "files = [\".github/workflows/*.yml\", \"cr.yaml\"]",
+        1,
+    );
+    assert_ne!(narrow, rebranch::spec::BUILTIN_ADR_002);
+    let plan = s.dir.path().join("narrow.toml");
+    std::fs::write(&plan, narrow).unwrap();
+    let run = s.rebranch(&["plan", "--plan", plan.to_str().unwrap()]).expect(0);
+    assert!(
+        run.stdout.contains("not covered: hack/publish:5  outside the plan's [rewrite] files"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("+++ b/hack/publish"), "{}", run.stdout);
 }
