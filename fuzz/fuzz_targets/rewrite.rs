@@ -1,4 +1,5 @@
-//! The CI rewriter (YAML, TOML, JSON, shell words) on arbitrary bytes: it must never panic.
+//! The CI rewriter (YAML, TOML, JSON, shell scripts, Makefiles) on arbitrary bytes: it must
+//! never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,6 +1,7 @@
-//! Property tests: for workflow-like documents built from a grammar of real fragments, and
-//! for arbitrary strings, `rewrite_file` never panics; when it succeeds, the output parses,
-//! bytes outside the rewritten spans are unchanged, and a second run changes nothing.
+//! Property tests: for workflow-like documents, shell scripts and Makefiles built from
+//! grammars of real fragments, and for arbitrary strings, `rewrite_file` never panics; when
+//! it succeeds, the output parses, bytes outside the rewritten spans are unchanged, and a
+//! second run changes nothing.
 
 use proptest::prelude::*;
 
@@ -145,6 +146,46 @@ fn document() -> impl Strategy<Value = String> {
         })
 }
 
+/// Shell lines of real publishing scripts, with the traps next to the references.
+const SHELL_LINES: &[&str] = &[
+    "git push origin HEAD:charts",
+    "git push origin charts --force-with-lease=charts:\"${sha}\"",
+    "git clone --depth=1 --branch=charts \"$url\" charts",
+    "git worktree add \"$dir\" charts",
+    "git fetch origin charts:charts && git checkout -B charts \"$REMOTE/charts\"",
+    "cd charts && mkdir -p charts/app",
+    "PAGES_BRANCH=\"${1:-charts}\"",
+    "publish() {\n  git push \"$REMOTE\" gh-pages\n}",
+    "cat <<EOF\npushed to the charts branch\nEOF",
+    "cat <<-'X'\n\tgit push origin charts\n\tX",
+    "case \"$BRANCH\" in\n  charts) echo yes ;;\nesac",
+    "helm package charts/* \\\n  -d out",
+    "cr index --push",
+    "echo \"$(git rev-parse origin/charts)\"",
+    "# the charts branch ✓",
+    "BRANCHES=(main charts)",
+    "if [ \"$(git rev-parse --abbrev-ref HEAD)\" = \"charts\" ]; then :; fi",
+    "'unterminated charts",
+    "\"half $(charts",
+    "<<",
+    "",
+];
+
+/// A script of real lines, optionally as the recipe of a Makefile rule.
+fn script() -> impl Strategy<Value = (String, bool)> {
+    (prop::collection::vec(prop::sample::select(SHELL_LINES), 1..8), any::<bool>(), any::<bool>())
+        .prop_map(|(lines, make, crlf)| {
+            let body = if make {
+                let recipe: Vec<String> =
+                    lines.iter().map(|l| format!("\t{}", l.replace('\n', "\n\t"))).collect();
+                format!("PAGES_BRANCH ?= charts\ncharts: build\n{}\n", recipe.join("\n"))
+            } else {
+                format!("#!/bin/sh\n{}\n", lines.join("\n"))
+            };
+            (if crlf { body.replace('\n', "\r\n") } else { body }, make)
+        })
+}
+
 fn maps() -> Vec<BranchMap> {
     ["charts=release", "gh-pages=release"]
         .iter()
@@ -217,8 +258,21 @@ proptest! {
     }
 
     #[test]
+    fn scripts_and_makefiles((text, make) in script()) {
+        check(if make { "build/release.mk" } else { "hack/publish.sh" }, &text)?;
+    }
+
+    #[test]
     fn arbitrary_strings(text in "\\PC{0,200}") {
-        for path in [".github/workflows/a.yml", "netlify.toml", "renovate.json5", ".gitlab-ci.yml"] {
+        let paths = [
+            ".github/workflows/a.yml",
+            "netlify.toml",
+            "renovate.json5",
+            ".gitlab-ci.yml",
+            "hack/a.sh",
+            "Makefile",
+        ];
+        for path in paths {
             check(path, &text)?;
         }
         fuzz_one(text.as_bytes());
@@ -275,4 +329,23 @@ fn grammar_mostly_parses() {
     }
     assert!(ok * 2 > total, "only {ok} of {total} generated documents parse");
     assert!(changed * 5 > total, "only {changed} of {total} generated documents change");
+}
+
+/// The script grammar must produce scripts the rewriter reads and changes, or the property
+/// above tests little.
+#[test]
+fn script_grammar_mostly_rewrites() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = script();
+    let map = BranchMap::parse_pairs(&["charts=release"]).expect("valid");
+    let (mut changed, total) = (0, 300);
+    for _ in 0..total {
+        let (text, make) = strategy.new_tree(&mut runner).expect("tree").current();
+        let path = if make { "build/release.mk" } else { "hack/publish.sh" };
+        let out = rewrite_file(path, &text, &map, &ctx(), &Resolutions::new()).expect("reads");
+        changed += usize::from(out.changed());
+    }
+    assert!(changed * 2 > total, "only {changed} of {total} generated scripts change");
 }
