@@ -33,6 +33,16 @@ struct Candidate {
     /// The name it goes by in output and `--resolve`: relative to the repository root
     /// when inside one, as given otherwise.
     shown: String,
+    /// Found in a directory rather than named: such a file of other YAML that does not
+    /// parse (a chart template) is listed as not covered instead of failing the run.
+    walked: bool,
+}
+
+/// Why a file was not rewritten although it may name an old branch.
+enum Outcome {
+    Rewritten(FileRewrite),
+    /// Lines naming an old branch in a walked file the rewriter could not read.
+    NotCovered(Vec<usize>, String),
 }
 
 pub fn cmd_rewrite(ctx: &Ctx<'_>, args: &RewriteArgs) -> Result<u8, CliError> {
@@ -52,9 +62,13 @@ pub fn cmd_rewrite(ctx: &Ctx<'_>, args: &RewriteArgs) -> Result<u8, CliError> {
     };
     let mut results = Vec::new();
     let mut errors = Vec::new();
+    let mut not_covered = Vec::new();
     for c in &candidates {
         match rewrite_one(c, &map, &repo_ctx, &resolutions) {
-            Ok(r) => results.push((c, r)),
+            Ok(Outcome::Rewritten(r)) => results.push((c, r)),
+            Ok(Outcome::NotCovered(lines, why)) => {
+                not_covered.extend(lines.into_iter().map(|l| format!("{}:{l}  {why}", c.shown)))
+            }
             Err(e) => errors.push(e),
         }
     }
@@ -67,9 +81,9 @@ pub fn cmd_rewrite(ctx: &Ctx<'_>, args: &RewriteArgs) -> Result<u8, CliError> {
         }
     }
     if ctx.json() {
-        ctx.ui.out(&json_report(&results, &errors));
+        ctx.ui.out(&json_report(&results, &errors, &not_covered));
     } else {
-        ctx.ui.out(&text_report(ctx, &results, &skipped, args.write));
+        ctx.ui.out(&text_report(ctx, &results, &skipped, &not_covered, args.write));
     }
     if errors.is_empty() {
         return Ok(0);
@@ -91,7 +105,7 @@ fn rewrite_one(
     map: &BranchMap,
     ctx: &RepoContext,
     res: &rewrite::Resolutions,
-) -> Result<FileRewrite, String> {
+) -> Result<Outcome, String> {
     let bytes = std::fs::read(&c.disk).map_err(|e| format!("{}: {e}", c.shown))?;
     if bytes.len() > crate::observe::ci::MAX_FILE_BYTES {
         return Err(format!(
@@ -104,7 +118,17 @@ fn rewrite_one(
     let text = String::from_utf8(bytes).map_err(|e| {
         format!("{}: not UTF-8 text (byte {})", c.shown, e.utf8_error().valid_up_to())
     })?;
-    rewrite::rewrite_file(&c.shown, &text, map, ctx, res).map_err(|e| e.to_string())
+    match rewrite::rewrite_file(&c.shown, &text, map, ctx, res) {
+        Ok(r) => Ok(Outcome::Rewritten(r)),
+        Err(rewrite::RewriteError::Parse { message, .. })
+            if c.walked
+                && rewrite::classify(&c.shown, &text) == Some(rewrite::FileKind::OtherYaml) =>
+        {
+            let why = format!("does not parse as YAML ({message})");
+            Ok(Outcome::NotCovered(rewrite::occurrence_lines(&text, map), why))
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Adds the files under `path`: every file of a kind the rewriter understands in a
@@ -125,7 +149,7 @@ fn collect(
     if meta.is_file() {
         let shown = shown_name(path);
         if !walk || rewrite::classify(&shown, &first_line(path)).is_some() {
-            out.push(Candidate { disk: path.to_path_buf(), shown });
+            out.push(Candidate { disk: path.to_path_buf(), shown, walked: walk });
         }
         return Ok(());
     }
@@ -187,6 +211,7 @@ fn text_report(
     ctx: &Ctx<'_>,
     results: &[(&Candidate, FileRewrite)],
     skipped: &[String],
+    not_covered: &[String],
     wrote: bool,
 ) -> String {
     let style = ctx.ui.out_style;
@@ -225,6 +250,9 @@ fn text_report(
     for s in skipped {
         out.push_str(&format!("skipped {s}\n"));
     }
+    for n in not_covered {
+        out.push_str(&format!("{} {n}\n", style.paint("33", "not covered:")));
+    }
     let changed = results.iter().filter(|(_, r)| r.changed()).count();
     let refs: usize =
         results.iter().map(|(_, r)| r.occurrences.iter().filter(|o| o.old != o.new).count()).sum();
@@ -238,7 +266,11 @@ fn text_report(
     out
 }
 
-fn json_report(results: &[(&Candidate, FileRewrite)], errors: &[String]) -> String {
+fn json_report(
+    results: &[(&Candidate, FileRewrite)],
+    errors: &[String],
+    not_covered: &[String],
+) -> String {
     let files: Vec<serde_json::Value> = results
         .iter()
         .map(|(_, r)| {
@@ -250,6 +282,7 @@ fn json_report(results: &[(&Candidate, FileRewrite)], errors: &[String]) -> Stri
             json!({"path": r.path, "changed": r.changed(), "occurrences": occurrences, "notes": r.notes})
         })
         .collect();
-    let doc = json!({"format_version": 1, "files": files, "errors": errors});
+    let doc =
+        json!({"format_version": 1, "files": files, "errors": errors, "not_covered": not_covered});
     format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
 }

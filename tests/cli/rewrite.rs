@@ -241,3 +241,27 @@ fn a_plan_file_narrows_the_scope_and_says_what_it_leaves_out() {
     );
     assert!(!run.stdout.contains("+++ b/hack/publish"), "{}", run.stdout);
 }
+
+#[test]
+fn a_chart_template_found_in_a_directory_is_listed_not_refused() {
+    let template = "{{- if .Values.pages }}\nbranch: gh-pages\n{{- end }}\n";
+    let quiet = "{{- if .Values.x }}\nkind: ConfigMap\n{{- end }}\n";
+    let dir =
+        tree(&[("charts/app/templates/a.yaml", template), ("charts/app/templates/b.yaml", quiet)]);
+    let home = dir.path();
+    let run =
+        rebranch_in(home, home, &["rewrite", "--branch", "gh-pages=release", "charts"]).expect(0);
+    assert!(
+        run.stdout.contains("not covered: charts/app/templates/a.yaml:2  does not parse as YAML"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("b.yaml"), "nothing to cover in b.yaml: {}", run.stdout);
+    // Named on the command line, the same file is an error: the user asked for it.
+    rebranch_in(
+        home,
+        home,
+        &["rewrite", "--branch", "gh-pages=release", "charts/app/templates/a.yaml"],
+    )
+    .expect(1);
+}
