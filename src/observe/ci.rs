@@ -19,7 +19,7 @@ use git2::{ObjectType, Oid, Repository, Tree};
 use serde::{Deserialize, Serialize};
 
 use crate::git::GitError;
-use crate::rewrite::{self, BranchMap};
+use crate::rewrite::{self, BranchMap, FileKind};
 
 /// Files larger than this are refused rather than rewritten.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
@@ -134,7 +134,7 @@ pub fn snapshot(
                 record_trees(&mut dirs, &dir, &mut trees);
             }
             Scan::Skip => {}
-            Scan::Candidate { lines } | Scan::Uncovered { lines } if !in_scope => {
+            Scan::Candidate { lines } | Scan::Uncovered { lines, .. } if !in_scope => {
                 not_covered.extend(lines.into_iter().map(|line| Uncovered {
                     path: path.clone(),
                     line,
@@ -142,8 +142,7 @@ pub fn snapshot(
                 }));
             }
             Scan::Candidate { .. } => {}
-            Scan::Uncovered { lines } => {
-                let reason = "not a kind of file the rewriter understands";
+            Scan::Uncovered { lines, reason } => {
                 not_covered.extend(lines.into_iter().map(|line| Uncovered {
                     path: path.clone(),
                     line,
@@ -175,9 +174,11 @@ enum Scan {
     Candidate {
         lines: Vec<usize>,
     },
-    /// The old names occur on these lines, in a file of a kind the rewriter does not know.
+    /// The old names occur on these lines, in a file the rewriter does not read, for this
+    /// reason.
     Uncovered {
         lines: Vec<usize>,
+        reason: &'static str,
     },
     Skip,
 }
@@ -190,18 +191,16 @@ fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>) -> Sca
         return Scan::Skip;
     };
     let by_path = rewrite::detect_kind(path);
-    if blob.size() > MAX_FILE_BYTES {
-        // Too large to rewrite: still a candidate when its kind is known, so that the plan
-        // names it with the limit instead of passing over it.
-        return if by_path.is_some() { Scan::Candidate { lines: Vec::new() } } else { Scan::Skip };
-    }
     let bytes = blob.content();
+    if blob.size() > MAX_FILE_BYTES {
+        return unreadable(by_path, bytes, map, "over the size limit for files the rewriter reads");
+    }
     let binary = bytes[..bytes.len().min(8000)].contains(&0);
     if binary && by_path.is_none() {
         return Scan::Skip;
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
-        return if by_path.is_some() { Scan::Candidate { lines: Vec::new() } } else { Scan::Skip };
+        return unreadable(by_path, bytes, map, "not UTF-8 text");
     };
     let kind = rewrite::classify(path, text);
     let lines = rewrite::occurrence_lines(text, map);
@@ -210,8 +209,21 @@ fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>) -> Sca
             Scan::Candidate { lines }
         }
         _ if lines.is_empty() => Scan::Skip,
-        _ => Scan::Uncovered { lines },
+        _ => Scan::Uncovered { lines, reason: "not a kind of file the rewriter understands" },
     }
+}
+
+/// A file the rewriter cannot read (too large, not UTF-8). A CI or tool config stays a
+/// candidate, so that the plan refuses it and says why, as it always did; any other file is
+/// only searched, and its occurrences listed.
+fn unreadable(by_path: Option<FileKind>, bytes: &[u8], map: &BranchMap, why: &'static str) -> Scan {
+    if by_path.is_some_and(|k| {
+        !matches!(k, FileKind::OtherYaml | FileKind::ShellScript | FileKind::Makefile)
+    }) {
+        return Scan::Candidate { lines: Vec::new() };
+    }
+    let lines = rewrite::occurrence_lines(&String::from_utf8_lossy(bytes), map);
+    if lines.is_empty() { Scan::Skip } else { Scan::Uncovered { lines, reason: why } }
 }
 
 /// Whether `path` is inside the plan's `files` globs.

@@ -334,12 +334,13 @@ pub fn needs_reading(kind: FileKind, text: &str, map: &BranchMap) -> bool {
     if !words::find_hits(text, map).is_empty() {
         return true;
     }
-    map.new_name("gh-pages").is_some()
-        && (kind == FileKind::ChartReleaser
-            || dialect::actions::PAGES_DEFAULTS
-                .iter()
-                .any(|(a, _)| text.to_ascii_lowercase().contains(a))
-            || text.contains("cr index"))
+    if map.new_name("gh-pages").is_none() {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    kind == FileKind::ChartReleaser
+        || dialect::actions::PAGES_DEFAULTS.iter().any(|(a, _)| lower.contains(a))
+        || text.contains("cr index")
 }
 
 /// Rewrites one file's text. Deterministic; never panics; on error nothing is changed.

@@ -265,3 +265,30 @@ fn a_chart_template_found_in_a_directory_is_listed_not_refused() {
     )
     .expect(1);
 }
+
+#[test]
+fn files_the_rewriter_cannot_read_are_listed_unless_they_are_ci_files() {
+    let s = Sandbox::new();
+    let big = format!("# charts branch mirror\n{}", "x: y\n".repeat(1_300_000));
+    push_on_main(&s, &[("charts/app/crds/big.yaml", &big)]);
+    let mate = s.teammate();
+    // Latin-1, not UTF-8: "# café charts".
+    std::fs::write(mate.join("charts/app/values.yaml"), b"# caf\xe9 charts\n").unwrap();
+    git(&mate, &["add", "charts/app/values.yaml"]);
+    git(&mate, &["commit", "-q", "-m", "latin-1"]);
+    git(&mate, &["push", "-q", "origin", "main"]);
+    git(&s.clone, &["pull", "-q", "--ff-only"]);
+    let run = s.rebranch(&["plan"]).expect(0);
+    assert!(
+        run.stdout.contains(
+            "not covered: charts/app/crds/big.yaml:1  over the size limit for files the rewriter reads"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("not covered: charts/app/values.yaml:1  not UTF-8 text"),
+        "{}",
+        run.stdout
+    );
+}
