@@ -210,20 +210,6 @@ pub fn reviews(out: &mut String, reviews: &[ReviewItem], style: Style) {
     }
 }
 
-#[cfg(test)]
-mod escape_tests {
-    use super::escape;
-
-    #[test]
-    fn control_characters_and_bidi_overrides_are_shown_escaped() {
-        assert_eq!(escape("plain/ü.yml"), "plain/ü.yml");
-        assert_eq!(escape("a\x1b[2Kb"), "a\\u{1b}[2Kb");
-        assert_eq!(escape("x\n+ origin/fake"), "x\\u{a}+ origin/fake");
-        assert_eq!(escape("evil\u{202e}lmy.sh"), "evil\\u{202e}lmy.sh");
-        assert_eq!(escape("tab\tkept"), "tab\tkept");
-    }
-}
-
 /// The occurrences of the old names that the CI rewrite does not read, one line each.
 pub fn not_covered(out: &mut String, items: &[Uncovered], style: Style) {
     if items.is_empty() {
@@ -243,5 +229,19 @@ pub fn not_covered(out: &mut String, items: &[Uncovered], style: Style) {
             u.line,
             style.dim(&u.reason)
         );
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_escaped() {
+        assert_eq!(escape("plain/ü.yml"), "plain/ü.yml");
+        assert_eq!(escape("a\x1b[2Kb"), "a\\u{1b}[2Kb");
+        assert_eq!(escape("x\n+ origin/fake"), "x\\u{a}+ origin/fake");
+        assert_eq!(escape("evil\u{202e}lmy.sh"), "evil\\u{202e}lmy.sh");
+        assert_eq!(escape("tab\tkept"), "tab\tkept");
     }
 }
