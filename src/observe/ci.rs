@@ -205,7 +205,7 @@ fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>) -> Sca
     let kind = rewrite::classify(path, text);
     let lines = rewrite::occurrence_lines(text, map);
     match kind {
-        Some(kind) if !lines.is_empty() || rewrite::needs_reading(kind, text, map) => {
+        Some(kind) if !lines.is_empty() || rewrite::may_rely_on_default(kind, text, map) => {
             Scan::Candidate { lines }
         }
         _ if lines.is_empty() => Scan::Skip,

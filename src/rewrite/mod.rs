@@ -328,19 +328,26 @@ pub fn occurrence_lines(text: &str, map: &BranchMap) -> Vec<usize> {
 }
 
 /// Tells whether a file of this kind must go through the rewriter: it names an old branch,
-/// or `gh-pages` is renamed and the file may rely on a tool's `gh-pages` default (a
-/// chart-releaser config, a step using a publishing action, `cr index`).
+/// or it may rely on a tool's `gh-pages` default ([`may_rely_on_default`]).
 pub fn needs_reading(kind: FileKind, text: &str, map: &BranchMap) -> bool {
-    if !words::find_hits(text, map).is_empty() {
-        return true;
-    }
+    !words::find_hits(text, map).is_empty() || may_rely_on_default(kind, text, map)
+}
+
+/// Tells whether `gh-pages` is renamed and the file may rely on a tool's `gh-pages` default:
+/// a chart-releaser config, a step using a publishing action, `cr index`.
+pub fn may_rely_on_default(kind: FileKind, text: &str, map: &BranchMap) -> bool {
     if map.new_name("gh-pages").is_none() {
         return false;
     }
+    if kind == FileKind::ChartReleaser || text.contains("cr index") {
+        return true;
+    }
+    // Only a step's `uses:` names an action: most files have none, and are not lowercased.
+    if !text.contains("uses") {
+        return false;
+    }
     let lower = text.to_ascii_lowercase();
-    kind == FileKind::ChartReleaser
-        || dialect::actions::PAGES_DEFAULTS.iter().any(|(a, _)| lower.contains(a))
-        || text.contains("cr index")
+    dialect::actions::PAGES_DEFAULTS.iter().any(|(a, _)| lower.contains(a))
 }
 
 /// Rewrites one file's text. Deterministic; never panics; on error nothing is changed.
