@@ -92,8 +92,28 @@ fn assignment_eq(text: &str) -> Option<usize> {
 
 /// Index of the command name: the first word that is neither a keyword nor an assignment.
 fn head(cmd: &[Word]) -> Option<usize> {
-    cmd.iter()
-        .position(|w| !KEYWORDS.contains(&w.text.as_str()) && assignment_eq(&w.text).is_none())
+    cmd.iter().position(|w| {
+        !w.in_array && !KEYWORDS.contains(&w.text.as_str()) && assignment_eq(&w.text).is_none()
+    })
+}
+
+/// An element of `NAME=(a b)`: a branch when NAME names one and the element is the whole
+/// name, a path or prose by the usual rules otherwise.
+fn array_element_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Call {
+    let t = cmd[wi].text.as_str();
+    let name = cmd[..wi]
+        .iter()
+        .rev()
+        .find(|w| !w.in_array)
+        .and_then(|w| assignment_eq(&w.text).map(|eq| &w.text[..eq]))
+        .unwrap_or("");
+    if rules::is_branch_key(name) {
+        return rules::branch_value_call(t, ti, len, env);
+    }
+    if rules::is_path_key(name) {
+        return call(Verdict::Keep, "an element of a path array");
+    }
+    rules::generic_call(t, ti, len, env)
 }
 
 fn basename(word: &str) -> &str {
@@ -104,6 +124,9 @@ fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &En
     let t = cmd[wi].text.as_str();
     if let Some(c) = rules::url_call(t, ti, len, env) {
         return c;
+    }
+    if cmd[wi].in_array {
+        return array_element_call(cmd, wi, ti, len, env);
     }
     let h = head(cmd);
     if h.is_none_or(|h| wi < h)
@@ -613,6 +636,12 @@ mod script_tests {
                 Rewrite
             ]
         );
+    }
+
+    #[test]
+    fn array_elements() {
+        let src = "BRANCHES=(main gh-pages)\nDIRS=(\n  gh-pages\n  docs\n)\nTHINGS=(gh-pages)\ngit push origin gh-pages\n";
+        assert_eq!(verdicts("a.sh", src), vec![Rewrite, Keep, Review, Rewrite]);
     }
 
     #[test]

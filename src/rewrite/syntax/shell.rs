@@ -12,6 +12,9 @@ pub(crate) struct Word {
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// An element of an array assignment, `NAME=(a b)`: the assignment is the command's
+    /// last word before it that is not an element.
+    pub in_array: bool,
     runs: Vec<Run>,
 }
 
@@ -25,7 +28,7 @@ struct Run {
 
 impl Word {
     fn new(at: usize) -> Self {
-        Self { start: at, end: at, text: String::new(), runs: Vec::new() }
+        Self { start: at, end: at, text: String::new(), in_array: false, runs: Vec::new() }
     }
 
     /// Appends `src[at..end]` (unquoted text taken as it is).
@@ -91,6 +94,7 @@ pub(crate) fn split(src: &str, folded: bool) -> Script {
         word: None,
         folded,
         pending: Vec::new(),
+        array: false,
     };
     sp.run();
     sp.script
@@ -117,6 +121,8 @@ struct Splitter<'a> {
     folded: bool,
     /// Here-documents opened on the current line: delimiter, and whether `<<-` strips tabs.
     pending: Vec<(String, bool)>,
+    /// Inside the parentheses of an array assignment.
+    array: bool,
 }
 
 impl Splitter<'_> {
@@ -128,6 +134,16 @@ impl Splitter<'_> {
                 b'\\' => self.escape(),
                 b' ' | b'\t' | b'\r' => self.next_word(1),
                 b'\n' if self.folded && !self.blank_line_follows() => self.next_word(1),
+                // `NAME=(a b)`: the elements are words of the assignment's command.
+                b'(' if self.word.as_ref().is_some_and(|w| w.text.ends_with('=')) => {
+                    self.next_word(1);
+                    self.array = true;
+                }
+                b')' if self.array => {
+                    self.next_word(1);
+                    self.array = false;
+                }
+                b'\n' if self.array => self.next_word(1),
                 b'\n' if !self.pending.is_empty() => {
                     self.next_word(1);
                     self.next_command();
@@ -292,7 +308,8 @@ impl Splitter<'_> {
     }
 
     fn next_word(&mut self, skip: usize) {
-        if let Some(w) = self.word.take() {
+        if let Some(mut w) = self.word.take() {
+            w.in_array = self.array;
             self.cmd.push(w);
         }
         self.i += skip;
