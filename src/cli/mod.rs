@@ -418,8 +418,10 @@ impl Ctx<'_> {
     ) -> Result<(Observation, Plan), CliError> {
         let target = target.clone();
         let pages = self.observe_pages(&target)?;
+        let fetch_warnings = listing.warnings.clone();
         let obs = observe::observe(repo, &target, pages, listing)?;
         let mut plan = crate::plan::build(&target, &obs, repo)?;
+        plan.warnings.extend(fetch_warnings);
         if let Some(hint) = self.suggest_pages_project(&target, &obs) {
             plan.warnings.push(hint);
         }

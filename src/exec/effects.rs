@@ -326,11 +326,17 @@ impl Effects for GitEffects<'_> {
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError> {
         let repo = self.repo;
         let Some(local) = local::read(repo, branch)? else { return Ok(()) };
+        let doing = format!("move local branch `{branch}`");
+        let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
+        if local.oid == to && from != to {
+            // The branch is where it goes, but a run killed while an earlier move updated
+            // the files may have left them part way from `to` to `from` (a rollback after
+            // such a kill finds exactly that): put those paths back, and nothing else.
+            return finish_half_checkout(repo, branch, to, from).map_err(err);
+        }
         if local.oid != from {
             return Ok(());
         }
-        let doing = format!("move local branch `{branch}`");
-        let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
         // The branch may be checked out here or in another work tree (`git worktree add`):
         // its files go along with it, or, when someone's changes are there, it stays.
         if let Some(tree) = local::work_tree_of(repo, branch) {
@@ -358,6 +364,28 @@ impl Effects for GitEffects<'_> {
             .map_err(err)?;
         Ok(())
     }
+}
+
+/// In the work tree holding `branch` (at `head`), the paths left part way towards `other`
+/// by a killed checkout are checked out at `head` again; anyone's own changes stop it.
+fn finish_half_checkout(
+    repo: &Repository,
+    branch: &str,
+    head: Oid,
+    other: Oid,
+) -> Result<(), git2::Error> {
+    let Some(tree) = local::work_tree_of(repo, branch) else { return Ok(()) };
+    if local::is_clean(&tree) {
+        return Ok(());
+    }
+    let Some(paths) = half_followed(&tree, head, other)? else { return Ok(()) };
+    let target = tree.find_commit(head)?;
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.force();
+    for p in &paths {
+        opts.path(p);
+    }
+    tree.checkout_tree(target.as_object(), Some(&mut opts))
 }
 
 /// Returns the id of `tree` with the blob at `path` replaced (its mode kept).

@@ -306,8 +306,10 @@ impl Planner<'_> {
         let (r, b) = (a.remote.as_str(), a.branch.as_str());
         let live = self.head(r, b)?;
         if live == Some(parent) {
-            // Never pushed (a run stopped before), or already taken back.
-            return Ok(None);
+            // Never pushed (a run stopped before), or already taken back on the remote: the
+            // local branch may still have to follow (a rollback killed between the two).
+            let back = Action::CiCommit(Box::new(CiCommit { back: true, ..a.clone() }));
+            return self.checked(back);
         }
         match self.fx.parents(commit) {
             Some(p) if p == [parent] => {}

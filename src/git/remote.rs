@@ -24,6 +24,10 @@ pub struct RemoteListing {
     pub default_branch: Option<String>,
     /// The branches whose objects were fetched on that connection.
     pub fetched: Vec<String>,
+    /// What went wrong moving the remote-tracking refs after the fetch (a lock file left by
+    /// a killed process): the objects are here and the listing holds, so it is said, not
+    /// fatal.
+    pub warnings: Vec<String>,
 }
 
 /// One ref update with its lease: the remote branch must be at `expect` (`None`: absent).
@@ -108,14 +112,19 @@ pub fn list_and_fetch(
     remote.download(&specs, Some(&mut options)).map_err(GitError::from_git(&doing))?;
     let tips_attempts = RefCell::new(Attempts::default());
     let mut tips_callbacks = credential_callbacks(&config, &tips_attempts);
-    remote
-        .update_tips(
-            Some(&mut tips_callbacks),
-            git2::RemoteUpdateFlags::empty(),
-            git2::AutotagOption::None,
-            Some("rebranch: fetch"),
-        )
-        .map_err(GitError::from_git(&doing))?;
+    let moved = remote.update_tips(
+        Some(&mut tips_callbacks),
+        git2::RemoteUpdateFlags::empty(),
+        git2::AutotagOption::None,
+        Some("rebranch: fetch"),
+    );
+    if let Err(e) = moved {
+        listing.warnings.push(format!(
+            "fetched {}, but could not move the remote-tracking refs: {} (the plan uses what `{remote_name}` listed)",
+            stale.join(", "),
+            e.message().trim()
+        ));
+    }
     listing.fetched = stale;
     Ok(listing)
 }
