@@ -20,6 +20,7 @@ pub enum Fetched {
 /// clone already there (pruning branches the remote no longer has), after checking that it
 /// is a clone of `url`.
 pub fn clone_or_fetch(url: &str, dest: &Path, remote: &str) -> Result<Fetched, GitError> {
+    super::https::register();
     let shown = super::redact_url(url);
     if dest.exists() {
         let doing = format!("open the clone {}", dest.display());

@@ -1,8 +1,10 @@
 //! Git access through git2: shared error type and small helpers. `remote` talks to the
-//! remote; `local` edits local branches; `fetch` clones or refreshes a batch's clones. Reading the repository's state for planning is
-//! [`crate::observe`]'s job.
+//! remote; `local` edits local branches; `fetch` clones or refreshes a batch's clones;
+//! `https` is libgit2's transport for `https://` remotes. Reading the repository's state for
+//! planning is [`crate::observe`]'s job.
 
 pub mod fetch;
+pub mod https;
 pub mod local;
 pub mod remote;
 

@@ -63,6 +63,7 @@ pub fn list_and_fetch(
     remote_name: &str,
     wanted: &dyn Fn(&RemoteListing) -> Vec<String>,
 ) -> Result<RemoteListing, GitError> {
+    super::https::register();
     let mut remote = find_remote(repo, remote_name)?;
     let config = repo.config().map_err(GitError::from_git("read git config"))?;
     let attempts = RefCell::new(Attempts::default());
@@ -131,6 +132,7 @@ pub fn list_and_fetch(
 
 /// Pushes one ref update with compare-and-swap, then updates the remote-tracking ref.
 pub fn push(repo: &Repository, remote_name: &str, update: &RefUpdate) -> Result<(), PushError> {
+    super::https::register();
     let mut remote = find_remote(repo, remote_name)?;
     let config = repo.config().map_err(GitError::from_git("read git config"))?;
     let dst = format!("refs/heads/{}", update.branch);

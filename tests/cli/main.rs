@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod flow;
 mod hostile;
+mod https;
 mod migrate;
 mod pages;
 mod preflight;

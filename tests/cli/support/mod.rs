@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fleet;
+pub mod https;
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
