@@ -2,12 +2,14 @@
 //!
 //! [`file`] reads the batch file (which repositories, with which plan variables),
 //! [`report`] keeps the per-repository results that `--only failed|pending` reruns from,
+//! [`shard`] splits a batch across machines and merges the shards' reports,
 //! and [`run_parallel`] runs one closure per repository on a bounded pool of threads. What
 //! runs for each repository is the single-repository code path, called by the command line;
 //! nothing here plans or applies anything.
 
 pub mod file;
 pub mod report;
+pub mod shard;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::shard::Shard;
+
 /// The version of the report document; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
 /// The report's file name inside the work directory.
@@ -62,6 +64,9 @@ pub struct Report {
     pub command: String,
     /// The batch file it ran.
     pub repos_file: String,
+    /// The shard it covers, for a run with `--shard I/N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     pub repos: Vec<RepoReport>,
 }
 
@@ -82,6 +87,10 @@ pub struct RepoReport {
     /// For a skipped repository: its result in the report before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<RepoResult>,
+    /// In a shard's report: its place in the batch file, so that merged reports keep the
+    /// file's order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
 }
 
 impl RepoReport {
@@ -178,6 +187,7 @@ mod tests {
             error: None,
             note: None,
             previous,
+            position: None,
         }
     }
 
@@ -188,6 +198,7 @@ mod tests {
             format_version: FORMAT_VERSION,
             command: "apply".into(),
             repos_file: "repos.toml".into(),
+            shard: None,
             repos: vec![
                 entry("a", Migrated, None),
                 entry("b", Failed, None),
@@ -216,6 +227,7 @@ mod tests {
             format_version: FORMAT_VERSION,
             command: "plan".into(),
             repos_file: "repos.toml".into(),
+            shard: None,
             repos: vec![entry("a", RepoResult::AlreadyMigrated, None)],
         };
         std::fs::write(&path, report.to_json()).unwrap();

@@ -13,6 +13,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::apply::{self, Applied, ApplyArgs, Echo, RollbackArgs, RolledBack};
 use super::{CliError, Ctx, Format, GlobalArgs, Kind, write_atomic};
 use crate::batch::report::{self, RepoReport, RepoResult, Report};
+use crate::batch::shard::{self, Shard};
 use crate::batch::{self, BatchFile, Location, Only, RepoEntry};
 use crate::ui::{RepoProgress, Ui};
 
@@ -36,6 +37,9 @@ enum BatchCommand {
     /// Undo the last apply of every repository (needs --yes)
     #[command(after_help = AFTER_HELP)]
     Rollback(BatchRollbackArgs),
+    /// Merge the reports of a batch's shards into the batch's summary
+    #[command(after_help = REPORT_AFTER_HELP)]
+    Report(BatchReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +53,24 @@ struct Common {
     /// Rerun only the repositories the last report shows as failed, or as not migrated
     #[arg(long, value_enum, value_name = "WHICH")]
     only: Option<OnlyArg>,
+    /// Work on shard I of N only: the repositories whose name hashes to I (the same split on
+    /// every machine); merge the shards' reports with `batch report --merge`
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Where the report goes (and where --only reads the last one) [default: in the work
+    /// directory, rebranch-batch-report.json, or rebranch-batch-report.shard-I-of-N.json]
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct BatchReportArgs {
+    /// The shards' reports, one per shard of the same batch command and file
+    #[arg(long, value_name = "REPORT", required = true, num_args = 1..)]
+    merge: Vec<PathBuf>,
+    /// plan/status: exit 2 when any repository has changes pending
+    #[arg(long)]
+    detailed_exitcode: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -129,10 +151,22 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
             refuse_without_yes(a.yes, "rollback")?;
             (Op::Rollback, &a.common, false)
         }
+        BatchCommand::Report(a) => return cmd_merge(ctx, a),
     };
     let file =
         BatchFile::load(&common.repos).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
-    let report_path = Report::path(&file.workdir);
+    let report_path = match (&common.report, common.shard) {
+        (Some(path), _) => path.clone(),
+        (None, Some(shard)) => shard.report_path(&file.workdir),
+        (None, None) => Report::path(&file.workdir),
+    };
+    // A shard works on its own repositories only, and its report lists just those.
+    let in_shard: Vec<(usize, &RepoEntry)> = file
+        .repos
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| common.shard.is_none_or(|s| s.takes(&r.name)))
+        .collect();
     let last = match common.only {
         None => Report::load(&report_path).ok(),
         Some(_) => Some(
@@ -143,9 +177,9 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
         OnlyArg::Failed => Only::Failed,
         OnlyArg::Pending => Only::Pending,
     });
-    let selected: Vec<&RepoEntry> = file
-        .repos
+    let selected: Vec<&RepoEntry> = in_shard
         .iter()
+        .map(|(_, r)| *r)
         .filter(|r| match (only, &last) {
             (Some(only), Some(last)) => last.selects(&r.name, only),
             _ => true,
@@ -162,7 +196,14 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
         format_version: report::FORMAT_VERSION,
         command: op.name().to_string(),
         repos_file: file.source.clone(),
-        repos: file.repos.iter().map(|r| initial(&file, r, &selected, last.as_ref())).collect(),
+        shard: common.shard,
+        repos: in_shard
+            .iter()
+            .map(|(i, r)| RepoReport {
+                position: common.shard.map(|_| *i),
+                ..initial(&file, r, &selected, last.as_ref())
+            })
+            .collect(),
     };
     write_atomic(&report_path, report.to_json().as_bytes())?;
 
@@ -170,11 +211,14 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     if !selected.is_empty() {
+        let of = match common.shard {
+            Some(s) => format!("{} in shard {s} of the {}", in_shard.len(), file.repos.len()),
+            None => file.repos.len().to_string(),
+        };
         ctx.ui.status(&format!(
-            "batch {}: {} of {} repositories, {} at a time",
+            "batch {}: {} of {of} repositories, {} at a time",
             op.name(),
             selected.len(),
-            file.repos.len(),
             jobs.min(selected.len())
         ));
     }
@@ -200,9 +244,10 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
                 error: Some(panic),
                 note: None,
                 previous: None,
+                position: None,
             });
             if let Some(slot) = report.repos.iter_mut().find(|r| r.name == entry.name) {
-                *slot = line;
+                *slot = RepoReport { position: slot.position, ..line };
             }
             if let Err(e) = write_atomic(&report_path, report.to_json().as_bytes()) {
                 write_error.get_or_insert(e);
@@ -214,7 +259,8 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
     if ctx.json() {
         ctx.ui.out(&report.to_json());
     } else {
-        ctx.ui.out(&summary(&report, &report_path, ctx.ui));
+        let place = format!("Report: {}", report_path.display());
+        ctx.ui.out(&summary(&report, &place, ctx.ui));
     }
     if let Some(e) = write_error {
         return Err(e);
@@ -253,6 +299,7 @@ fn initial(
             error: None,
             note: None,
             previous: None,
+            position: None,
         };
     }
     RepoReport {
@@ -263,6 +310,7 @@ fn initial(
         error: before.and_then(|b| b.error.clone()),
         note: before.and_then(|b| b.note.clone()),
         previous: before.map(RepoReport::standing),
+        position: None,
     }
 }
 
@@ -283,6 +331,7 @@ fn run_repo(
         error: None,
         note: None,
         previous: None,
+        position: None,
     };
     match run_repo_inner(ctx, file, entry, op, &dir, progress) {
         Ok((result, changes, note)) => {
@@ -408,8 +457,41 @@ fn exit_code(op: Op, report: &Report, detailed: bool) -> u8 {
     }
 }
 
-/// The summary table and a count per result.
-fn summary(report: &Report, path: &Path, ui: Ui) -> String {
+/// `batch report --merge`: the shards' reports as the report of the whole batch, with the
+/// exit code the batch command would have had unsharded.
+fn cmd_merge(ctx: &Ctx<'_>, args: &BatchReportArgs) -> Result<u8, CliError> {
+    let mut reports = Vec::new();
+    for path in &args.merge {
+        let report = Report::load(path).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
+        reports.push((path.display().to_string(), report));
+    }
+    let merged = shard::merge(&reports).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
+    let op = match merged.command.as_str() {
+        "plan" => Op::Plan,
+        "status" => Op::Status,
+        "apply" => Op::Apply { no_verify: false },
+        "rollback" => Op::Rollback,
+        other => {
+            return Err(CliError::new(
+                Kind::Failure,
+                format!(
+                    "the reports are of `batch {other}`, a command this rebranch does not know"
+                ),
+            ));
+        }
+    };
+    if ctx.json() {
+        ctx.ui.out(&merged.to_json());
+    } else {
+        let names: Vec<String> = args.merge.iter().map(|p| p.display().to_string()).collect();
+        let place = format!("Merged from: {}", names.join(", "));
+        ctx.ui.out(&summary(&merged, &place, ctx.ui));
+    }
+    Ok(exit_code(op, &merged, args.detailed_exitcode))
+}
+
+/// The summary table and a count per result; `place` says where the report is.
+fn summary(report: &Report, place: &str, ui: Ui) -> String {
     let style = ui.out_style;
     let rows: Vec<[String; 4]> = report
         .repos
@@ -447,10 +529,9 @@ fn summary(report: &Report, path: &Path, ui: Ui) -> String {
     }
     let counts: Vec<String> = counts.iter().map(|(r, n)| format!("{n} {}", r.label())).collect();
     out.push_str(&format!(
-        "\n{} repositories: {}.\nReport: {}\n",
+        "\n{} repositories: {}.\n{place}\n",
         report.repos.len(),
         counts.join(", "),
-        path.display()
     ));
     out
 }
@@ -477,10 +558,12 @@ Examples:
   rebranch batch apply --repos repos.toml --yes --jobs 4
   rebranch batch apply --repos repos.toml --yes --only failed   # rerun what failed last time
   rebranch batch status --repos repos.toml --format json
+  rebranch batch apply --repos repos.toml --yes --shard 2/8   # one machine's share of 8
+  rebranch batch report --merge work/rebranch-batch-report.shard-*.json
 
 The batch file (TOML; relative paths are relative to it):
   [defaults]
-  workdir = \"work\"             # clones and rebranch-batch-report.json [default: the file's directory]
+  workdir = \"work\"             # clones and the report [default: the file's directory]
   plan = \"plans/custom.toml\"   # [default: the built-in ADR-002 plan]
   set = { \"cloudflare.account_id\" = \"0123abcd\" }
   resolve = []                 # review decisions for every repository
@@ -506,3 +589,18 @@ Exit codes:
   4    apply: none failed, but some need review (their --resolve decisions are missing)
   5    apply/rollback: a repository failed or stopped part way (the report names it)
   64   usage error";
+
+/// `rebranch batch report --help`.
+pub const REPORT_AFTER_HELP: &str = "\
+Examples:
+  rebranch batch report --merge work/rebranch-batch-report.shard-*.json
+  rebranch batch report --merge r1.json r2.json r3.json --format json > report.json
+
+Every shard of one split (`--shard 1/N` to `N/N`) of one batch command and file must be given,
+each once. The merged report lists the repositories in the batch file's order, as one
+unsharded run would have; --format json prints it in the report's format.
+
+Exit codes: those of the batch command the reports came from, as if it had run unsharded
+(plan/status: 1 if a repository failed, 2 with --detailed-exitcode if changes are pending;
+apply: 5 if one failed, 4 if some need review; rollback: 5 if one failed); 1 also when the
+reports cannot be merged (a shard missing or given twice, different commands or files).";

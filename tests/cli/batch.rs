@@ -303,3 +303,158 @@ fn remove_git_locks(dir: &std::path::Path) {
         }
     }
 }
+
+/// The report a shard wrote, as JSON.
+fn shard_report(f: &Fleet, i: u32, n: u32) -> serde_json::Value {
+    let path = f.workdir.join(format!("rebranch-batch-report.shard-{i}-of-{n}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("a shard's report is JSON")
+}
+
+#[test]
+fn three_shards_merge_into_the_unsharded_report() {
+    // With this fleet's names the split is 0/5/3: an empty shard is merged too.
+    let f = Fleet::new();
+    let whole = f.batch(&["plan"]).expect(1);
+    let unsharded = f.report();
+
+    let mut reports = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for i in 1..=3u32 {
+        let shard = format!("{i}/3");
+        let mut args = vec!["plan", "--shard", &shard];
+        // One shard names its report itself; the others take the default name.
+        let named = f.dir.path().join("shard-two.json");
+        if i == 2 {
+            args.extend(["--report", named.to_str().unwrap()]);
+        }
+        let run = f.batch(&args);
+        let report = if i == 2 {
+            serde_json::from_str(&std::fs::read_to_string(&named).unwrap()).unwrap()
+        } else {
+            shard_report(&f, i, 3)
+        };
+        let names: Vec<String> = report["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect();
+        let has_broken = names.iter().any(|n| n == "broken");
+        assert_eq!(run.code, if has_broken { 1 } else { 0 }, "shard {shard}: {}", run.stdout);
+        assert_eq!(report["shard"], serde_json::json!({"index": i, "count": 3}));
+        assert_eq!(report["command"], "plan");
+        seen.extend(names);
+        reports.push(if i == 2 {
+            named
+        } else {
+            f.workdir.join(format!("rebranch-batch-report.shard-{i}-of-3.json"))
+        });
+    }
+    seen.sort();
+    let mut all: Vec<String> = f.members.iter().map(|m| m.name.to_string()).collect();
+    all.sort();
+    assert_eq!(seen, all, "every repository in exactly one shard");
+
+    let paths: Vec<&str> = reports.iter().map(|p| p.to_str().unwrap()).collect();
+    let mut merge = vec!["report", "--merge"];
+    merge.extend(&paths);
+    let mut json_args = merge.clone();
+    json_args.extend(["--format", "json"]);
+    let merged = crate::support::fleet::rebranch_in(
+        &f,
+        f.dir.path(),
+        &["batch"].iter().chain(&json_args).copied().collect::<Vec<_>>(),
+    );
+    assert_eq!(merged.code, whole.code, "the exit code of the unsharded plan: {}", merged.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&merged.stdout).expect("JSON");
+    assert_eq!(doc, unsharded, "the merged report is the unsharded one");
+
+    let text = crate::support::fleet::rebranch_in(
+        &f,
+        f.dir.path(),
+        &["batch"].iter().chain(&merge).copied().collect::<Vec<_>>(),
+    );
+    let counts =
+        |out: &str| out.lines().find(|l| l.contains(" repositories: ")).map(str::to_string);
+    assert_eq!(counts(&text.stdout), counts(&whole.stdout), "{}", text.stdout);
+    let table = |out: &str| -> Vec<String> {
+        out.lines().take_while(|l| !l.is_empty()).map(str::to_string).collect()
+    };
+    assert_eq!(table(&text.stdout), table(&whole.stdout));
+
+    // A shard left out, or given twice, is named.
+    let missing = crate::support::fleet::rebranch_in(
+        &f,
+        f.dir.path(),
+        &["batch", "report", "--merge", paths[0], paths[2]],
+    )
+    .expect(1);
+    assert!(missing.stderr.contains("shard 2 of 3 is missing"), "{}", missing.stderr);
+    let twice = crate::support::fleet::rebranch_in(
+        &f,
+        f.dir.path(),
+        &["batch", "report", "--merge", paths[0], paths[1], paths[2], paths[0]],
+    )
+    .expect(1);
+    assert!(twice.stderr.contains("given twice"), "{}", twice.stderr);
+}
+
+#[test]
+fn a_sharded_apply_resumes_its_failures_with_only_failed() {
+    let f = Fleet::new();
+    let broken_shard = rebranch::batch::shard::shard_of("broken", 2);
+    for i in 1..=2u32 {
+        let run = f.batch(&["apply", "--yes", "--shard", &format!("{i}/2")]);
+        assert_eq!(run.code, if i == broken_shard { 5 } else { 0 }, "{}{}", run.stdout, run.stderr);
+    }
+    let report = |i: u32| f.workdir.join(format!("rebranch-batch-report.shard-{i}-of-2.json"));
+    let merge = |expect: i32| {
+        crate::support::fleet::rebranch_in(
+            &f,
+            f.dir.path(),
+            &[
+                "batch",
+                "report",
+                "--merge",
+                report(1).to_str().unwrap(),
+                report(2).to_str().unwrap(),
+            ],
+        )
+        .expect(expect)
+    };
+    let merged = merge(5);
+    assert!(merged.stdout.contains("1 failed"), "{}", merged.stdout);
+
+    f.fix_broken();
+    let shard = format!("{broken_shard}/2");
+    let rerun = f.batch(&["apply", "--yes", "--shard", &shard, "--only", "failed"]).expect(0);
+    let after = shard_report(&f, broken_shard, 2);
+    for repo in after["repos"].as_array().unwrap() {
+        let want = if repo["name"] == "broken" { "migrated" } else { "skipped" };
+        assert_eq!(repo["result"], want, "{repo}: {}", rerun.stdout);
+    }
+    let merged = merge(0);
+    assert!(merged.stdout.contains("8 repositories: "), "{}", merged.stdout);
+    assert!(!merged.stdout.contains("failed"), "{}", merged.stdout);
+    let m = f.member("broken");
+    assert!(ls_remote(&m.origin).contains_key("release"), "the broken one was migrated");
+}
+
+#[test]
+fn bad_shard_values_are_usage_errors_that_name_the_fix() {
+    let f = Fleet::new();
+    for (bad, says) in [
+        ("0/3", "use 1/3 to 3/3"),
+        ("4/3", "use 1/3 to 3/3"),
+        ("2", "write it as I/N"),
+        ("1/0", "N must be 1 or more"),
+    ] {
+        let run = f.batch(&["plan", "--shard", bad]).expect(64);
+        assert!(run.stderr.contains(says), "{bad}: {}", run.stderr);
+    }
+    assert!(!f.workdir.exists(), "nothing ran");
+    let none =
+        crate::support::fleet::rebranch_in(&f, f.dir.path(), &["batch", "report"]).expect(64);
+    assert!(none.stderr.contains("--merge"), "{}", none.stderr);
+}

@@ -4,7 +4,7 @@
 
 use crate::support::{Sandbox, rebranch_env};
 
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "plan",
     "apply",
     "status",
@@ -13,6 +13,7 @@ const COMMANDS: [&str; 14] = [
     "rewrite",
     "batch",
     "batch apply",
+    "batch report",
     "completions",
     "man",
     "split",
