@@ -15,6 +15,7 @@ use super::{CliError, Ctx, Format, GlobalArgs, Kind, write_atomic};
 use crate::batch::report::{self, RepoReport, RepoResult, Report};
 use crate::batch::shard::{self, Shard};
 use crate::batch::{self, BatchFile, Location, Only, RepoEntry};
+use crate::git::fetch::Needs;
 use crate::ui::{RepoProgress, Ui};
 
 #[derive(Debug, Args)]
@@ -357,18 +358,18 @@ fn run_repo_inner(
     mut progress: RepoProgress,
 ) -> Result<(RepoResult, usize, Option<String>), CliError> {
     let global = repo_args(ctx.global, file, entry, dir);
-    if let Location::Url(url) = &entry.location {
-        let remote = global
-            .sets
-            .iter()
-            .rev()
-            .find_map(|s| s.strip_prefix("remote="))
-            .unwrap_or("origin")
-            .to_string();
-        progress.phase(if dir.exists() { "fetching" } else { "cloning" });
-        crate::git::fetch::clone_or_fetch(url, dir, &remote)?;
-    }
     let inner = Ctx { global: &global, ui: Ui { quiet: true, ..ctx.ui }, env: ctx.env.clone() };
+    if let Location::Url(url) = &entry.location {
+        // Only what the plan reads: the branches it names, and history where it compares.
+        let target = inner.target()?;
+        let needs = Needs {
+            branches: crate::observe::target_names(&target),
+            related: crate::observe::related_names(&target),
+            checkout: target.rewrite.as_ref().map(|r| r.commit_on.clone()),
+        };
+        progress.phase(if dir.exists() { "fetching" } else { "cloning" });
+        crate::git::fetch::clone_or_fetch(url, dir, &target.remote, &needs)?;
+    }
     match op {
         Op::Plan | Op::Status => {
             progress.phase("planning");

@@ -160,9 +160,12 @@ pub fn connect(
     Ok(remote::list_and_fetch(repo, remote_name, &wanted)?)
 }
 
-/// The clone must be whole and have the remote.
+/// The clone must be whole (or fetched by the minimum by a batch) and have the remote.
 fn check_clone(repo: &Repository, remote_name: &str) -> Result<(), ObserveError> {
-    if repo.is_shallow() {
+    // A clone a batch fetched by the minimum is shallow on purpose: its history is there
+    // wherever tips are compared, which `observe` checks (`reaches_shallow_edge`).
+    let minimal = repo.config().ok().and_then(|c| c.get_bool(git::fetch::MINIMAL_KEY).ok());
+    if repo.is_shallow() && minimal != Some(true) {
         let dir = repo.workdir().unwrap_or(repo.path());
         return Err(ObserveError::Shallow { path: dir.display().to_string() });
     }
@@ -183,6 +186,7 @@ pub fn observe(
     let dir = repo.workdir().unwrap_or(repo.path());
     let workdir = dir.components().collect::<PathBuf>();
     check_clone(repo, &target.remote)?;
+    let shallow = repo.is_shallow();
     let remote_url = match repo.find_remote(&target.remote) {
         Ok(r) => git::redact_url(r.url().unwrap_or_default()),
         Err(_) => return Err(no_remote(repo, &target.remote)),
@@ -211,6 +215,9 @@ pub fn observe(
     let groups: Vec<BTreeSet<Oid>> =
         related_names(target).iter().map(|g| g.iter().flat_map(tips_of).collect()).collect();
     let (contains, missing) = graph_facts(repo, &groups)?;
+    if shallow && reaches_shallow_edge(repo, &groups, &missing)? {
+        return Err(ObserveError::Shallow { path: workdir.display().to_string() });
+    }
     let files = required_files(repo, target, &remote_heads);
     let ci = match (
         &target.rewrite,
@@ -300,6 +307,36 @@ fn graph_facts(repo: &Repository, groups: &[BTreeSet<Oid>]) -> Result<GraphFacts
         }
     }
     Ok((contains, missing))
+}
+
+/// In a shallow repository: whether the history of a tip whose ancestry is compared (a
+/// group with more than one tip) reaches a commit whose parents were not fetched, so that
+/// "does X contain Y" could not be answered.
+fn reaches_shallow_edge(
+    repo: &Repository,
+    groups: &[BTreeSet<Oid>],
+    missing: &BTreeSet<Oid>,
+) -> Result<bool, ObserveError> {
+    let text = std::fs::read_to_string(repo.path().join("shallow")).unwrap_or_default();
+    let edges: BTreeSet<Oid> = text.lines().filter_map(|l| Oid::from_str(l.trim()).ok()).collect();
+    let walk_err = GitError::from_git("walk history");
+    let mut walk = repo.revwalk().map_err(walk_err)?;
+    let mut any = false;
+    for group in groups.iter().filter(|g| g.len() > 1) {
+        for tip in group.difference(missing) {
+            walk.push(*tip).map_err(GitError::from_git("walk history"))?;
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(false);
+    }
+    for oid in walk {
+        if edges.contains(&oid.map_err(GitError::from_git("walk history"))?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn no_remote(repo: &Repository, wanted: &str) -> ObserveError {

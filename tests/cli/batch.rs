@@ -458,3 +458,111 @@ fn bad_shard_values_are_usage_errors_that_name_the_fix() {
         crate::support::fleet::rebranch_in(&f, f.dir.path(), &["batch", "report"]).expect(64);
     assert!(none.stderr.contains("--merge"), "{}", none.stderr);
 }
+
+/// A repository given by a `git://` URL, with history on every branch, a branch the plan
+/// does not name and a tag: (its bare origin's parent, the daemon).
+fn served_with_history(root: &std::path::Path) -> (std::path::PathBuf, crate::support::Daemon) {
+    let s = rebranch::demo::create(&root.join("src")).expect("sample");
+    let clone = &s.clone;
+    for i in 0..30 {
+        std::fs::write(clone.join("HISTORY.md"), format!("change {i}\n")).unwrap();
+        git(clone, &["add", "HISTORY.md"]);
+        git(clone, &["commit", "-q", "-m", &format!("change {i}")]);
+    }
+    git(clone, &["tag", "v1.0.0"]);
+    git(clone, &["switch", "-q", "-c", "feature/unrelated"]);
+    git(clone, &["commit", "-q", "--allow-empty", "-m", "not named by the plan"]);
+    git(clone, &["switch", "-q", "main"]);
+    git(clone, &["push", "-q", "origin", "main", "feature/unrelated", "v1.0.0"]);
+    let daemon = crate::support::Daemon::serve(s.origin.parent().unwrap());
+    (s.origin, daemon)
+}
+
+#[test]
+fn a_url_is_fetched_by_the_minimum_and_deepened_where_tips_are_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join(".gitconfig"), "[user]\n\tname = Bot\n\temail = bot@acme.example\n")
+        .unwrap();
+    let (origin, daemon) = served_with_history(root);
+    let file = root.join("repos.toml");
+    let resolve: Vec<String> =
+        rebranch::demo::SAMPLE_RESOLUTIONS.iter().map(|r| format!("{r:?}")).collect();
+    let entry = format!(
+        "[[repo]]\nname = \"web\"\nurl = {:?}\nresolve = [{}]\n",
+        daemon.url("origin.git"),
+        resolve.join(", ")
+    );
+    std::fs::write(&file, &entry).unwrap();
+    let plan = |code| {
+        crate::support::rebranch_in(
+            root,
+            root,
+            &["batch", "plan", "--repos", file.to_str().unwrap()],
+        )
+        .expect(code)
+    };
+    plan(0);
+    let clone = root.join("web");
+    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]).trim(), "true");
+    let refs = git(&clone, &["for-each-ref", "--format=%(refname)"]);
+    let refs: Vec<&str> = refs.lines().collect();
+    assert_eq!(
+        refs,
+        ["refs/heads/main", "refs/remotes/origin/charts", "refs/remotes/origin/main"],
+        "only the branches the plan names, no tags"
+    );
+    let count = |dir: &std::path::Path, rev: &str| git(dir, &["rev-list", "--count", rev]);
+    assert_eq!(count(&clone, "refs/remotes/origin/main").trim(), "1", "one commit deep");
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), git(&origin, &["rev-parse", "main"]));
+
+    // `release` now exists one commit ahead of `charts`: the plan compares the two tips, so
+    // their history is fetched, and the plan is the one a full clone gives.
+    let ahead = git(&origin, &["commit-tree", "charts^{tree}", "-p", "charts", "-m", "ahead"]);
+    git(&origin, &["update-ref", "refs/heads/release", ahead.trim()]);
+    plan(0);
+    let report = std::fs::read_to_string(root.join("rebranch-batch-report.json")).unwrap();
+    assert!(!report.contains("\"failed\""), "{report}");
+    assert_eq!(count(&clone, "refs/remotes/origin/charts"), count(&origin, "charts"));
+    assert_eq!(count(&clone, "refs/remotes/origin/main").trim(), "1", "main stays shallow");
+    let full = root.join("full");
+    git(root, &["clone", "-q", &daemon.url("origin.git"), full.to_str().unwrap()]);
+    let mut minimal = crate::support::rebranch_in(&clone, root, &["plan", "--format", "json"]);
+    let mut complete = crate::support::rebranch_in(&full, root, &["plan", "--format", "json"]);
+    assert_eq!(minimal.code, complete.code, "{}\n{}", minimal.stderr, complete.stderr);
+    let strip = |text: &mut String, dir: &std::path::Path| {
+        *text = text.replace(&dir.display().to_string(), "DIR");
+    };
+    strip(&mut minimal.stdout, &clone);
+    strip(&mut complete.stdout, &full);
+    let fields = |text: &str| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(text).expect("plan JSON");
+        v.as_object_mut().unwrap().retain(|k, _| k == "actions" || k == "reviews");
+        v
+    };
+    assert_eq!(fields(&minimal.stdout), fields(&complete.stdout), "the same plan");
+
+    // The apply pushes from the shallow clone (the CI commit on main's tip among them).
+    git(&origin, &["config", "receive.denyDeletes", "false"]);
+    let before = ls_remote(&origin);
+    crate::support::rebranch_in(
+        root,
+        root,
+        &["batch", "apply", "--yes", "--repos", file.to_str().unwrap()],
+    )
+    .expect(0);
+    let after = ls_remote(&origin);
+    assert_eq!(after.get("release"), before.get("release"), "release kept its own tip");
+    assert!(!after.contains_key("charts"), "charts deleted, its tip in release: {after:?}");
+    let new_main = &after["main"];
+    assert_eq!(git(&origin, &["rev-parse", &format!("{new_main}^")]).trim(), before["main"]);
+    assert_eq!(after.get("integration"), Some(new_main));
+    git(&origin, &["fsck", "--no-progress"]);
+
+    // A shallow clone made by hand is still refused: its history is not known to be there.
+    let by_hand = root.join("by-hand");
+    let url = daemon.url("origin.git");
+    git(root, &["clone", "-q", "--depth", "1", &url, by_hand.to_str().unwrap()]);
+    let refused = crate::support::rebranch_in(&by_hand, root, &["plan"]).expect(1);
+    assert!(refused.stderr.contains("shallow"), "{}", refused.stderr);
+}
