@@ -359,7 +359,9 @@ fn run_repo_inner(
 ) -> Result<(RepoResult, usize, Option<String>), CliError> {
     let global = repo_args(ctx.global, file, entry, dir);
     let inner = Ctx { global: &global, ui: Ui { quiet: true, ..ctx.ui }, env: ctx.env.clone() };
-    if let Location::Url(url) = &entry.location {
+    // A clone already there is planned as it is under --no-fetch; a missing one is made.
+    let fetch = !(global.no_fetch && dir.exists());
+    if let (Location::Url(url), true) = (&entry.location, fetch) {
         // Only what the plan reads: the branches it names, and history where it compares.
         let target = inner.target()?;
         let needs = Needs {

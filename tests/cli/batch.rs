@@ -515,6 +515,16 @@ fn a_url_is_fetched_by_the_minimum_and_deepened_where_tips_are_compared() {
     let count = |dir: &std::path::Path, rev: &str| git(dir, &["rev-list", "--count", rev]);
     assert_eq!(count(&clone, "refs/remotes/origin/main").trim(), "1", "one commit deep");
     assert_eq!(git(&clone, &["rev-parse", "HEAD"]), git(&origin, &["rev-parse", "main"]));
+    // --no-fetch fetches nothing into the clone: a remote tip it lacks is named.
+    let tracked = git(&clone, &["rev-parse", "refs/remotes/origin/charts"]);
+    let moved = git(&origin, &["commit-tree", "charts^{tree}", "-p", "charts", "-m", "moved"]);
+    let charts_before = git(&origin, &["rev-parse", "charts"]);
+    git(&origin, &["update-ref", "refs/heads/charts", moved.trim()]);
+    let args = ["batch", "plan", "--no-fetch", "--repos", file.to_str().unwrap()];
+    let offline = crate::support::rebranch_in(root, root, &args).expect(1);
+    assert!(offline.stdout.contains("does not have commit"), "{}", offline.stdout);
+    assert_eq!(git(&clone, &["rev-parse", "refs/remotes/origin/charts"]), tracked);
+    git(&origin, &["update-ref", "refs/heads/charts", charts_before.trim()]);
 
     // `release` now exists one commit ahead of `charts`: the plan compares the two tips, so
     // their history is fetched, and the plan is the one a full clone gives.
