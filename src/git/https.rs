@@ -201,7 +201,9 @@ impl Request {
             if let Some((user, password)) = &auth {
                 request = request.basic_auth(user, Some(password));
             }
+            // The URL is named redacted: reqwest's own text would carry any login in it.
             let response = request.send().map_err(|e| {
+                let e = e.without_url();
                 io::Error::other(format!("HTTPS request to {shown} failed: {}", error_chain(&e)))
             })?;
             let status = response.status();

@@ -111,12 +111,19 @@ fn a_batch_clones_a_url_over_https() {
 
 #[test]
 fn certificates_and_credentials_are_checked() {
-    let (s, _server) = served();
+    let (s, server) = served();
     // The system's roots do not include the test CA: the connection is refused.
     git(&s.clone, &["config", "--unset", "http.sslCAInfo"]);
     let untrusted = s.rebranch(&["plan"]).expect(1);
     assert!(untrusted.stderr.contains("certificate"), "{}", untrusted.stderr);
     assert!(untrusted.stderr.contains("127.0.0.1"), "{}", untrusted.stderr);
+    // A login in the remote's URL is never shown.
+    let with_login = format!("https://bot:{PASSWORD}@127.0.0.1:{}/origin.git", server.port);
+    git(&s.clone, &["remote", "set-url", "origin", &with_login]);
+    let hidden = s.rebranch(&["plan"]).expect(1);
+    assert!(!hidden.all().contains(PASSWORD), "{}", hidden.all());
+    assert!(hidden.stderr.contains("***@127.0.0.1"), "{}", hidden.stderr);
+    git(&s.clone, &["remote", "set-url", "origin", &server.url("origin.git")]);
 
     git(&s.clone, &["config", "http.sslCAInfo", https::ca_file().to_str().unwrap()]);
     git(
