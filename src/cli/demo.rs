@@ -104,7 +104,6 @@ fn run_flow(
     ));
     let yes = flow::FlowArgs { yes: true, ..flow::FlowArgs::default() };
     show("split --yes");
-    next_second();
     flow::cmd_split(ctx, &yes)?;
     let merged = crate::demo::squash_merge(sample, "chart/podinfo-lite", "charts/podinfo-lite")?;
     say(&format!(
@@ -112,20 +111,10 @@ fn run_flow(
         crate::git::short(merged)
     ));
     show("prune --yes");
-    next_second();
     flow::cmd_prune(ctx, &yes)?;
     show("status");
     plan::cmd_status(ctx, &plan::StatusArgs::default())?;
     Ok(())
-}
-
-/// A journal is named by the second it starts in and the process, and the demo's runs
-/// follow each other within one process: each waits for the next second, so no two share
-/// a name.
-fn next_second() {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    let millis = now.map_or(0, |d| d.subsec_millis());
-    std::thread::sleep(std::time::Duration::from_millis(u64::from(1000 - millis) + 5));
 }
 
 fn demo_root(args: &DemoArgs) -> Result<PathBuf, CliError> {

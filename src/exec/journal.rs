@@ -126,15 +126,18 @@ impl Journal {
         continues: Option<String>,
     ) -> Result<Journal, JournalError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let started = crate::time::now_secs();
-        let mut run = format!("{}-{}", timestamp(started), std::process::id());
-        // A run carried on by the same process within the same second needs another name.
-        for n in 2.. {
+        // Names sort in the order runs began (`latest` takes the last): the milliseconds
+        // order two runs of one second, whatever their process ids; a run that would share
+        // its name with one begun the same millisecond by this process takes the next one.
+        let (run, started) = loop {
+            let millis = crate::time::epoch_millis(std::time::SystemTime::now());
+            let started = u64::try_from(millis / 1000).unwrap_or(0);
+            let run = format!("{}-{:03}-{}", timestamp(started), millis % 1000, std::process::id());
             if !dir.join(format!("{run}.jsonl")).exists() {
-                break;
+                break (run, started);
             }
-            run = format!("{}-{}-{n}", timestamp(started), std::process::id());
-        }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
         let path = dir.join(format!("{run}.jsonl"));
         // The first line goes in whole or not at all: written to a temporary file, synced,
         // then linked into place (which fails if the name exists), so a crash here leaves
