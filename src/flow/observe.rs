@@ -276,17 +276,7 @@ fn record_trees(
             continue;
         }
         let Some(tree) = subtree(repo, root, &dir) else { return };
-        let entries = tree
-            .iter()
-            .filter_map(|e| {
-                Some(TreeEntry {
-                    name: e.name().ok()?.to_string(),
-                    mode: e.filemode(),
-                    oid: e.id(),
-                })
-            })
-            .collect();
-        out.insert(dir, entries);
+        out.insert(dir, TreeEntry::list(&tree));
     }
 }
 

@@ -55,7 +55,7 @@ fn put(
         return Ok(None);
     }
     entries.sort_by(git_order);
-    Oid::hash_object(ObjectType::Tree, &tree_bytes(&entries)).map(Some)
+    TreeEntry::tree_id(&entries).map(Some)
 }
 
 /// Git sorts a tree's entries by name, a directory's name compared as if it ended in `/`.
@@ -68,16 +68,6 @@ fn git_order(a: &TreeEntry, b: &TreeEntry) -> Ordering {
         k
     };
     key(a).cmp(&key(b))
-}
-
-/// A tree object's content: `<mode> <name>\0<20-byte id>` per entry.
-fn tree_bytes(entries: &[TreeEntry]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in entries {
-        out.extend_from_slice(format!("{:o} {}\0", e.mode, e.name).as_bytes());
-        out.extend_from_slice(e.oid.as_bytes());
-    }
-    out
 }
 
 #[cfg(test)]

@@ -91,6 +91,32 @@ pub struct TreeEntry {
     pub oid: Oid,
 }
 
+impl TreeEntry {
+    /// A tree's entries, in their stored order (names that are not UTF-8 are left out).
+    pub fn list(tree: &git2::Tree<'_>) -> Vec<TreeEntry> {
+        tree.iter()
+            .filter_map(|e| {
+                Some(TreeEntry {
+                    name: e.name().ok()?.to_string(),
+                    mode: e.filemode(),
+                    oid: e.id(),
+                })
+            })
+            .collect()
+    }
+
+    /// The id git gives a tree of these entries (`<mode> <name>\0<20-byte id>` each, in
+    /// order), without writing it.
+    pub fn tree_id(entries: &[TreeEntry]) -> Result<Oid, git2::Error> {
+        let mut bytes = Vec::new();
+        for e in entries {
+            bytes.extend_from_slice(format!("{:o} {}\0", e.mode, e.name).as_bytes());
+            bytes.extend_from_slice(e.oid.as_bytes());
+        }
+        Oid::hash_object(git2::ObjectType::Tree, &bytes)
+    }
+}
+
 /// Reads the tree at commit `base`: the candidate files of kinds the rewriter understands
 /// that match `patterns`, and every other occurrence of the old names in `branches`.
 pub fn snapshot(
@@ -315,17 +341,7 @@ fn record_trees(dirs: &mut Dirs<'_>, dir: &str, trees: &mut BTreeMap<String, Vec
             continue;
         }
         let Some(tree) = dirs.get(&d) else { continue };
-        let entries = tree
-            .iter()
-            .filter_map(|e| {
-                Some(TreeEntry {
-                    name: e.name().ok()?.to_string(),
-                    mode: e.filemode(),
-                    oid: e.id(),
-                })
-            })
-            .collect();
-        trees.insert(d, entries);
+        trees.insert(d, TreeEntry::list(&tree));
     }
 }
 

@@ -331,7 +331,7 @@ fn tree_id(ci: &CiSnapshot, changes: &[CiFileChange]) -> Result<Oid, PlanError> 
     let mut root = None;
     for dir in dirs {
         let entries = trees.get(&dir).cloned().unwrap_or_default();
-        let oid = Oid::hash_object(ObjectType::Tree, &tree_bytes(&entries)).map_err(hash_err)?;
+        let oid = TreeEntry::tree_id(&entries).map_err(hash_err)?;
         match dir.rsplit_once('/') {
             _ if dir.is_empty() => root = Some(oid),
             Some((parent, name)) => set_entry(&mut trees, parent, name, oid),
@@ -350,16 +350,6 @@ fn set_entry(
     if let Some(entry) = trees.get_mut(dir).and_then(|es| es.iter_mut().find(|e| e.name == name)) {
         entry.oid = oid;
     }
-}
-
-/// A tree object's content: `<mode> <name>\0<20-byte id>` per entry, in the stored order.
-fn tree_bytes(entries: &[TreeEntry]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in entries {
-        out.extend_from_slice(format!("{:o} {}\0", e.mode, e.name).as_bytes());
-        out.extend_from_slice(e.oid.as_bytes());
-    }
-    out
 }
 
 /// The id git gives a commit with this tree, parent, author (as committer too) and message.
