@@ -20,8 +20,12 @@ fn migrate(s: &Sandbox, env: &[(&str, &str)]) -> Pty {
 }
 
 fn migrate_with(s: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Pty {
+    migrate_in(s, &s.clone, args, env)
+}
+
+fn migrate_in(s: &Sandbox, dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Pty {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rebranch"));
-    cmd.arg("migrate").args(args).current_dir(&s.clone);
+    cmd.arg("migrate").args(args).current_dir(dir);
     hermetic(&mut cmd, s.dir.path());
     cmd.env_remove("CI").env_remove("NO_COLOR").env("TERM", "xterm-256color");
     for (k, v) in env {
@@ -130,6 +134,32 @@ fn declining_changes_nothing_and_answers_are_remembered() {
     assert!(!screen.contains("[1/3]"), "the saved answers were not asked again: {screen}");
     again.send("n").unwrap();
     assert_eq!(finish(&mut again, "Nothing was changed."), 0);
+}
+
+/// On a repository with `master` and `gh-pages`, migrate asks about the branches it found,
+/// preselected, before any other question, and plans with them.
+#[test]
+fn detected_branches_are_asked_first_and_preselected() {
+    let s = Sandbox::new();
+    crate::support::git(&s.origin, &["branch", "-m", "main", "master"]);
+    crate::support::git(&s.origin, &["branch", "-m", "charts", "gh-pages"]);
+    crate::support::git(&s.origin, &["symbolic-ref", "HEAD", "refs/heads/master"]);
+    let clone = s.dir.path().join("legacy");
+    let url = s.origin.to_str().unwrap();
+    crate::support::git(s.dir.path(), &["clone", "-q", url, clone.to_str().unwrap()]);
+    let before = s.remote_heads();
+    let mut pty = migrate_in(&s, &clone, &[], &[]);
+    answer(&mut pty, "Which branch is `main` of the plan?", &[]);
+    answer(&mut pty, "master (origin's HEAD)", &[ENTER]);
+    answer(&mut pty, "Which branch is `from` of the plan?", &[]);
+    answer(&mut pty, "gh-pages (the only branch holding index.yaml)", &[ENTER]);
+    // Only then the Pages question, and a plan made with what was found.
+    answer(&mut pty, "served by a Cloudflare Pages project?", &[DOWN, ENTER]);
+    answer(&mut pty, "origin/gh-pages", &[]);
+    answer(&mut pty, "detected main=master", &[]);
+    answer(&mut pty, "changes?", &["n"]);
+    assert_eq!(finish(&mut pty, "Nothing was changed."), 0);
+    assert_eq!(s.remote_heads(), before);
 }
 
 #[test]
