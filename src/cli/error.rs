@@ -27,6 +27,12 @@ pub enum Kind {
     Interrupted,
 }
 
+/// The exit code of `plan`, `status`, `split --dry-run` and `prune --dry-run`: 2 when
+/// `--detailed-exitcode` is given and changes are pending, else 0.
+pub fn detailed(detailed_exitcode: bool, pending: bool) -> u8 {
+    if detailed_exitcode && pending { 2 } else { 0 }
+}
+
 impl Kind {
     pub fn code(self) -> u8 {
         match self {

@@ -101,7 +101,7 @@ pub fn run(ctx: &Ctx<'_>, args: &FlowArgs, which: Which) -> Result<u8, CliError>
         ctx.ui.warn(&note);
     }
     if args.dry_run {
-        return Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 });
+        return Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()));
     }
     if plan.is_empty() {
         return Ok(0);

@@ -402,7 +402,7 @@ fn failure(
                 "\nRolled back: the repository is as it was before {}.\n",
                 target.plan_name
             ));
-            Ok(5)
+            Ok(Kind::Partial.code())
         }
         Some(s) => Err(CliError::new(
             Kind::Partial,

@@ -162,7 +162,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 64 } else { 0 };
+            let code = if e.use_stderr() { Kind::Usage.code() } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
         }

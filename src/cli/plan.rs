@@ -44,7 +44,7 @@ pub fn cmd_plan(ctx: &Ctx<'_>, args: &PlanArgs) -> Result<u8, CliError> {
     if let Some(note) = unfinished_note(&repo)? {
         ctx.ui.warn(&note);
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 })
+    Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()))
 }
 
 pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
@@ -72,7 +72,7 @@ pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
             ctx.ui.warn(note);
         }
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 })
+    Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()))
 }
 
 fn status_text(
