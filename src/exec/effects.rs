@@ -327,7 +327,16 @@ impl Effects for GitEffects<'_> {
         let repo = self.repo;
         let Some(local) = local::read(repo, branch)? else { return Ok(()) };
         let doing = format!("move local branch `{branch}`");
-        let err = |e: git2::Error| ExecError::Git(GitError::from_git(&doing)(e));
+        // libgit2 does not say which index is locked: name the file, as git does, so the
+        // message says what to remove when a killed process left it.
+        let index_lock = local::work_tree_of(repo, branch).map(|t| t.path().join("index.lock"));
+        let err = |e: git2::Error| {
+            let mut message = e.message().to_string();
+            if let (git2::ErrorCode::Locked, Some(lock)) = (e.code(), &index_lock) {
+                message = format!("{message}: '{}' exists", lock.display());
+            }
+            ExecError::Git(GitError::Op { doing: doing.clone(), message })
+        };
         if local.oid == to && from != to {
             // The branch is where it goes, but a run killed while an earlier move updated
             // the files may have left them part way from `to` to `from` (a rollback after

@@ -113,10 +113,33 @@ pub fn run(
             }
         }
     }
+    sync_tracking(chain, fx)?;
     for journal in chain.iter_mut() {
         journal.record(Event::RolledBack)?;
     }
     Ok(outcome)
+}
+
+/// Brings the remote-tracking refs of every branch the chain touched on the remote in line
+/// with the remote (a rollback killed between a push and its tracking ref leaves one stale,
+/// and the next rollback finds that push's inverse already holds).
+fn sync_tracking(chain: &[Journal], fx: &mut dyn Effects) -> Result<(), ExecError> {
+    let mut branches = std::collections::BTreeSet::new();
+    for step in chain.iter().flat_map(|j| &j.plan.actions) {
+        match &step.action {
+            Action::RemoteBranch(a) => branches.insert((a.remote.clone(), a.branch.clone())),
+            Action::CiCommit(a) => branches.insert((a.remote.clone(), a.branch.clone())),
+            Action::ChartCommit(a) => branches.insert((a.remote.clone(), a.branch.clone())),
+            _ => false,
+        };
+    }
+    for (remote, branch) in branches {
+        let live = fx.remote_head(&remote, &branch)?;
+        if fx.tracking(&remote, &branch) != live {
+            fx.set_tracking(&remote, &branch, live)?;
+        }
+    }
+    Ok(())
 }
 
 struct Planner<'a> {
