@@ -74,20 +74,8 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
 
 fn check_remote(a: &RemoteBranch, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
     let (from, to) = (oid(&a.from)?, oid(&a.to)?);
-    let live = fx.remote_head(&a.remote, &a.branch)?;
-    if live == to {
-        // Pushed; done once the remote-tracking ref followed (a run may stop between).
-        let tracked = fx.tracking(&a.remote, &a.branch) == to;
-        return Ok(if tracked { Readiness::Done } else { Readiness::Ready });
-    }
-    if live != from {
-        return Ok(Readiness::Blocked(format!(
-            "remote branch `{}/{}` is {}, but the plan expects it {}",
-            a.remote,
-            a.branch,
-            show(live),
-            show(from)
-        )));
+    if let Some(r) = remote_ends(fx, &a.remote, &a.branch, from, to)? {
+        return Ok(r);
     }
     if let (Some(keeper), Some(from)) = (&a.kept_by, from) {
         let kept = fx.remote_head(&a.remote, keeper)?;
@@ -237,22 +225,35 @@ fn run_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<(), ExecError> {
     fx.follow_local(&a.branch, expect, target)
 }
 
-fn check_chart(a: &ChartCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
-    let (from, target) = (oid(&a.from)?, parse_oid(&a.commit)?);
-    let live = fx.remote_head(&a.remote, &a.branch)?;
-    if live == Some(target) {
-        // Pushed; done once the remote-tracking ref followed (a run may stop between).
-        let tracked = fx.tracking(&a.remote, &a.branch) == Some(target);
-        return Ok(if tracked { Readiness::Done } else { Readiness::Ready });
+/// What a remote branch going from `from` to `to` says before anything else is checked:
+/// done (once its remote-tracking ref followed: a run may stop between the two), or moved
+/// by someone else; `None` when it is still at `from`.
+fn remote_ends(
+    fx: &mut dyn Effects,
+    remote: &str,
+    branch: &str,
+    from: Option<Oid>,
+    to: Option<Oid>,
+) -> Result<Option<Readiness>, ExecError> {
+    let live = fx.remote_head(remote, branch)?;
+    if live == to {
+        let tracked = fx.tracking(remote, branch) == to;
+        return Ok(Some(if tracked { Readiness::Done } else { Readiness::Ready }));
     }
     if live != from {
-        return Ok(Readiness::Blocked(format!(
-            "remote branch `{}/{}` is {}, but the plan expects it {}",
-            a.remote,
-            a.branch,
+        return Ok(Some(Readiness::Blocked(format!(
+            "remote branch `{remote}/{branch}` is {}, but the plan expects it {}",
             show(live),
             show(from)
-        )));
+        ))));
+    }
+    Ok(None)
+}
+
+fn check_chart(a: &ChartCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let (from, target) = (oid(&a.from)?, parse_oid(&a.commit)?);
+    if let Some(r) = remote_ends(fx, &a.remote, &a.branch, from, Some(target))? {
+        return Ok(r);
     }
     Ok(Readiness::Ready)
 }
