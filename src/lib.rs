@@ -16,6 +16,7 @@
 //! - [`flow`]: the ADR's flow after the migration: per-chart branches split from
 //!   `integration` and pruned once merged, planned as the same actions;
 //! - [`git`]: git2 access (remote listing, fetching and pushes, local branches, work trees);
+//! - [`http`]: the transport every API client sends through (reqwest in one file);
 //! - [`cloudflare`]: the Pages API client, the production-branch switch, a local stand-in;
 //! - [`batch`]: the same plan across many repositories: the batch file, its report, the pool;
 //! - [`demo`]: a throwaway sample repository, migrated end to end;
@@ -40,6 +41,7 @@ pub mod detect;
 pub mod exec;
 pub mod flow;
 pub mod git;
+pub mod http;
 pub mod observe;
 pub mod plan;
 pub mod render;

@@ -20,10 +20,9 @@ pub use error::{CliError, Kind};
 
 use std::collections::BTreeMap;
 
-use crate::cloudflare::{
-    Config, ConfigError, PagesClient, PollOptions, ProjectState, ReqwestTransport, TransportOptions,
-};
+use crate::cloudflare::{Config, ConfigError, PagesClient, PollOptions, ProjectState};
 use crate::exec::effects::PagesAccess;
+use crate::http::{ReqwestTransport, TransportOptions};
 use crate::observe::{self, Observation};
 use crate::plan::Plan;
 use crate::rewrite::Verdict;

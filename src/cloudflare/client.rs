@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::config::{Config, ConfigError, Token, validate_account};
 use super::error::ApiError;
-use super::transport::{Body, HttpRequest, HttpResponse, Method, Transport, TransportErrorKind};
 use super::types::{Deployment, Envelope, Environment, Page, Project, ProjectPatch};
+use crate::http::{Body, HttpRequest, HttpResponse, Method, Transport, TransportErrorKind};
 use crate::time::{epoch_millis, parse_rfc3339_millis};
 
 /// The most the deployments list returns per page (more is refused with 8000024).

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::transport::TransportErrorKind;
 use super::types::ApiMessage;
+use crate::http::TransportErrorKind;
 
 /// Project not found (HTTP 404).
 pub const CODE_PROJECT_NOT_FOUND: i64 = 8000007;

@@ -17,10 +17,8 @@
 mod client;
 mod config;
 mod error;
-mod reqwest_transport;
 mod standin;
 mod switch;
-mod transport;
 mod types;
 
 pub use client::{
@@ -30,7 +28,6 @@ pub use config::{
     Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url,
 };
 pub use error::{ApiError, ErrorContext, human_message};
-pub use reqwest_transport::{ReqwestTransport, TransportOptions};
 pub use standin::{
     Access, ApiState, BearerSeen, DeploymentRecord, Fault, FaultKind, ProjectRecord,
     RecordedRequest, StandIn, StandInProject, TokenRule,
@@ -40,9 +37,6 @@ pub use switch::{
     ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,
     SwitchRecord, apply_switch, apply_switch_from, build_patch, observe, plan_switch,
     projects_for_repository, rollback_switch, verify_deployment,
-};
-pub use transport::{
-    Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
 };
 pub use types::{
     ApiMessage, Deployment, Envelope, Environment, Page, Project, ProjectPatch, ResultInfo, Source,

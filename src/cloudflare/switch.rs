@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::client::PagesClient;
 use super::error::{ApiError, ErrorContext, human_message};
-use super::transport::Transport;
 use super::types::{Deployment, Project, ProjectPatch, Source, SourceConfig};
+use crate::http::Transport;
 
 /// Hears about each poll of a deployment (the CLI draws a progress line from it).
 pub trait Progress {

@@ -7,12 +7,13 @@ use git2::{Oid, Repository};
 
 use super::ExecError;
 use crate::cloudflare::{
-    self, BranchFields, DeploymentRef, PagesClient, PollOptions, ReqwestTransport, RollbackOptions,
-    SwitchPlan, SwitchRecord,
+    self, BranchFields, DeploymentRef, PagesClient, PollOptions, RollbackOptions, SwitchPlan,
+    SwitchRecord,
 };
 use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
+use crate::http::ReqwestTransport;
 use crate::plan::action::{ChartCommit, CiCommit};
 
 /// Reads of live state and the writes that change it.
@@ -284,7 +285,7 @@ impl Effects for GitEffects<'_> {
     }
 
     fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError> {
-        use crate::cloudflare::{Body, HttpRequest, Method, Transport, TransportOptions};
+        use crate::http::{Body, HttpRequest, Method, Transport, TransportOptions};
         let fail = |m: String| ExecError::Config(format!("cannot fetch {url}: {m}"));
         crate::cloudflare::validate_base_url(url).map_err(|e| fail(e.to_string()))?;
         let transport =

@@ -202,7 +202,8 @@ fn names_with_escapes_are_shown_escaped() {
 
 /// A production deployment of `branch`, as the project's CI would make it.
 fn deploy(w: &World, branch: &str) {
-    use rebranch::cloudflare::{Config, NoProgress, PagesClient, PollOptions, ReqwestTransport};
+    use rebranch::cloudflare::{Config, NoProgress, PagesClient, PollOptions};
+    use rebranch::http::ReqwestTransport;
     let env = |k: &str| match k {
         "CLOUDFLARE_API_BASE_URL" => Some(w.base.clone()),
         "CLOUDFLARE_API_TOKEN" => Some(TOKEN.to_string()),

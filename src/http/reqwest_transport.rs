@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::transport::{
+use super::{
     Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
 };
 
@@ -52,6 +52,8 @@ impl Transport for ReqwestTransport {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Patch => reqwest::Method::PATCH,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
         };
         let mut builder = self.client.request(method, &req.url);
         for (name, value) in &req.headers {

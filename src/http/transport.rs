@@ -6,12 +6,14 @@
 
 use std::fmt;
 
-/// An HTTP method the Pages client uses.
+/// An HTTP method the API clients use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
     Post,
     Patch,
+    Put,
+    Delete,
 }
 
 impl Method {
@@ -21,12 +23,15 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Patch => "PATCH",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
 
-    /// Tells whether repeating the request cannot do harm (GET, and PATCH with the same body).
+    /// Tells whether repeating the request cannot do harm (all but POST: GET, and PATCH,
+    /// PUT or DELETE with the same body).
     pub fn is_idempotent(self) -> bool {
-        matches!(self, Method::Get | Method::Patch)
+        !matches!(self, Method::Post)
     }
 }
 
