@@ -46,6 +46,7 @@ pub mod observe;
 pub mod plan;
 pub mod render;
 pub mod rewrite;
+pub mod service;
 pub mod spec;
 pub mod time;
 pub mod ui;

@@ -14,7 +14,8 @@ use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
 use crate::http::ReqwestTransport;
-use crate::plan::action::{ChartCommit, CiCommit};
+use crate::plan::action::{ChartCommit, CiCommit, SettingChange};
+use crate::service::Service;
 
 /// Reads of live state and the writes that change it.
 pub trait Effects {
@@ -63,6 +64,10 @@ pub trait Effects {
     /// Moves the local branch (and the work tree, when it is checked out and clean) from
     /// `from` to `to`; a local branch anywhere else is left as it is.
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError>;
+    /// A hosted service's setting, read live.
+    fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError>;
+    /// Moves a hosted service's setting from `change.from` to `change.to`.
+    fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError>;
     /// The Pages project's branch settings and its live production deployment, read live.
     fn pages_fields(
         &mut self,
@@ -98,11 +103,19 @@ pub struct GitEffects<'r> {
     pages: Option<PagesAccess>,
     /// The Pages project as last read by a step's check.
     pages_read: Option<cloudflare::ProjectState>,
+    /// Hosted services by name (`github`), for plans that change their settings.
+    services: BTreeMap<String, Box<dyn Service + 'r>>,
 }
 
 impl<'r> GitEffects<'r> {
     pub fn new(repo: &'r Repository) -> GitEffects<'r> {
-        GitEffects { repo, listings: BTreeMap::new(), pages: None, pages_read: None }
+        GitEffects {
+            repo,
+            listings: BTreeMap::new(),
+            pages: None,
+            pages_read: None,
+            services: BTreeMap::new(),
+        }
     }
 
     /// Starts from a listing of `remote` just read (by the plan), saving a connection.
@@ -115,6 +128,27 @@ impl<'r> GitEffects<'r> {
     pub fn with_pages(mut self, access: Option<PagesAccess>) -> GitEffects<'r> {
         self.pages = access;
         self
+    }
+
+    /// Adds a hosted service for plans that change its settings.
+    pub fn with_service(mut self, name: &str, service: Box<dyn Service + 'r>) -> GitEffects<'r> {
+        self.services.insert(name.to_string(), service);
+        self
+    }
+
+    /// Requests made to hosted services so far, by service.
+    pub fn service_round_trips(&self) -> BTreeMap<String, usize> {
+        self.services.iter().map(|(k, s)| (k.clone(), s.round_trips())).collect()
+    }
+
+    fn service(&mut self, change: &SettingChange) -> Result<&mut (dyn Service + 'r), ExecError> {
+        match self.services.get_mut(&change.service) {
+            Some(s) => Ok(s.as_mut()),
+            None => Err(ExecError::Config(format!(
+                "the plan changes {} ({}), but no {} API access is set up",
+                change.label, change.scope, change.service
+            ))),
+        }
     }
 
     fn pages(&self) -> Result<&PagesAccess, ExecError> {
@@ -219,6 +253,16 @@ impl Effects for GitEffects<'_> {
 
     fn has_file(&self, commit: Oid, path: &str) -> bool {
         crate::observe::has_file(self.repo, commit, path)
+    }
+
+    fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
+        let service = self.service(change)?;
+        service.read(change).map_err(|e| ExecError::Service(e.0))
+    }
+
+    fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
+        let service = self.service(change)?;
+        service.write(change).map_err(|e| ExecError::Service(e.0))
     }
 
     fn pages_fields(

@@ -30,6 +30,9 @@ pub enum ExecError {
     Pages(Box<crate::cloudflare::StepError>),
     #[error("{0}")]
     Config(String),
+    /// A hosted service refused or failed a read or a change.
+    #[error("{0}")]
+    Service(String),
     #[error("{0}")]
     Moved(String),
     #[error("injected fault: {0}")]

@@ -10,7 +10,7 @@ use crate::git::parse_oid;
 use crate::git::remote::RefUpdate;
 use crate::plan::action::{
     Action, ChartCommit, CiCommit, LocalBranchChange, LocalRename, PagesChange, RemoteBranch,
-    Tracking, short,
+    SettingChange, Tracking, short,
 };
 
 /// What live state says about an action right before it would run.
@@ -34,6 +34,7 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
         Action::Pages(a) => check_pages(a, fx),
         Action::CiCommit(a) => check_ci(a, fx),
         Action::ChartCommit(a) => check_chart(a, fx),
+        Action::Setting(a) => check_setting(a, fx),
     }
 }
 
@@ -69,6 +70,7 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         Action::Pages(a) => run_pages(a, fx),
         Action::CiCommit(a) => run_ci(a, fx),
         Action::ChartCommit(a) => run_chart(a, fx),
+        Action::Setting(a) => run_setting(a, fx),
     }
 }
 
@@ -171,6 +173,72 @@ fn check_served_index(a: &PagesChange, url: &str, fx: &mut dyn Effects) -> Resul
         a.remote,
         a.switch.to,
         served.len(),
+        expected.map_or(0, |e| e.len())
+    )))
+}
+
+fn check_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let live = fx.setting(a)?;
+    if live == a.to {
+        // In effect; a forward step with a served check runs again (its write is then
+        // skipped), so an apply stopped before the check does not skip it on resume.
+        return Ok(if a.serves.is_some() { Readiness::Ready } else { Readiness::Done });
+    }
+    if live != a.from {
+        return Ok(Readiness::Blocked(format!(
+            "{} is {}, but the plan expects {}",
+            a.label,
+            SettingChange::show(&live),
+            SettingChange::show(&a.from)
+        )));
+    }
+    for branch in &a.needs {
+        if fx.remote_head(&a.remote, branch)?.is_none() {
+            return Ok(Readiness::Blocked(format!(
+                "{} can only move once `{}/{branch}` exists, and it does not",
+                a.label, a.remote
+            )));
+        }
+    }
+    Ok(Readiness::Ready)
+}
+
+fn run_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    if fx.setting(a)? != a.to {
+        fx.set_setting(a)?;
+    }
+    if let Some(served) = &a.serves {
+        check_served(&a.remote, served, fx)?;
+    }
+    Ok(())
+}
+
+/// The site must serve the branch's file; a site that rebuilds after the change may take a
+/// while, so a few reads, a few seconds apart, are allowed before giving up.
+fn check_served(
+    remote: &str,
+    served: &crate::service::Served,
+    fx: &mut dyn Effects,
+) -> Result<(), ExecError> {
+    const ATTEMPTS: u32 = 5;
+    let tip = fx.remote_head(remote, &served.branch)?;
+    let expected = tip.and_then(|t| fx.file_at(t, &served.file));
+    let mut got = Vec::new();
+    for attempt in 1..=ATTEMPTS {
+        got = fx.fetch(&served.url)?;
+        if expected.as_deref() == Some(got.as_slice()) {
+            return Ok(());
+        }
+        if attempt < ATTEMPTS {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+    }
+    Err(ExecError::Config(format!(
+        "{} does not serve the {} of `{remote}/{}` ({} bytes served, {} expected); the switch is done, the site may still be catching up: check it, then `rebranch apply` again or `rebranch rollback`",
+        served.url,
+        served.file,
+        served.branch,
+        got.len(),
         expected.map_or(0, |e| e.len())
     )))
 }

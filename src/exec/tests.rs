@@ -14,7 +14,8 @@ use super::{ExecError, NoProgress, undo};
 use crate::cloudflare::{BranchFields, DeploymentRef, SwitchPlan};
 use crate::git::local::{LocalBranch, Upstream};
 use crate::git::remote::RefUpdate;
-use crate::plan::action::{ChartCommit, CiCommit};
+use crate::plan::action::{Action, ChartCommit, CiCommit, SettingChange};
+use crate::service::{Service, ServiceError};
 
 /// Wraps real effects; the `fail_at`-th change (counting from 1) fails before it is made.
 struct Faulty<'r> {
@@ -95,6 +96,13 @@ impl Effects for Faulty<'_> {
         self.change("follow local")?;
         self.inner.follow_local(branch, from, to)
     }
+    fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
+        self.inner.setting(change)
+    }
+    fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
+        self.change("setting")?;
+        self.inner.set_setting(change)
+    }
     fn pages_fields(
         &mut self,
         project: &str,
@@ -117,6 +125,118 @@ impl Effects for Faulty<'_> {
         self.change("pages restore")?;
         self.inner.pages_restore(s, old, redeploy)
     }
+}
+
+/// A service whose settings live in memory, shared with the test that inspects them.
+#[derive(Clone, Default)]
+struct Memory(std::rc::Rc<std::cell::RefCell<BTreeMap<String, serde_json::Value>>>);
+
+impl Service for Memory {
+    fn read(&mut self, c: &SettingChange) -> Result<serde_json::Value, ServiceError> {
+        Ok(self.0.borrow().get(&c.key).cloned().unwrap_or_default())
+    }
+    fn write(&mut self, c: &SettingChange) -> Result<(), ServiceError> {
+        let mut map = self.0.borrow_mut();
+        if map.get(&c.key).cloned().unwrap_or_default() != c.from {
+            return Err(ServiceError(format!("{} moved", c.key)));
+        }
+        map.insert(c.key.clone(), c.to.clone());
+        Ok(())
+    }
+}
+
+/// Two settings of a service: one that follows `charts` to `release` once `release`
+/// exists, one created from nothing.
+fn settings() -> Vec<SettingChange> {
+    let change = |key: &str, from: serde_json::Value, to: serde_json::Value| SettingChange {
+        service: "memory".into(),
+        scope: "sample".into(),
+        key: key.into(),
+        label: key.into(),
+        from,
+        to,
+        remote: "origin".into(),
+        needs: vec!["release".into()],
+        serves: None,
+        back: false,
+    };
+    vec![
+        change("pulls/7/base", serde_json::json!("charts"), serde_json::json!("release")),
+        change("gate", serde_json::Value::Null, serde_json::json!({"approvals": 1})),
+    ]
+}
+
+/// The sample's plan with the settings placed right after `release` is created.
+fn plan_with_settings(repo: &Repository) -> crate::plan::Plan {
+    let mut plan = plan(repo);
+    let at = plan
+        .actions
+        .iter()
+        .position(|s| matches!(&s.action, Action::RemoteBranch(r) if r.branch == "release"))
+        .expect("the sample's plan creates release")
+        + 1;
+    for (i, c) in settings().into_iter().enumerate() {
+        let action = Action::Setting(Box::new(c));
+        let step = crate::plan::Step { id: 0, summary: action.summary(), action };
+        plan.actions.insert(at + i, step);
+    }
+    for (i, step) in plan.actions.iter_mut().enumerate() {
+        step.id = i + 1;
+    }
+    plan
+}
+
+#[test]
+fn settings_follow_the_apply_and_come_back_with_a_failure_at_every_change() {
+    for fail_at in 1.. {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = crate::demo::create(dir.path()).unwrap();
+        let repo = Repository::open(&sample.clone).unwrap();
+        let plan = plan_with_settings(&repo);
+        let memory = Memory::default();
+        memory.0.borrow_mut().insert("pulls/7/base".into(), serde_json::json!("charts"));
+        let before = memory.0.borrow().clone();
+        let state = dir.path().join("state");
+        let mut journal = Journal::create(&state, &plan).unwrap();
+        let inner = GitEffects::new(&repo).with_service("memory", Box::new(memory.clone()));
+        let mut fx = Faulty { inner, changes: 0, fail_at };
+        let outcome = super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap();
+        if outcome.is_complete() {
+            let map = memory.0.borrow();
+            assert_eq!(map["pulls/7/base"], "release");
+            assert_eq!(map["gate"]["approvals"], 1);
+            break;
+        }
+        let mut chain = vec![Journal::open(&journal.path).unwrap()];
+        let mut fx = GitEffects::new(&repo).with_service("memory", Box::new(memory.clone()));
+        let undo = undo::plan(&chain, &mut fx).unwrap();
+        let rolled = undo::run(&mut chain, &undo, &mut fx, &mut NoProgress).unwrap();
+        assert!(rolled.is_complete(), "{fail_at}: {:?}", rolled.stopped);
+        let after: BTreeMap<_, _> =
+            memory.0.borrow().clone().into_iter().filter(|(_, v)| !v.is_null()).collect();
+        assert_eq!(after, before, "{fail_at}: the settings are back");
+    }
+}
+
+#[test]
+fn a_setting_someone_else_changed_blocks_the_step_and_is_never_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = crate::demo::create(dir.path()).unwrap();
+    let repo = Repository::open(&sample.clone).unwrap();
+    let plan = plan_with_settings(&repo);
+    let memory = Memory::default();
+    // A teammate retargeted the pull request elsewhere meanwhile.
+    memory.0.borrow_mut().insert("pulls/7/base".into(), serde_json::json!("main"));
+    let mut journal = Journal::create(&dir.path().join("state"), &plan).unwrap();
+    let mut fx = GitEffects::new(&repo).with_service("memory", Box::new(memory.clone()));
+    let outcome = super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap();
+    let stop = outcome.stopped.expect("the step is blocked");
+    assert!(stop.reason.contains("pulls/7/base is \"main\""), "{}", stop.reason);
+    assert_eq!(memory.0.borrow()["pulls/7/base"], "main");
+    let mut chain = vec![Journal::open(&journal.path).unwrap()];
+    let undo = undo::plan(&chain, &mut fx).unwrap();
+    undo::run(&mut chain, &undo, &mut fx, &mut NoProgress).unwrap();
+    assert_eq!(memory.0.borrow()["pulls/7/base"], "main", "not touched by the rollback");
 }
 
 /// Every ref of a repository, name → oid.

@@ -22,7 +22,7 @@ use crate::git::short;
 use crate::plan::Step;
 use crate::plan::action::{
     Action, ChartCommit, CiCommit, CiFileChange, LocalBranchChange, LocalRename, PagesChange,
-    RemoteBranch,
+    RemoteBranch, SettingChange,
 };
 
 /// One inverse, and the journal step it undoes.
@@ -196,6 +196,7 @@ impl Planner<'_> {
             Action::LocalRename(a) => self.local_rename(a)?,
             Action::LocalBranch(a) => self.local_branch(a)?,
             Action::ChartCommit(a) => self.chart_commit(a)?,
+            Action::Setting(a) if !a.back => self.setting(a)?,
             other => Some(other.inverse()),
         })
     }
@@ -461,6 +462,25 @@ impl Planner<'_> {
             steps::Readiness::Done => None,
             _ => Some(back),
         })
+    }
+
+    /// A setting goes back only from the value the migration left; one changed since is
+    /// someone's decision, named and left alone.
+    fn setting(&mut self, a: &SettingChange) -> Result<Option<Action>, ExecError> {
+        let live = self.fx.setting(a)?;
+        if live == a.from {
+            return Ok(None);
+        }
+        if live != a.to {
+            let why = format!(
+                "{} is {} now, not {} as the migration left it",
+                a.label,
+                SettingChange::show(&live),
+                SettingChange::show(&a.to)
+            );
+            return Ok(self.refuse(why));
+        }
+        Ok(Some(Action::Setting(Box::new(a.inverse()))))
     }
 
     fn local_rename(&mut self, a: &LocalRename) -> Result<Option<Action>, ExecError> {

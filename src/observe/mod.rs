@@ -47,6 +47,8 @@ pub struct Observation {
     pub files: BTreeSet<(Oid, String)>,
     /// The Pages project, when the plan names one (read with one GET).
     pub pages: Option<ProjectState>,
+    /// What hosted services (a forge, its Pages) bring to the plan, read by their modules.
+    pub services: Vec<crate::service::Contribution>,
     /// The CI files the rewrite may change, read at the remote tip of its branch.
     pub ci: Option<ci::CiSnapshot>,
     /// The remote's whole listing, as read in the one connection: an apply right after
@@ -243,6 +245,7 @@ pub fn observe(
         missing,
         files,
         pages,
+        services: Vec::new(),
         ci,
         listing,
     })

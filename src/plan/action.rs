@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloudflare::SwitchPlan;
 use crate::git::local::Upstream;
+pub use crate::service::SettingChange;
 
 /// One step of a migration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,9 @@ pub enum Action {
     Pages(Box<PagesChange>),
     /// Commits the CI/CD rewrite on a branch and pushes it (or takes it back).
     CiCommit(Box<CiCommit>),
+    /// Moves a setting of a hosted service (a pull request's base, a branch's protection, a
+    /// ruleset, a site's source branch) from one exact value to another.
+    Setting(Box<SettingChange>),
     /// Commits a chart's directory from `integration` on top of `main` to the chart's own
     /// branch and pushes it (`rebranch split`); its inverse moves the branch back.
     ChartCommit(Box<ChartCommit>),
@@ -246,6 +250,7 @@ impl Action {
             Action::CiCommit(a) => {
                 Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
             }
+            Action::Setting(a) => Action::Setting(Box::new(a.inverse())),
             Action::ChartCommit(a) => Action::RemoteBranch(RemoteBranch {
                 remote: a.remote.clone(),
                 branch: a.branch.clone(),
@@ -267,6 +272,11 @@ impl Action {
             Action::Tracking(a) => Sign::of(&a.from, &a.to),
             Action::Pages(_) | Action::CiCommit(_) => Sign::Change,
             Action::ChartCommit(a) => Sign::of(&a.from, &Some(a.commit.clone())),
+            Action::Setting(a) => match (&a.from, &a.to) {
+                (serde_json::Value::Null, _) => Sign::Create,
+                (_, serde_json::Value::Null) => Sign::Delete,
+                _ => Sign::Change,
+            },
         }
     }
 
@@ -280,6 +290,7 @@ impl Action {
             Action::Pages(a) => format!("pages project {}", a.switch.project),
             Action::CiCommit(a) => format!("{}/{}", a.remote, a.branch),
             Action::ChartCommit(a) => format!("{}/{}", a.remote, a.branch),
+            Action::Setting(a) => format!("{} {} {}", a.service, a.scope, a.key),
         }
     }
 
@@ -305,6 +316,12 @@ impl Action {
             Action::Pages(a) => pages_summary(a),
             Action::CiCommit(a) => ci_summary(a),
             Action::ChartCommit(a) => chart_summary(a),
+            Action::Setting(a) => format!(
+                "{}: {} → {}",
+                a.label,
+                SettingChange::show(&a.from),
+                SettingChange::show(&a.to)
+            ),
         }
     }
 
@@ -337,6 +354,7 @@ impl Action {
                 format!("{}/{} at {}", a.remote, a.branch, short(at))
             }
             Action::ChartCommit(a) => format!("{}/{} {}", a.remote, a.branch, state(&a.from)),
+            Action::Setting(a) => format!("{} is {}", a.label, SettingChange::show(&a.from)),
         }
     }
 
@@ -348,6 +366,7 @@ impl Action {
                 | Action::Pages(_)
                 | Action::CiCommit(_)
                 | Action::ChartCommit(_)
+                | Action::Setting(_)
         )
     }
 
@@ -369,6 +388,11 @@ impl Action {
                 lines
             }
             Action::ChartCommit(a) => a.files.clone(),
+            Action::Setting(a) => a
+                .serves
+                .iter()
+                .map(|s| format!("then {} must serve {} of {}", s.url, s.file, s.branch))
+                .collect(),
             _ => Vec::new(),
         }
     }

@@ -6,11 +6,14 @@
 //! moment; no CI run points at a branch that does not exist):
 //!
 //! 1. copy each renamed branch to its new name on the remote;
-//! 2. (the hosting switch: the Pages project follows the new name);
+//! 2. (the hosting switch: the Pages project, and with a forge the pull requests, protection
+//!    and site that name the old branch, follow the new name);
 //! 3. (the CI rewrite commit on the stable branch);
 //! 4. create the new branches from their sources (so they carry the rewrite);
-//! 5. delete each renamed branch's old name, only when the new name holds its tip;
-//! 6. bring this clone in line: local renames with upstreams, local branches, tracking refs.
+//! 5. (hosted services: the review gate on the new branches, then what would refuse the
+//!    old names' deletion, such as their protection, is released);
+//! 6. delete each renamed branch's old name, only when the new name holds its tip;
+//! 7. bring this clone in line: local renames with upstreams, local branches, tracking refs.
 //!
 //! Actions whose effect already holds are left out, so a plan against a migrated repository
 //! is empty: that is what makes `apply` idempotent.
@@ -30,6 +33,7 @@ use action::{LocalBranchChange, LocalRename, LocalState, RemoteBranch, Tracking}
 use crate::git::local::Upstream;
 use crate::observe::ci::Texts;
 use crate::observe::{self, Observation};
+use crate::service::Stage;
 use crate::spec::Target;
 
 /// The version of the plan document's JSON shape.
@@ -162,6 +166,7 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
     }
     b.pages()?;
     b.pages_warning();
+    b.services()?;
     let ordered: Vec<Action> = b.phases.into_values().flatten().collect();
     preflight::check_names(target, obs, &ordered)?;
     for action in &ordered {
@@ -199,6 +204,10 @@ enum Phase {
     Hosting,
     CiRewrite,
     CreateBranches,
+    /// What guards the new branches (a hosted service's review gate).
+    Guard,
+    /// What would refuse or lose the old names' deletion, released just before it.
+    Release,
     DeleteRenamed,
     Local,
 }
@@ -397,6 +406,28 @@ impl Builder<'_> {
                         redeploy: false,
                     })),
                 );
+            }
+        }
+        Ok(())
+    }
+
+    /// Each hosted service's changes, at their stage; a service that refuses stops the plan.
+    fn services(&mut self) -> Result<(), PlanError> {
+        for c in &self.obs.services {
+            if let Some((message, hint)) = &c.refusal {
+                return Err(PlanError { message: message.clone(), hint: hint.clone() });
+            }
+        }
+        for c in &self.obs.services {
+            self.warnings.extend(c.warnings.iter().cloned());
+            self.notes.extend(c.notes.iter().cloned());
+            for (stage, change) in &c.changes {
+                let phase = match stage {
+                    Stage::Follow => Phase::Hosting,
+                    Stage::Guard => Phase::Guard,
+                    Stage::Release => Phase::Release,
+                };
+                self.push(phase, Action::Setting(Box::new(change.clone())));
             }
         }
         Ok(())

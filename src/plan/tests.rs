@@ -47,6 +47,7 @@ fn obs(remote: &[(&str, char)], local: &[(&str, char)]) -> Observation {
         missing: BTreeSet::new(),
         files: remote.iter().map(|(_, c)| (oid(*c), "index.yaml".to_string())).collect(),
         pages: None,
+        services: Vec::new(),
         ci: None,
         listing: Default::default(),
     }
@@ -217,4 +218,65 @@ fn a_new_branch_beside_refs_under_its_name_is_refused_before_anything() {
     o.listing.tags.insert("release".to_string());
     let err = build(&target(), &o, &no_texts).unwrap_err();
     assert!(err.message.contains("refs/tags/release"), "{}", err.message);
+}
+
+fn setting(
+    key: &str,
+    from: serde_json::Value,
+    to: serde_json::Value,
+) -> crate::service::SettingChange {
+    crate::service::SettingChange {
+        service: "forge".into(),
+        scope: "o/r".into(),
+        key: key.into(),
+        label: key.into(),
+        from,
+        to,
+        remote: "origin".into(),
+        needs: Vec::new(),
+        serves: None,
+        back: false,
+    }
+}
+
+#[test]
+fn a_service_s_changes_go_where_their_stage_says_in_the_adr_002_order() {
+    use crate::service::{Contribution, Stage};
+    use serde_json::json;
+    let mut o = obs(&[("main", 'a'), ("charts", 'b')], &[]);
+    o.services.push(Contribution {
+        service: "forge".into(),
+        changes: vec![
+            (Stage::Release, setting("branches/charts/protection", json!({"p": 1}), json!(null))),
+            (Stage::Guard, setting("gate", json!(null), json!({"approvals": 1}))),
+            (Stage::Follow, setting("pulls/3/base", json!("charts"), json!("release"))),
+        ],
+        warnings: vec!["a warning".into()],
+        notes: vec!["a note".into()],
+        ..Default::default()
+    });
+    let plan = build(&target(), &o, &no_texts).unwrap();
+    let subjects: Vec<String> = plan.actions.iter().map(|s| s.action.subject()).collect();
+    let at = |s: &str| {
+        subjects.iter().position(|x| x.contains(s)).unwrap_or_else(|| panic!("{s} in {subjects:?}"))
+    };
+    assert!(at("origin/release") < at("pulls/3/base"), "{subjects:?}");
+    assert!(at("pulls/3/base") < at("origin/integration"), "{subjects:?}");
+    assert!(at("origin/integration") < at("gate"), "{subjects:?}");
+    assert!(at("gate") < at("branches/charts/protection"), "{subjects:?}");
+    assert!(at("branches/charts/protection") < at("origin/charts"), "{subjects:?}");
+    assert!(plan.warnings.contains(&"a warning".to_string()));
+    assert!(plan.notes.contains(&"a note".to_string()));
+}
+
+#[test]
+fn a_service_that_refuses_stops_the_plan_with_its_fix() {
+    let mut o = obs(&[("main", 'a'), ("charts", 'b')], &[]);
+    o.services.push(crate::service::Contribution {
+        service: "forge".into(),
+        refusal: Some(("the site goes down".into(), "set x".into())),
+        ..Default::default()
+    });
+    let e = build(&target(), &o, &no_texts).unwrap_err();
+    assert_eq!((e.message.as_str(), e.hint.as_str()), ("the site goes down", "set x"));
 }

@@ -1,0 +1,181 @@
+//! Hosted services (a forge such as GitHub, a hosting such as GitHub Pages): the seam
+//! between them and the planner and executor.
+//!
+//! A service takes part in a migration through **settings**: a value it holds (a pull
+//! request's base, a branch's protection, a ruleset, the branch a site is built from) that
+//! the migration moves from one exact state to another. The provider's module reads what
+//! it needs, computes its [`SettingChange`]s and where each goes in the ADR-002 order
+//! ([`Stage`]), and implements [`Service`] to read and write them. The planner places the
+//! changes; the executor checks each against the live value (`to` → done, `from` → ready,
+//! anything else → blocked) and undoes one by swapping `from` and `to`. Neither knows which
+//! provider it is talking to.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One setting of a service going from `from` to `to`, both exactly as the service reads
+/// it (`null`: absent, e.g. no protection).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingChange {
+    /// The provider that owns the setting, e.g. `github`.
+    pub service: String,
+    /// Where it lives at that provider, e.g. `owner/name`.
+    pub scope: String,
+    /// What it is, in the provider's own terms, e.g. `pulls/12/base`.
+    pub key: String,
+    /// For people: e.g. "pull request #12 (Release podinfo 1.2.0): base".
+    pub label: String,
+    pub from: Value,
+    pub to: Value,
+    /// The git remote whose branches the setting names.
+    pub remote: String,
+    /// Branches that must exist on the remote before the change can be made (a pull
+    /// request's new base, the branch a site moves to).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// After the change: the URL that must serve the given file of the given branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serves: Option<Served>,
+    /// For the inverse: where the value goes back to `from` and what it names.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub back: bool,
+}
+
+/// A file a site must serve after a change: `url` answers with the bytes of `file` at the
+/// remote tip of `branch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Served {
+    pub url: String,
+    pub branch: String,
+    pub file: String,
+}
+
+impl SettingChange {
+    /// The change that undoes this one.
+    pub fn inverse(&self) -> SettingChange {
+        let mut inverse = self.clone();
+        inverse.from = self.to.clone();
+        inverse.to = self.from.clone();
+        inverse.back = !self.back;
+        // Undoing needs what the value names again; the served check is the forward step's.
+        inverse.needs = names_in(&self.from);
+        inverse.serves = None;
+        inverse
+    }
+
+    /// The value in one line, for plans and messages.
+    pub fn show(value: &Value) -> String {
+        match value {
+            Value::Null => "(none)".to_string(),
+            Value::String(s) => format!("\"{s}\""),
+            other => {
+                let text = other.to_string();
+                if text.chars().count() > 120 {
+                    let cut: String = text.chars().take(117).collect();
+                    format!("{cut}…")
+                } else {
+                    text
+                }
+            }
+        }
+    }
+}
+
+/// The branch names a value refers to, when it is a branch name or `{"branch": …}`.
+fn names_in(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Object(o) => {
+            o.get("branch").and_then(Value::as_str).map(str::to_string).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Where a change goes among the ADR-002 phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Once the renamed branches exist under their new names, before anything else moves:
+    /// what points at the old name (pull requests, protection, a site) follows.
+    Follow,
+    /// Once the new branches exist: what guards them (a review gate).
+    Guard,
+    /// Right before the old names are deleted: what would refuse or lose the delete.
+    Release,
+}
+
+/// What a service brings to a plan, computed by its module from what it read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Contribution {
+    pub service: String,
+    pub changes: Vec<(Stage, SettingChange)>,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+    /// A reason the migration must not go ahead, with the fix.
+    pub refusal: Option<(String, String)>,
+    /// Requests made while reading.
+    pub round_trips: usize,
+}
+
+/// Why a service could not read or write a setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ServiceError(pub String);
+
+/// Reads and writes a provider's settings at apply and rollback time.
+pub trait Service {
+    /// The setting's live value, in the same shape as the change's `from` and `to`.
+    fn read(&mut self, change: &SettingChange) -> Result<Value, ServiceError>;
+    /// Moves the setting from `change.from` (just checked) to `change.to`, and waits until
+    /// the service reports it in effect.
+    fn write(&mut self, change: &SettingChange) -> Result<(), ServiceError>;
+    /// Requests made so far.
+    fn round_trips(&self) -> usize {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn change() -> SettingChange {
+        SettingChange {
+            service: "github".into(),
+            scope: "o/r".into(),
+            key: "pages/source".into(),
+            label: "GitHub Pages source".into(),
+            from: json!({"branch": "charts", "path": "/"}),
+            to: json!({"branch": "release", "path": "/"}),
+            remote: "origin".into(),
+            needs: vec!["release".into()],
+            serves: Some(Served {
+                url: "u".into(),
+                branch: "release".into(),
+                file: "index.yaml".into(),
+            }),
+            back: false,
+        }
+    }
+
+    #[test]
+    fn the_inverse_swaps_the_values_and_needs_the_old_branch() {
+        let inv = change().inverse();
+        assert_eq!(inv.from, change().to);
+        assert_eq!(inv.to, change().from);
+        assert_eq!(inv.needs, vec!["charts".to_string()]);
+        assert!(inv.back && inv.serves.is_none());
+        assert_eq!(inv.inverse().from, change().from);
+    }
+
+    #[test]
+    fn values_show_in_one_line() {
+        assert_eq!(SettingChange::show(&Value::Null), "(none)");
+        assert_eq!(SettingChange::show(&json!("release")), "\"release\"");
+        let long = json!({"k": "x".repeat(300)});
+        assert!(SettingChange::show(&long).chars().count() <= 121);
+    }
+}
