@@ -28,6 +28,7 @@ pub struct Spec {
     pub branches: Vec<BranchDef>,
     pub rewrite: Option<RewriteDef>,
     pub pages: Option<PagesDef>,
+    pub github: Option<GitHubDef>,
 }
 
 /// A plan variable: its key, default, environment fallback and help text.
@@ -76,6 +77,19 @@ pub struct PagesDef {
     pub helm_repo_url: String,
 }
 
+/// GitHub, when the remote is hosted there: which repository, the review gate, and what to
+/// do when its Pages site cannot be switched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GitHubDef {
+    /// `OWNER/NAME`; empty: from the remote's URL.
+    pub repository: String,
+    /// Approvals the review gate on each created branch requires (0: no gate).
+    pub integration_approvals: String,
+    /// `switch` (the site follows the rename, or the plan refuses when it cannot) or
+    /// `leave` (go on; the site is switched by hand).
+    pub pages: String,
+}
+
 /// A plan with every variable substituted and every name validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
@@ -86,8 +100,54 @@ pub struct Target {
     pub branches: Vec<BranchDef>,
     pub rewrite: Option<RewriteDef>,
     pub pages: Option<PagesDef>,
+    pub github: Option<GitHubTarget>,
     /// Review items resolved by the user (`--resolve PATH:LINE=rewrite|keep`).
     pub resolutions: crate::rewrite::Resolutions,
+}
+
+/// [`GitHubDef`] with its values checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GitHubTarget {
+    /// `OWNER/NAME`; empty: from the remote's URL.
+    pub repository: String,
+    pub integration_approvals: u32,
+    /// Go on when a GitHub Pages site serving a renamed branch cannot be switched.
+    pub leave_pages: bool,
+}
+
+impl GitHubTarget {
+    fn new(repository: String, approvals: &str, pages: &str) -> Result<Self, SpecError> {
+        let bad = |message: String| SpecError::Invalid { message };
+        let integration_approvals = approvals.trim().parse::<u32>().ok().filter(|n| *n <= 10).ok_or_else(|| {
+            bad(format!(
+                "github.integration_approvals is \"{approvals}\": give a number of approvals from 0 (no review gate) to 10"
+            ))
+        })?;
+        let leave_pages = match pages.trim() {
+            "switch" => false,
+            "leave" => true,
+            other => {
+                return Err(bad(format!(
+                    "github.pages is \"{other}\": give `switch` (GitHub Pages follows the rename) or `leave` (go on even when the site cannot be switched)"
+                )));
+            }
+        };
+        if !repository.is_empty() {
+            let ok = repository.split_once('/').is_some_and(|(o, n)| {
+                let part = |s: &str| {
+                    !s.is_empty()
+                        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                };
+                part(o) && part(n) && !n.contains('/')
+            });
+            if !ok {
+                return Err(bad(format!(
+                    "github.repository is \"{repository}\": give it as OWNER/NAME, e.g. example/helm-charts"
+                )));
+            }
+        }
+        Ok(Self { repository, integration_approvals, leave_pages })
+    }
 }
 
 impl Target {
@@ -208,6 +268,14 @@ impl Spec {
                 helm_repo_url: sub(&p.helm_repo_url)?,
             }),
         };
+        let github = match &self.github {
+            None => None,
+            Some(g) => Some(GitHubTarget::new(
+                sub(&g.repository)?,
+                &sub(&g.integration_approvals)?,
+                &sub(&g.pages)?,
+            )?),
+        };
         let remote = sub(&self.remote)?;
         let target = Target {
             plan_name: self.name.clone(),
@@ -217,6 +285,7 @@ impl Spec {
             branches,
             rewrite,
             pages,
+            github,
             resolutions: Default::default(),
         };
         validate(&target)?;
@@ -424,7 +493,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn spec(&self, root: &Table) -> Result<Spec, SpecError> {
-        self.only_keys(root, &["plan", "variables", "remote", "branch", "rewrite", "pages"])?;
+        self.only_keys(
+            root,
+            &["plan", "variables", "remote", "branch", "rewrite", "pages", "github"],
+        )?;
         let plan = self.table(root, "plan")?;
         self.only_keys(plan, &["name", "title"])?;
         let name = self.string(plan, "name")?;
@@ -447,6 +519,7 @@ impl Reader<'_> {
             branches: self.branches(root)?,
             rewrite: self.rewrite(root)?,
             pages: self.pages(root)?,
+            github: self.github(root)?,
         };
         self.check_templates(&spec)?;
         Ok(spec)
@@ -582,6 +655,21 @@ impl Reader<'_> {
         }))
     }
 
+    fn github(&self, root: &Table) -> Result<Option<GitHubDef>, SpecError> {
+        if root.get("github").is_none() {
+            return Ok(None);
+        }
+        let t = self.table(root, "github")?;
+        self.only_keys(t, &["repository", "integration_approvals", "pages"])?;
+        Ok(Some(GitHubDef {
+            repository: self.opt_string(t, "repository")?.unwrap_or_default(),
+            integration_approvals: self
+                .opt_string(t, "integration_approvals")?
+                .unwrap_or_else(|| "1".into()),
+            pages: self.opt_string(t, "pages")?.unwrap_or_else(|| "switch".into()),
+        }))
+    }
+
     /// Every template must name a declared variable; found here so the error has a position.
     fn check_templates(&self, spec: &Spec) -> Result<(), SpecError> {
         let vars: BTreeMap<String, String> =
@@ -596,6 +684,13 @@ impl Reader<'_> {
         if let Some(r) = &spec.rewrite {
             templates.extend([r.commit_on.as_str(), r.message.as_str()]);
             templates.extend(r.branches.iter().flat_map(|(a, b)| [a.as_str(), b.as_str()]));
+        }
+        if let Some(g) = &spec.github {
+            templates.extend([
+                g.repository.as_str(),
+                g.integration_approvals.as_str(),
+                g.pages.as_str(),
+            ]);
         }
         if let Some(p) = &spec.pages {
             templates.extend([p.project.as_str(), p.account_id.as_str(), p.helm_repo_url.as_str()]);
