@@ -4,9 +4,11 @@
 //! the demo run the same clients against stand-ins on loopback sockets.
 
 mod reqwest_transport;
+mod retry;
 mod transport;
 
 pub use reqwest_transport::{ReqwestTransport, TransportOptions};
+pub use retry::{Sleeper, ThreadSleeper, retry_after};
 pub use transport::{
     Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
 };
