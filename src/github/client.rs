@@ -524,7 +524,7 @@ impl<T: Transport> GitHub<T> {
 ///
 /// `{enabled}` objects become booleans; users, teams and apps become logins and slugs;
 /// status checks keep `checks` when there are any (GitHub refuses `contexts` and `checks`
-/// together), else `contexts`. The four keys PUT requires are always present, null when off.
+/// together), else `contexts`; a check's null `app_id` ("any source") becomes -1. The four keys PUT requires are always present, null when off.
 pub fn protection_put_body(got: &Value) -> Value {
     let mut out = Map::new();
     let checks = got.get("required_status_checks").filter(|v| v.is_object()).map(|rsc| {
@@ -537,9 +537,10 @@ pub fn protection_put_body(got: &Value) -> Value {
                     .filter_map(|check| {
                         let mut one = Map::new();
                         one.insert("context".into(), check.get("context")?.clone());
-                        if let Some(id) = check.get("app_id").filter(|v| v.is_i64()) {
-                            one.insert("app_id".into(), id.clone());
-                        }
+                        // GET says null for "any source"; PUT spells that -1 (an absent
+                        // app_id would pin the check to whichever app reported it last).
+                        let app = check.get("app_id").filter(|v| v.is_i64());
+                        one.insert("app_id".into(), app.cloned().unwrap_or_else(|| json!(-1)));
                         Some(Value::Object(one))
                     })
                     .collect()

@@ -161,7 +161,13 @@ impl Config {
             None if host == GITHUB_COM => DEFAULT_API_BASE.to_owned(),
             None if is_ghe_com(&host) => format!("https://api.{host}"),
             None => match &server {
-                Some(s) if s.host == host => validate_api_url(&format!("{}/api/v3", s.origin))?,
+                Some(s) if s.host == host => validate_api_url(&format!("{}/api/v3", s.origin))
+                    .map_err(|e| match e {
+                        ConfigError::BadApiUrl { reason, .. } => {
+                            ConfigError::BadServerUrl { url: s.origin.clone(), reason }
+                        }
+                        other => other,
+                    })?,
                 _ => format!("https://{host}/api/v3"),
             },
         };

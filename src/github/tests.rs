@@ -269,7 +269,7 @@ fn protection_get_becomes_the_put_body() {
         protection_put_body(&minimal),
         json!({
             "required_status_checks": {"strict": true,
-                "checks": [{"context": "ci", "app_id": 15368}, {"context": "lint"}]},
+                "checks": [{"context": "ci", "app_id": 15368}, {"context": "lint", "app_id": -1}]},
             "enforce_admins": false,
             "required_pull_request_reviews": null,
             "restrictions": null,
@@ -677,6 +677,16 @@ fn config_derivation_hosts_api_base_and_tokens() {
     .expect("ghes");
     assert_eq!(c.token_source, Some("GITHUB_TOKEN"));
 
+    // Actions on github.com sets GITHUB_SERVER_URL to github.com itself.
+    let actions = [("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_TOKEN", "a")];
+    let c = from_env(None, Some("o/r"), &actions).expect("ok").expect("cfg");
+    assert_eq!((c.api_base.as_str(), c.token_source), (DEFAULT_API_BASE, Some("GITHUB_TOKEN")));
+    // An explicit repository with no remote goes to the server named by GITHUB_SERVER_URL.
+    let c = from_env(None, Some("team/charts"), &[("GITHUB_SERVER_URL", "http://127.0.0.1:9/")])
+        .expect("ok")
+        .expect("cfg");
+    assert_eq!(c.api_base, "http://127.0.0.1:9/api/v3");
+
     // GHE.com and GITHUB_API_URL.
     let c = from_env(Some("https://acme.ghe.com/o/r"), None, &[("GH_TOKEN", "t")])
         .expect("ok")
@@ -700,6 +710,9 @@ fn config_derivation_hosts_api_base_and_tokens() {
     let err = from_env(None, Some("o/r"), &[("GITHUB_SERVER_URL", "ghe.corp.example")])
         .expect_err("no scheme");
     assert!(err.to_string().contains("GITHUB_SERVER_URL"));
+    let err = from_env(None, Some("o/r"), &[("GITHUB_SERVER_URL", "http://ghe.corp.example")])
+        .expect_err("plain http");
+    assert!(matches!(err, ConfigError::BadServerUrl { .. }), "{err:?}");
     let err = from_env(None, Some("o/r"), &[("GH_TOKEN", "to ken")]).expect_err("malformed");
     assert_eq!(err, ConfigError::MalformedToken { variable: "GH_TOKEN" });
 }
@@ -770,4 +783,24 @@ fn the_token_never_appears_in_errors_or_debug_output() {
     ] {
         assert!(!format!("{e} {e:?}").contains(TOKEN));
     }
+}
+
+#[test]
+fn link_headers_and_names() {
+    use super::client::next_link;
+    assert_eq!(
+        next_link("<https://a/x?page=3>; rel=\"next\", <https://a/x?page=9>; rel=\"last\"")
+            .as_deref(),
+        Some("https://a/x?page=3")
+    );
+    assert_eq!(
+        next_link("<https://a/x?page=1>; rel=\"first\", <https://a/x?page=2>; rel=\"prev\""),
+        None
+    );
+    let repo: Repository = "octo/charts-repo".parse().expect("repo");
+    assert_eq!(repo.to_string(), "octo/charts-repo");
+    let script = Script::default();
+    let (gh, _) = client(&script);
+    assert_eq!(gh.repository_name(), &repo);
+    assert_eq!(gh.requests_sent(), 0);
 }
