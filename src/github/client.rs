@@ -110,6 +110,12 @@ impl<T: Transport> GitHub<T> {
         &self.config.repository
     }
 
+    /// Waits `duration` with the client's sleeper (for callers that poll, e.g. after a
+    /// rename).
+    pub fn sleep(&self, duration: Duration) {
+        self.sleeper.sleep(duration);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -237,8 +237,8 @@ fn host_without_port(authority: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
-/// The repository a remote URL names, when its host is github.com or `extra_host` (the
-/// host of `GITHUB_SERVER_URL`). Forms: `https://github.com/o/r(.git)(/)`,
+/// The repository a remote URL names, when its host is github.com, a GHE.com host
+/// (`*.ghe.com`) or `extra_host` (the host of `GITHUB_SERVER_URL`; any port is ignored). Forms: `https://github.com/o/r(.git)(/)`,
 /// `ssh://git@github.com/o/r.git`, `git@github.com:o/r.git`, `http(s)://user@host/o/r`.
 pub fn repository_from_url(url: &str, extra_host: Option<&str>) -> Option<Repository> {
     locate(url, extra_host).map(|(_, repo)| repo)

@@ -22,7 +22,8 @@ pub enum ApiError {
     /// 404: missing, or invisible to this token (GitHub hides private repositories).
     #[error(
         "{request}: not found (404 {message}); check the repository and branch names, and \
-         that the token can see the repository"
+         that the token can see the repository (GitHub also answers 404 to a write that needs \
+         admin rights the token lacks)"
     )]
     NotFound { request: String, message: String },
     /// 301: renamed or transferred; redirects are not followed.

@@ -1,6 +1,7 @@
 //! HTTP for every API client (Cloudflare Pages, GitHub): plain request and response
 //! structs, the [`Transport`] trait they travel through, and [`ReqwestTransport`], the one
-//! implementation that names reqwest. Clients build requests and read responses; tests and
+//! implementation that names reqwest, plus what their retries share: the [`Sleeper`] they
+//! wait through and [`retry_after`]. Clients build requests and read responses; tests and
 //! the demo run the same clients against stand-ins on loopback sockets.
 
 mod reqwest_transport;
