@@ -804,3 +804,62 @@ fn link_headers_and_names() {
     assert_eq!(gh.repository_name(), &repo);
     assert_eq!(gh.requests_sent(), 0);
 }
+
+/// One canned HTTP answer per connection on a loopback socket; returns the base URL and the
+/// raw requests received.
+fn loopback(answers: Vec<String>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for answer in answers {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).expect("read") == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            seen.push(head);
+            let mut stream = stream;
+            stream.write_all(answer.as_bytes()).expect("write");
+        }
+        seen
+    });
+    (base, handle)
+}
+
+#[test]
+fn over_real_sockets_a_301_is_an_answer_and_the_headers_arrive_once() {
+    use crate::http::{ReqwestTransport, TransportOptions};
+    let moved =
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: /repos/octo/charts-repo/branches/release\r\n\
+                 Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+            .to_owned();
+    let (base, server) = loopback(vec![moved]);
+    let mut cfg = config(Some(TOKEN));
+    cfg.api_base = base;
+    let transport = ReqwestTransport::new(TransportOptions {
+        connect_timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(5),
+    })
+    .expect("transport");
+    let gh = GitHub::new(transport, cfg).with_sleeper(Arc::new(Waits::default()));
+    assert_eq!(
+        gh.branch("charts").expect("answer"),
+        BranchLookup::Moved { location: Some("/repos/octo/charts-repo/branches/release".into()) }
+    );
+    assert_eq!(gh.requests_sent(), 1);
+    let seen = server.join().expect("server");
+    assert_eq!(seen.len(), 1, "the redirect was not followed");
+    let head = seen[0].to_ascii_lowercase();
+    assert!(head.starts_with("get /repos/octo/charts-repo/branches/charts http/1.1"), "{head}");
+    assert_eq!(head.matches("user-agent: rebranch/").count(), 1, "{head}");
+    assert!(head.contains("x-github-api-version: 2022-11-28"), "{head}");
+    assert!(head.contains("accept: application/vnd.github+json"), "{head}");
+    assert!(head.contains(&format!("authorization: bearer {}", TOKEN.to_ascii_lowercase())));
+}
