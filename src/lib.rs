@@ -18,6 +18,7 @@
 //! - [`git`]: git2 access (remote listing, fetching and pushes, local branches, work trees);
 //! - [`http`]: the transport every API client sends through (reqwest in one file);
 //! - [`cloudflare`]: the Pages API client, the production-branch switch, a local stand-in;
+//! - [`github`]: the REST API client (branches, protection, rulesets, pull requests, Pages);
 //! - [`batch`]: the same plan across many repositories: the batch file, its report, the pool;
 //! - [`demo`]: a throwaway sample repository, migrated end to end;
 //! - [`ui`]: the terminal (results, notices, prompts, progress);
@@ -41,6 +42,7 @@ pub mod detect;
 pub mod exec;
 pub mod flow;
 pub mod git;
+pub mod github;
 pub mod http;
 pub mod observe;
 pub mod plan;

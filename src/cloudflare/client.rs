@@ -10,7 +10,10 @@ use serde::de::DeserializeOwned;
 use super::config::{Config, ConfigError, Token, validate_account};
 use super::error::ApiError;
 use super::types::{Deployment, Envelope, Environment, Page, Project, ProjectPatch};
-use crate::http::{Body, HttpRequest, HttpResponse, Method, Transport, TransportErrorKind};
+use crate::http::{
+    Body, HttpRequest, HttpResponse, Method, Transport, TransportErrorKind, retry_after,
+};
+pub use crate::http::{Sleeper, ThreadSleeper};
 use crate::time::{epoch_millis, parse_rfc3339_millis};
 
 /// The most the deployments list returns per page (more is refused with 8000024).
@@ -19,22 +22,6 @@ pub const MAX_DEPLOYMENTS_PER_PAGE: u32 = 25;
 const PROJECTS_PER_PAGE: u32 = 10;
 /// A bound on list paging, against a server that never ends its list.
 const MAX_PAGES: u32 = 100;
-
-/// Waits between attempts; injected so tests do not wait.
-pub trait Sleeper: Send + Sync {
-    /// Blocks for `duration`, or pretends to.
-    fn sleep(&self, duration: Duration);
-}
-
-/// The real [`Sleeper`]: `std::thread::sleep`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ThreadSleeper;
-
-impl Sleeper for ThreadSleeper {
-    fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration);
-    }
-}
 
 /// How hard the client tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,17 +440,6 @@ fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     policy.base_delay.saturating_mul(factor).min(policy.max_delay)
 }
 
-/// `Retry-After` as seconds or as an HTTP-date (RFC 9110 §10.2.3); a date already past
-/// means at once. Anything else counts as absent.
-fn retry_after(r: &HttpResponse) -> Option<Duration> {
-    let value = r.header("retry-after")?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
-}
-
 /// A failure after which a POST may or may not have taken effect.
 fn is_ambiguous(err: &ApiError) -> bool {
     match err {
@@ -491,30 +467,4 @@ fn error_from_body(status: u16, url: &str, body: &[u8]) -> ApiError {
 fn decode<R: DeserializeOwned>(result: serde_json::Value, url: &str) -> Result<R, ApiError> {
     serde_json::from_value(result)
         .map_err(|e| ApiError::Decode { url: url.to_owned(), message: e.to_string() })
-}
-
-#[cfg(test)]
-mod retry_after_tests {
-    use std::time::{Duration, SystemTime};
-
-    use super::{HttpResponse, retry_after};
-
-    fn with(value: &str) -> HttpResponse {
-        HttpResponse {
-            status: 429,
-            headers: vec![("Retry-After".into(), value.into())],
-            body: vec![],
-        }
-    }
-
-    #[test]
-    fn seconds_and_http_dates_are_both_honoured() {
-        assert_eq!(retry_after(&with(" 7 ")), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
-        let wait = retry_after(&with(&later)).expect("a date is a wait");
-        assert!(wait > Duration::from_secs(80) && wait <= Duration::from_secs(90), "{wait:?}");
-        assert_eq!(retry_after(&with("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
-        assert_eq!(retry_after(&with("soon")), None);
-        assert_eq!(retry_after(&HttpResponse { status: 429, headers: vec![], body: vec![] }), None);
-    }
 }

@@ -5,14 +5,15 @@
 //!
 //! | file | owns |
 //! | --- | --- |
-//! | `transport.rs` | the HTTP seam: [`Transport`], [`HttpRequest`], [`HttpResponse`] |
-//! | `reqwest_transport.rs` | [`ReqwestTransport`], the only file that names reqwest |
 //! | `config.rs` | [`Config`] from the environment, the [`Token`] that never prints |
 //! | `types.rs` | serde types of the API: envelope, project, deployment, PATCH body |
 //! | `error.rs` | [`ApiError`] and [`human_message`] |
 //! | `client.rs` | [`PagesClient`]: calls, retries, the never-blind deployment POST |
 //! | `switch.rs` | the step: observe, [`plan_switch`], [`apply_switch`], [`verify_deployment`], [`rollback_switch`] |
 //! | `standin/` | [`StandIn`], a stateful local server of the Pages API for tests and `demo` |
+//!
+//! The transport, the sleeper and `Retry-After` parsing live in [`crate::http`], shared with
+//! the GitHub client.
 
 mod client;
 mod config;

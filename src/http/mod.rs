@@ -1,12 +1,15 @@
 //! HTTP for every API client (Cloudflare Pages, GitHub): plain request and response
 //! structs, the [`Transport`] trait they travel through, and [`ReqwestTransport`], the one
-//! implementation that names reqwest. Clients build requests and read responses; tests and
+//! implementation that names reqwest, plus what their retries share: the [`Sleeper`] they
+//! wait through and [`retry_after`]. Clients build requests and read responses; tests and
 //! the demo run the same clients against stand-ins on loopback sockets.
 
 mod reqwest_transport;
+mod retry;
 mod transport;
 
 pub use reqwest_transport::{ReqwestTransport, TransportOptions};
+pub use retry::{Sleeper, ThreadSleeper, retry_after};
 pub use transport::{
     Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
 };
