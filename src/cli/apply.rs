@@ -186,12 +186,15 @@ fn run_journal(
 ) -> Result<Outcome, CliError> {
     if args.no_verify {
         for step in &mut journal.plan.actions {
-            if let crate::plan::Action::Pages(p) = &mut step.action {
-                p.verify = false;
+            match &mut step.action {
+                crate::plan::Action::Pages(p) => p.verify = false,
+                crate::plan::Action::Setting(c) => c.serves = None,
+                _ => {}
             }
         }
     }
-    let mut fx = GitEffects::new(repo).with_pages(ctx.pages_access(&journal.plan)?);
+    let fx = GitEffects::new(repo).with_pages(ctx.pages_access(&journal.plan)?);
+    let mut fx = ctx.with_services(fx, &[&journal.plan])?;
     if let Some(listing) = listing {
         fx = fx.with_listing(&journal.plan.repository.remote, listing);
     }
@@ -264,7 +267,9 @@ pub fn rollback_repo(
         .find(|p| p.actions.iter().any(|s| matches!(s.action, crate::plan::Action::Pages(_))))
         .unwrap_or(&plan);
     let access = ctx.pages_access(with_pages)?;
-    let mut fx = GitEffects::new(&repo).with_pages(access).with_listing(&remote, listing);
+    let fx = GitEffects::new(&repo).with_pages(access).with_listing(&remote, listing);
+    let plans: Vec<&Plan> = chain.iter().map(|j| &j.plan).collect();
+    let mut fx = ctx.with_services(fx, &plans)?;
     let undo = exec::undo::plan(&chain, &mut fx)?;
     let runs: Vec<String> = chain.iter().map(|j| j.run.clone()).collect();
     let steps: Vec<Step> = undo.undo.iter().map(|u| u.step.clone()).collect();

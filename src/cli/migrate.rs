@@ -319,8 +319,10 @@ fn apply(
 ) -> Result<u8, CliError> {
     if no_verify {
         for step in &mut plan.actions {
-            if let Action::Pages(p) = &mut step.action {
-                p.verify = false;
+            match &mut step.action {
+                Action::Pages(p) => p.verify = false,
+                Action::Setting(c) => c.serves = None,
+                _ => {}
             }
         }
     }
@@ -330,7 +332,8 @@ fn apply(
     let mut progress = ctx.ui.spinners();
     let pages = ctx.pages_access_with(&journal.plan, Box::new(progress.deployments()))?;
     let remote = plan.repository.remote.clone();
-    let mut fx = GitEffects::new(repo).with_pages(pages).with_listing(&remote, listing);
+    let fx = GitEffects::new(repo).with_pages(pages).with_listing(&remote, listing);
+    let mut fx = ctx.with_services(fx, &[&journal.plan])?;
     super::stop_on_interrupt();
     ctx.ui.status("");
     let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;

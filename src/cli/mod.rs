@@ -21,7 +21,7 @@ pub use error::{CliError, Kind};
 use std::collections::BTreeMap;
 
 use crate::cloudflare::{Config, ConfigError, PagesClient, PollOptions, ProjectState};
-use crate::exec::effects::PagesAccess;
+use crate::exec::effects::{GitEffects, PagesAccess};
 use crate::http::{ReqwestTransport, TransportOptions};
 use crate::observe::{self, Observation};
 use crate::plan::Plan;
@@ -345,6 +345,23 @@ impl Ctx<'_> {
         Ok(Some(PagesAccess { client, poll, progress }))
     }
 
+    /// The hosted services (GitHub) whose settings `plan` changes, ready for an apply or
+    /// rollback.
+    fn with_services<'r>(
+        &self,
+        fx: GitEffects<'r>,
+        plans: &[&Plan],
+    ) -> Result<GitEffects<'r>, CliError> {
+        for plan in plans {
+            let service = crate::github::setup::service(plan, &|k| self.env(k))
+                .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
+            if let Some(service) = service {
+                return Ok(fx.with_service(crate::github::forge::SERVICE, Box::new(service)));
+            }
+        }
+        Ok(fx)
+    }
+
     /// Reads the Pages project the target names, if any.
     fn observe_pages(&self, target: &Target) -> Result<Option<ProjectState>, CliError> {
         let Some(client) = self.pages_client(target)? else { return Ok(None) };
@@ -418,7 +435,10 @@ impl Ctx<'_> {
         let target = target.clone();
         let pages = self.observe_pages(&target)?;
         let fetch_warnings = listing.warnings.clone();
-        let obs = observe::observe(repo, &target, pages, listing)?;
+        let mut obs = observe::observe(repo, &target, pages, listing)?;
+        let github = crate::github::setup::observe(&target, &obs, &|k| self.env(k))
+            .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
+        obs.services.extend(github);
         let mut plan = crate::plan::build(&target, &obs, repo)?;
         plan.warnings.extend(fetch_warnings);
         if let Some(hint) = self.suggest_pages_project(&target, &obs) {

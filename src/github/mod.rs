@@ -7,6 +7,9 @@
 //! | `types.rs` | what calls return: [`BranchLookup`], [`RepoInfo`], [`Pull`], [`PagesSite`], [`RulesetSummary`] |
 //! | `error.rs` | [`ApiError`], one line naming the request and the fix |
 //! | `client.rs` | [`GitHub`]: headers, retries, pagination, the protection GET → PUT transform |
+//! | `forge.rs` | what a migration asks of GitHub: [`forge::read`] (GETs only) and [`forge::contribution`] (pure): the settings to move, warnings, refusals |
+//! | `service.rs` | [`service::GitHubService`]: those settings read and written at apply and rollback time |
+//! | `setup.rs` | wiring for commands: the client from the environment, what the plan wants, the service |
 //!
 //! Transport, sleeps and `Retry-After` parsing are shared with the Cloudflare client in
 //! [`crate::http`].
@@ -14,6 +17,9 @@
 mod client;
 mod config;
 mod error;
+pub mod forge;
+pub mod service;
+pub mod setup;
 mod types;
 
 pub use crate::http::{Sleeper, ThreadSleeper};

@@ -587,12 +587,14 @@ impl Builder<'_> {
             self.warnings.push(
                 "no cloudflare.project set: the Pages step is left out, so the hosting must follow the rename some other way (set it with --set cloudflare.project=NAME)".to_string(),
             );
-            // GitHub Pages is not switched by rebranch yet: say what deleting the old
-            // branch does to a site served from it, before anyone applies.
-            if let Some(slug) = crate::observe::ci::github_slug(&self.obs.remote_url) {
+            // Without a forge's view (a plan file with no [github] section): say what
+            // deleting the old branch does to a GitHub Pages site served from it.
+            if let Some(slug) = crate::observe::ci::github_slug(&self.obs.remote_url)
+                .filter(|_| self.obs.services.is_empty())
+            {
                 for (old, new) in self.target.renames() {
                     self.warnings.push(format!(
-                        "{slug} is on GitHub: if GitHub Pages serves `{old}`, the site (and the Helm repository behind it) is down from the moment `{old}` is deleted until Settings → Pages is switched to `{new}`; rebranch does not switch GitHub Pages yet"
+                        "{slug} is on GitHub: if GitHub Pages serves `{old}`, the site (and the Helm repository behind it) is down from the moment `{old}` is deleted until Settings → Pages is switched to `{new}`; add a [github] section to the plan file (as the built-in plan has) to switch it"
                     ));
                 }
             }
