@@ -171,6 +171,11 @@ fn parse_part(part: &str) -> Option<(String, String)> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
