@@ -75,34 +75,43 @@ pub fn handle(state: &mut State, req: &Request) -> Response {
     if let Some(rest) = path.strip_prefix("/__pages/") {
         return serve_site(state, rest);
     }
+    let anonymous = Caller { token: String::new(), access: None };
     if req.header("user-agent").is_none_or(|v| v.trim().is_empty()) {
-        return json_response(403, &json!({"message": USER_AGENT_MESSAGE}));
+        let r = json_response(403, &json!({"message": USER_AGENT_MESSAGE}));
+        return with_rate_headers(state, &anonymous, r);
     }
     if let Some(r) = take_fault(state, req) {
-        return r;
+        return with_rate_headers(state, &anonymous, r);
     }
     let caller = match caller(state, req) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return with_rate_headers(state, &anonymous, r),
     };
-    let counted = path != "/rate_limit";
-    if counted {
+    if path != "/rate_limit" {
         *state.used.entry(caller.token.clone()).or_default() += 1;
     }
     let response = route(state, req, &path, &caller);
-    let (limit, used) = budget(state, &caller);
-    let mut response = response;
-    let reset = state.reset_at.to_string();
+    with_rate_headers(state, &caller, response)
+}
+
+/// Every API response carries the caller's budget (a faulted primary limit brings its own).
+fn with_rate_headers(state: &State, caller: &Caller, mut response: Response) -> Response {
+    let (limit, used) = budget(state, caller);
+    let has = |k: &str| response.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k));
+    let mut extra = Vec::new();
     for (k, v) in [
         ("x-ratelimit-limit", limit.to_string()),
         ("x-ratelimit-remaining", limit.saturating_sub(used).to_string()),
         ("x-ratelimit-used", used.to_string()),
-        ("x-ratelimit-reset", reset),
+        ("x-ratelimit-reset", state.reset_at.to_string()),
         ("x-ratelimit-resource", "core".to_owned()),
         ("x-github-api-version-selected", "2022-11-28".to_owned()),
     ] {
-        response.headers.push((k.to_owned(), v));
+        if !has(k) {
+            extra.push((k.to_owned(), v));
+        }
     }
+    response.headers.extend(extra);
     response
 }
 
@@ -277,6 +286,11 @@ impl Ctx<'_> {
                 "GET" => Ok(self.get_repo(state, index)),
                 _ => Err(not_found()),
             }
+        } else if sub == "branches" {
+            match m {
+                "GET" => Ok(self.list_branches(state, index)),
+                _ => Err(not_found()),
+            }
         } else if let Some(rest) = sub.strip_prefix("branches/") {
             self.branches(state, index, rest)
         } else if sub == "pulls" {
@@ -370,6 +384,57 @@ impl Ctx<'_> {
         }
     }
 
+    /// `GET /branches`: `{name, commit{sha,url}, protected}` of every branch, paged.
+    fn list_branches(&self, state: &State, index: usize) -> Response {
+        let repo = &state.repos[index];
+        let api = repo.api_url(&state.base);
+        let only_protected = self.query("protected").as_deref() == Some("true");
+        let all: Vec<Value> = git::branches(repo.git_dir())
+            .into_iter()
+            .filter(|(name, _)| !only_protected || repo.is_protected(name))
+            .map(|(name, sha)| {
+                json!({"name": name, "commit": {"sha": sha, "url": format!("{api}/commits/{sha}")},
+                       "protected": repo.is_protected(&name)})
+            })
+            .collect();
+        self.paged(&format!("{api}/branches"), all)
+    }
+
+    /// One page of `items` with GitHub's `Link` header (`per_page` default 30, at most 100).
+    fn paged(&self, url: &str, items: Vec<Value>) -> Response {
+        let per_page = self
+            .query("per_page")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(30)
+            .clamp(1, 100);
+        let page = self.query("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
+        let last = items.len().div_ceil(per_page).max(1);
+        let shown: Vec<Value> =
+            items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+        let link_to = |n: usize| {
+            let mut q: Vec<String> = self
+                .query
+                .iter()
+                .filter(|(k, _)| *k != "page" && *k != "per_page")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            q.push(format!("per_page={per_page}"));
+            q.push(format!("page={n}"));
+            format!("<{url}?{}>", q.join("&"))
+        };
+        let mut links = Vec::new();
+        if page < last {
+            links.push(format!("{}; rel=\"next\"", link_to(page + 1)));
+            links.push(format!("{}; rel=\"last\"", link_to(last)));
+        }
+        if page > 1 {
+            links.push(format!("{}; rel=\"prev\"", link_to(page - 1)));
+            links.push(format!("{}; rel=\"first\"", link_to(1)));
+        }
+        let response = json_response(200, &Value::Array(shown));
+        if links.is_empty() { response } else { with_header(response, "Link", &links.join(", ")) }
+    }
+
     fn rename(&self, state: &mut State, index: usize, branch: &str) -> Result<Response, Response> {
         if self.method != "POST" {
             return Err(not_found());
@@ -426,7 +491,13 @@ impl Ctx<'_> {
         let url = repo.api_url(&state.base);
         match self.method {
             "GET" => {
-                self.need(GhAccess::Admin, "administration=read")?;
+                if self.caller.access.is_none() {
+                    return Err(message(401, "Requires authentication"));
+                }
+                if self.caller.access != Some(GhAccess::Admin) {
+                    // GitHub answers 404 here, as for an unprotected branch but "Not Found".
+                    return Err(not_found());
+                }
                 branch_exists(repo, branch)?;
                 let p = repo
                     .protections
@@ -512,42 +583,9 @@ impl Ctx<'_> {
             .filter(|p| want_base.as_deref().is_none_or(|b| p.base == b))
             .filter(|p| want_head.as_deref().is_none_or(|h| p.head == h))
             .collect();
-        let per_page = self
-            .query("per_page")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(30)
-            .clamp(1, 100);
-        let page = self.query("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
-        let last = selected.len().div_ceil(per_page).max(1);
-        let items: Vec<Value> = selected
-            .iter()
-            .skip((page - 1) * per_page)
-            .take(per_page)
-            .map(|p| repo.pull_value(&base_url, p))
-            .collect();
+        let items: Vec<Value> = selected.iter().map(|p| repo.pull_value(&base_url, p)).collect();
         let url = format!("{}/pulls", repo.api_url(&base_url));
-        let link_to = |n: usize| {
-            let mut q: Vec<String> = self
-                .query
-                .iter()
-                .filter(|(k, _)| *k != "page" && *k != "per_page")
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            q.push(format!("per_page={per_page}"));
-            q.push(format!("page={n}"));
-            format!("<{url}?{}>", q.join("&"))
-        };
-        let mut links = Vec::new();
-        if page < last {
-            links.push(format!("{}; rel=\"next\"", link_to(page + 1)));
-            links.push(format!("{}; rel=\"last\"", link_to(last)));
-        }
-        if page > 1 {
-            links.push(format!("{}; rel=\"prev\"", link_to(page - 1)));
-            links.push(format!("{}; rel=\"first\"", link_to(1)));
-        }
-        let response = json_response(200, &Value::Array(items));
-        if links.is_empty() { response } else { with_header(response, "Link", &links.join(", ")) }
+        self.paged(&url, items)
     }
 
     fn create_pull(&self, state: &mut State, index: usize) -> Result<Response, Response> {
@@ -903,8 +941,14 @@ impl Ctx<'_> {
             .ok_or_else(|| message(422, "Reference does not exist"))?;
         match self.method {
             "DELETE" => {
-                if branch == repo.info.default_branch || repo.would_block_delete(branch) {
-                    return Err(message(422, "Cannot delete this protected branch"));
+                if branch == repo.info.default_branch {
+                    return Err(message(
+                        422,
+                        "Validation failed, an attempt was made to delete the default branch",
+                    ));
+                }
+                if let Some(why) = repo.refusal(branch, &old, None) {
+                    return Err(message(422, why));
                 }
                 if !git::update_ref(repo.git_dir(), branch, "0", &old) {
                     return Err(message(422, "Reference does not exist"));
@@ -919,6 +963,9 @@ impl Ctx<'_> {
                 }
                 if !force && !git::is_ancestor(repo.git_dir(), &old, sha) {
                     return Err(message(422, "Update is not a fast forward"));
+                }
+                if let Some(why) = repo.refusal(branch, &old, Some(sha)) {
+                    return Err(message(422, why));
                 }
                 if !git::update_ref(repo.git_dir(), branch, sha, &old) {
                     return Err(message(422, "Reference cannot be updated"));

@@ -674,6 +674,30 @@ impl RepoState {
         self.protections.get(branch).is_some_and(|p| !p.allows_deletions())
             || self.has_rule(branch, "deletion")
     }
+
+    /// Why GitHub refuses this change of `branch` (`new` `None`: a delete), as the hook does.
+    pub fn refusal(&self, branch: &str, old: &str, new: Option<&str>) -> Option<&'static str> {
+        if self.renaming_from(branch).is_some() {
+            return Some(
+                "This branch is being renamed; pushes to the old name are refused until the rename is done.",
+            );
+        }
+        let Some(new) = new else {
+            return self
+                .would_block_delete(branch)
+                .then_some("Cannot delete this protected branch");
+        };
+        let classic = self.protections.get(branch);
+        if classic.is_some_and(Protection::requires_pull_requests)
+            || self.has_rule(branch, "pull_request")
+        {
+            return Some("Changes must be made through a pull request.");
+        }
+        let no_force = classic.is_some_and(|p| !p.allows_force_pushes())
+            || self.has_rule(branch, "non_fast_forward");
+        (no_force && !git::is_ancestor(self.git_dir(), old, new))
+            .then_some("Cannot force-push to this branch")
+    }
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -703,3 +703,83 @@ fn the_hook_refuses_what_protection_forbids() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("being renamed"));
 }
+
+#[test]
+fn refs_and_the_branch_list_follow_git_and_protection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, _) = repo(dir.path());
+    let s = standin(&bare);
+    let main = ok(&bare, &["rev-parse", "main"]);
+    let feature = ok(&bare, &["rev-parse", "feature"]);
+
+    let r = call(
+        &s,
+        "POST",
+        "/repos/acme/charts/git/refs",
+        Some(WRITER),
+        Some(json!({"ref": "refs/heads/integration", "sha": main})),
+    );
+    assert_eq!(r.status, 201);
+    assert!(r.header("location").unwrap().ends_with("/git/refs/heads/integration"));
+    assert_eq!(ok(&bare, &["rev-parse", "integration"]), main);
+    let again = call(
+        &s,
+        "POST",
+        "/repos/acme/charts/git/refs",
+        Some(WRITER),
+        Some(json!({"ref": "refs/heads/integration", "sha": main})),
+    );
+    assert_eq!(
+        (again.status, again.body["message"].as_str()),
+        (422, Some("Reference already exists"))
+    );
+    let got = call(&s, "GET", "/repos/acme/charts/git/ref/heads/integration", None, None);
+    assert_eq!(got.body["object"]["sha"], main.as_str());
+
+    s.protect("acme", "charts", "integration", review_gate());
+    let r = call(
+        &s,
+        "PATCH",
+        "/repos/acme/charts/git/refs/heads/integration",
+        Some(WRITER),
+        Some(json!({"sha": feature, "force": false})),
+    );
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (422, Some("Changes must be made through a pull request."))
+    );
+    let r = call(&s, "DELETE", "/repos/acme/charts/git/refs/heads/integration", Some(WRITER), None);
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (422, Some("Cannot delete this protected branch"))
+    );
+    let r = call(
+        &s,
+        "PATCH",
+        "/repos/acme/charts/git/refs/heads/feature",
+        Some(WRITER),
+        Some(json!({"sha": main, "force": false})),
+    );
+    assert_eq!(r.status, 422, "not a fast-forward");
+    assert_eq!(
+        call(&s, "DELETE", "/repos/acme/charts/git/refs/heads/feature", Some(WRITER), None).status,
+        204
+    );
+    assert_eq!(ok(&bare, &["branch", "--list", "feature"]), "");
+
+    let list = call(&s, "GET", "/repos/acme/charts/branches?per_page=2", Some(READER), None);
+    let names: Vec<&str> =
+        list.body.as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["charts", "integration"]);
+    assert_eq!(list.body[1]["protected"], true);
+    assert!(list.header("link").unwrap().contains("rel=\"next\""));
+
+    // Reading protection without admin: 404, as GitHub; a bad token still carries the budget.
+    assert_eq!(
+        call(&s, "GET", "/repos/acme/charts/branches/integration/protection", Some(WRITER), None)
+            .status,
+        404
+    );
+    let r = call(&s, "GET", "/repos/acme/charts", Some("wrong"), None);
+    assert_eq!((r.status, r.header("x-ratelimit-limit")), (401, Some("60")));
+}
