@@ -10,6 +10,26 @@
 //! [`GitHubStandIn::install_hooks`] puts a `pre-receive` hook into the bare repository that
 //! refuses pushes the way GitHub's protection does, from a rules file the stand-in rewrites
 //! on every change.
+//!
+//! | route (under `/repos/{owner}/{repo}`) | what it does |
+//! | --- | --- |
+//! | `GET ` (the repository) | `default_branch`, `private`, `visibility`, `html_url`, `full_name`; `permissions` for a token |
+//! | `GET /branches`, `GET /branches/{b}` | from `git for-each-ref`; 301 + `Location` for a renamed branch (also while in progress), 404 for the new name until it lands |
+//! | `POST /branches/{b}/rename` | 201 at once; lands (`git branch -m`) after the rename delay, moving PR bases, closing PRs from it, classic protection, Pages source, default branch; rulesets stay |
+//! | `GET/PUT/DELETE /branches/{b}/protection` | classic protection: flat PUT body (four required nullable keys, else 422), GET in the `{enabled,url}` shape, 404 "Branch not protected" / "Branch not found" |
+//! | `GET/POST/DELETE …/protection/required_signatures` | the signatures flag |
+//! | `GET/POST /rulesets`, `GET/PUT/DELETE /rulesets/{id}` | summaries / full rulesets; 422 on a missing `name`/`enforcement`, a taken name, bad `pull_request` parameters; 403 "Upgrade to GitHub Pro…" without rulesets |
+//! | `GET /rules/branches/{b}` | the active rulesets' rules matching `b` (`refs/heads/x`, `~DEFAULT_BRANCH`, `~ALL`, `*`/`**`, minus exclude), with `ruleset_*` fields; classic protection is not listed |
+//! | `GET/POST /pulls`, `GET/PATCH /pulls/{n}`, `GET/PUT /pulls/{n}/merge` | `state`/`base`/`head` filters, `per_page`/`page` with `Link`; 422 for a missing base; merge and squash done with `git commit-tree` + `update-ref`; PRs whose branches are gone close on the next read |
+//! | `GET/PUT /pages` | `page` shape; a source change is "building" for the build delay, then the site is a snapshot of the branch under `path` |
+//! | `POST /git/refs`, `GET /git/ref/heads/{b}`, `PATCH/DELETE /git/refs/heads/{b}` | refs through `git update-ref`, refused as the hook refuses |
+//! | `GET /rate_limit` (no prefix) | the caller's budget, not counted |
+//! | `GET /__pages/{owner}/{repo}/{file}` (no prefix) | the Pages site: 404 for everything once its source branch is gone |
+//!
+//! Every API request needs a `User-Agent` (else 403); `Bearer`/`token` credentials: unknown
+//! → 401 "Bad credentials"; none → public repositories readable, writes 401, private ones
+//! 404; too little access → 403 with `X-Accepted-GitHub-Permissions`. Every API answer
+//! carries `x-ratelimit-*` headers counted per token.
 
 mod api;
 mod git;
