@@ -925,7 +925,7 @@ impl Ctx<'_> {
         if !git::is_commit(repo.git_dir(), sha) {
             return Err(message(422, "Object does not exist"));
         }
-        if !git::update_ref(repo.git_dir(), branch, sha, "") {
+        if repo.renaming_to(branch).is_some() || !git::update_ref(repo.git_dir(), branch, sha, "") {
             return Err(message(422, "Reference already exists"));
         }
         let v = ref_value(state, index, branch, sha);

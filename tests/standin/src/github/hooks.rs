@@ -38,7 +38,7 @@ while read -r old new ref; do
     esac
     if rule renaming "$branch"; then
         echo "error: GH006: Protected branch update failed for $ref." >&2
-        echo "error: This branch is being renamed; pushes to the old name are refused until the rename is done." >&2
+        echo "error: This branch is being renamed; pushes to it are refused until the rename is done." >&2
         status=1
         continue
     fi

@@ -659,8 +659,10 @@ impl RepoState {
                 }
             }
         }
+        // Both names are frozen until the rename lands.
         for r in &self.renaming {
             lines.push(format!("renaming {}", sh_literal(&r.from)));
+            lines.push(format!("renaming {}", sh_literal(&r.to)));
         }
         let mut text = lines.join("\n");
         text.push('\n');
@@ -677,9 +679,9 @@ impl RepoState {
 
     /// Why GitHub refuses this change of `branch` (`new` `None`: a delete), as the hook does.
     pub fn refusal(&self, branch: &str, old: &str, new: Option<&str>) -> Option<&'static str> {
-        if self.renaming_from(branch).is_some() {
+        if self.renaming_from(branch).is_some() || self.renaming_to(branch).is_some() {
             return Some(
-                "This branch is being renamed; pushes to the old name are refused until the rename is done.",
+                "This branch is being renamed; pushes to it are refused until the rename is done.",
             );
         }
         let Some(new) = new else {

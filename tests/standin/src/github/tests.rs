@@ -702,6 +702,8 @@ fn the_hook_refuses_what_protection_forbids() {
     let out = git(&work, &["push", &url, "feature:tmp"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("being renamed"));
+    let out = git(&work, &["push", &url, "feature:refs/heads/tmp2"]);
+    assert!(!out.status.success(), "the new name is not free either");
 }
 
 #[test]
