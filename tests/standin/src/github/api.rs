@@ -310,7 +310,9 @@ impl Ctx<'_> {
         } else if let Some(branch) = sub.strip_prefix("rules/branches/") {
             match m {
                 "GET" => {
-                    Ok(json_response(200, &Value::Array(state.repos[index].rules_for(branch))))
+                    let repo = &state.repos[index];
+                    let url = format!("{}/rules/branches/{branch}", repo.api_url(&state.base));
+                    Ok(self.paged(&url, repo.rules_for(branch)))
                 }
                 _ => Err(not_found()),
             }
@@ -774,7 +776,8 @@ impl Ctx<'_> {
                             Value::Object(s)
                         })
                         .collect();
-                    Ok(json_response(200, &Value::Array(summaries)))
+                    let url = format!("{}/rulesets", state.repos[index].api_url(&base));
+                    Ok(self.paged(&url, summaries))
                 }
                 "POST" => {
                     self.need(GhAccess::Admin, "administration=write")?;

@@ -345,6 +345,19 @@ fn rulesets_are_validated_listed_and_matched_to_branches() {
     assert_eq!(count("release/old"), 0, "excluded");
     assert_eq!(count("main"), 1, "~DEFAULT_BRANCH");
     assert_eq!(s.rulesets_json("acme", "charts").len(), 3);
+    let paged = call(
+        &s,
+        "GET",
+        "/repos/acme/charts/rulesets?includes_parents=false&per_page=2",
+        None,
+        None,
+    );
+    assert_eq!(paged.body.as_array().unwrap().len(), 2);
+    let next = paged.header("link").unwrap();
+    assert!(
+        next.contains("/rulesets?includes_parents=false&per_page=2&page=2>; rel=\"next\""),
+        "{next}"
+    );
 
     let put = call(
         &s,
