@@ -798,3 +798,14 @@ fn refs_and_the_branch_list_follow_git_and_protection() {
     let r = call(&s, "GET", "/repos/acme/charts", Some("wrong"), None);
     assert_eq!((r.status, r.header("x-ratelimit-limit")), (401, Some("60")));
 }
+
+#[test]
+fn dropping_the_stand_in_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bare, _) = repo(dir.path());
+    let s = standin(&bare);
+    let addr = s.base_url().trim_start_matches("http://").to_owned();
+    assert_eq!(call(&s, "GET", R, None, None).status, 200);
+    drop(s);
+    assert!(TcpStream::connect(&addr).is_err(), "nothing listens any more");
+}
