@@ -160,6 +160,7 @@ impl Protection {
                 json!({
                     "url": format!("{url}/required_status_checks"),
                     "strict": checks.get("strict").and_then(Value::as_bool).unwrap_or(false),
+                    "enforcement_level": if self.flag("enforce_admins") { "everyone" } else { "non_admins" },
                     "contexts": contexts,
                     "contexts_url": format!("{url}/required_status_checks/contexts"),
                     "checks": check_objs,

@@ -252,6 +252,27 @@ fn protection_round_trips_in_the_asymmetric_shapes() {
     assert!(got.get("required_status_checks").is_none() && got.get("restrictions").is_none());
     assert_eq!(s.protection_json("acme", "charts", "main"), Some(got));
 
+    let full = json!({"required_status_checks": {"strict": true, "contexts": ["ci"]},
+        "enforce_admins": false, "required_pull_request_reviews": null,
+        "restrictions": {"users": ["octo"], "teams": ["core"]}, "allow_deletions": true});
+    let got =
+        call(&s, "PUT", "/repos/acme/charts/branches/charts/protection", Some(ADMIN), Some(full))
+            .body;
+    assert_eq!(got["required_status_checks"]["contexts"], json!(["ci"]));
+    assert_eq!(got["required_status_checks"]["checks"], json!([{"context": "ci", "app_id": null}]));
+    assert_eq!(got["required_status_checks"]["strict"], true);
+    assert_eq!(got["restrictions"]["users"][0]["login"], "octo");
+    assert_eq!(got["restrictions"]["teams"][0]["slug"], "core");
+    assert_eq!(got["allow_deletions"], json!({"enabled": true}));
+    assert!(got.get("required_pull_request_reviews").is_none());
+    let bad = json!({"required_status_checks": {"contexts": []}, "enforce_admins": null,
+        "required_pull_request_reviews": null, "restrictions": null});
+    assert_eq!(
+        call(&s, "PUT", "/repos/acme/charts/branches/charts/protection", Some(ADMIN), Some(bad))
+            .status,
+        422
+    );
+
     let sig = "/repos/acme/charts/branches/main/protection/required_signatures";
     assert_eq!(call(&s, "POST", sig, Some(ADMIN), None).body["enabled"], true);
     assert_eq!(
