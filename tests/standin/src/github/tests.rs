@@ -531,6 +531,11 @@ fn pages_builds_after_a_delay_and_the_site_goes_down_with_its_branch() {
         b"apiVersion: v1\nentries: {}\n"
     );
 
+    s.enable_pages("acme", "charts", "charts", "/docs", Some("charts.example.com"));
+    assert_eq!(s.site_file("acme", "charts", "index.yaml").unwrap(), b"docs\n");
+    assert_eq!(s.pages_json("acme", "charts").unwrap()["cname"], "charts.example.com");
+    s.enable_pages("acme", "charts", "charts", "/", None);
+
     // A new branch `release` with a different index.
     ok(&work, &["checkout", "-q", "-b", "release", "charts"]);
     std::fs::write(work.join("index.yaml"), "release\n").unwrap();
@@ -719,6 +724,20 @@ fn the_hook_refuses_what_protection_forbids() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = git(&work, &["push", &url, "main:refs/heads/tmp"]);
     assert!(out.status.success());
+
+    // A ruleset's non_fast_forward rule refuses a forced push, not a fast-forward.
+    s.add_ruleset(
+        "acme",
+        "charts",
+        json!({"name": "linear", "enforcement": "active", "target": "branch",
+        "conditions": {"ref_name": {"include": ["refs/heads/nf/**"], "exclude": []}},
+        "rules": [{"type": "non_fast_forward"}]}),
+    );
+    assert!(git(&work, &["push", &url, "main:refs/heads/nf/x"]).status.success());
+    assert!(git(&work, &["push", &url, "feature:nf/x"]).status.success());
+    let out = git(&work, &["push", &url, "+main:nf/x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cannot force-push to this branch"));
 
     // A rename in progress refuses pushes to the old name.
     s.set_rename_delay(5);
