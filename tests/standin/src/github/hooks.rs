@@ -42,6 +42,12 @@ while read -r old new ref; do
         status=1
         continue
     fi
+    if rule locked "$branch"; then
+        echo "error: GH006: Protected branch update failed for $ref." >&2
+        echo "error: Cannot change this locked branch" >&2
+        status=1
+        continue
+    fi
     if [ "$new" = "$zero" ]; then
         if rule nodelete "$branch"; then
             echo "error: GH006: Protected branch update failed for $ref." >&2

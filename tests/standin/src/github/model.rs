@@ -119,7 +119,7 @@ impl Protection {
         Self { body, required_signatures: false }
     }
 
-    fn flag(&self, key: &str) -> bool {
+    pub fn flag(&self, key: &str) -> bool {
         self.body.get(key).and_then(Value::as_bool).unwrap_or(false)
     }
 
@@ -632,6 +632,9 @@ impl RepoState {
             if p.requires_pull_requests() {
                 lines.push(format!("pr {b}"));
             }
+            if p.flag("lock_branch") {
+                lines.push(format!("locked {b}"));
+            }
         }
         for ruleset in
             self.rulesets.iter().filter(|r| r["enforcement"] == "active" && r["target"] == "branch")
@@ -684,6 +687,9 @@ impl RepoState {
             return Some(
                 "This branch is being renamed; pushes to it are refused until the rename is done.",
             );
+        }
+        if self.protections.get(branch).is_some_and(|p| p.flag("lock_branch")) {
+            return Some("Cannot change this locked branch");
         }
         let Some(new) = new else {
             return self

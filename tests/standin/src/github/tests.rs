@@ -739,6 +739,14 @@ fn the_hook_refuses_what_protection_forbids() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Cannot force-push to this branch"));
 
+    // A locked branch takes nothing.
+    let mut locked = review_gate();
+    locked["required_pull_request_reviews"] = Value::Null;
+    locked["lock_branch"] = json!(true);
+    s.protect("acme", "charts", "main", locked);
+    let out = git(&work, &["push", &url, "feature:main"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cannot change this locked branch"));
+
     // A rename in progress refuses pushes to the old name.
     s.set_rename_delay(5);
     assert_eq!(
