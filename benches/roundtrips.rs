@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rebranch::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const PROJECT: &str = "acme-helm-charts";

@@ -37,6 +37,8 @@ pub mod atomic;
 pub mod batch;
 pub mod cli;
 pub mod cloudflare;
+// The sample repository: for `rebranch demo`, and for the unit tests that migrate it.
+#[cfg(any(test, feature = "demo"))]
 pub mod demo;
 pub mod detect;
 pub mod exec;

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{CliError, Ctx, Format, GlobalArgs, Kind};
 use super::{apply, flow, plan};
-use crate::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
 
 /// The stand-in's account, project and token (not secrets: they exist only in the demo).
 const DEMO_ACCOUNT: &str = "0123456789abcdef0123456789abcdef";

@@ -3,6 +3,7 @@
 
 mod apply;
 mod batch;
+#[cfg(feature = "demo")]
 mod demo;
 mod error;
 mod flow;
@@ -152,6 +153,7 @@ enum Command {
     #[command(after_help = flow::AFTER_HELP_PRUNE)]
     Prune(flow::FlowArgs),
     /// Build a throwaway sample repository and migrate it end to end (no network, no token)
+    #[cfg(feature = "demo")]
     #[command(after_help = "Examples:\n  rebranch demo\n  rebranch demo --dir /tmp/sample")]
     Demo(demo::DemoArgs),
 }
@@ -178,6 +180,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Batch(a) => batch::cmd_batch(&ctx, a),
         Command::Split(a) => flow::cmd_split(&ctx, a),
         Command::Prune(a) => flow::cmd_prune(&ctx, a),
+        #[cfg(feature = "demo")]
         Command::Demo(a) => demo::cmd_demo(&ctx, a),
         Command::Completions { shell } => cmd_completions(&ctx, *shell),
         Command::Man => cmd_man(&ctx),

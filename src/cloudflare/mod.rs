@@ -10,15 +10,13 @@
 //! | `error.rs` | [`ApiError`] and [`human_message`] |
 //! | `client.rs` | [`PagesClient`]: calls, retries, the never-blind deployment POST |
 //! | `switch.rs` | the step: observe, [`plan_switch`], [`apply_switch`], [`verify_deployment`], [`rollback_switch`] |
-//! | `standin/` | [`StandIn`], a stateful local server of the Pages API for tests and `demo` |
 //!
 //! The transport, the sleeper and `Retry-After` parsing live in [`crate::http`], shared with
-//! the GitHub client.
+//! the GitHub client; the local stand-in of the API lives in `tests/standin`.
 
 mod client;
 mod config;
 mod error;
-mod standin;
 mod switch;
 mod types;
 
@@ -29,10 +27,6 @@ pub use config::{
     Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url,
 };
 pub use error::{ApiError, ErrorContext, human_message};
-pub use standin::{
-    Access, ApiState, BearerSeen, DeploymentRecord, Fault, FaultKind, ProjectRecord,
-    RecordedRequest, StandIn, StandInProject, TokenRule,
-};
 pub use switch::{
     BranchFields, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions, Progress,
     ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,

@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::http::*;
+use rebranch_standin::cloudflare::{
+    Access, BearerSeen, Fault, FaultKind, StandIn, StandInProject, TokenRule,
+};
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "sentinel-tok-9f3a7c1e";

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rebranch::cloudflare::{Fault, FaultKind};
+use rebranch_standin::cloudflare::{Fault, FaultKind};
 
 use crate::support::{Daemon, git};
 use crate::world::{TOKEN, World, walk};

@@ -4,7 +4,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use expectrl::{Eof, Expect, Session};
-use rebranch::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
 
 use crate::support::{Sandbox, hermetic};
 

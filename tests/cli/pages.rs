@@ -1,7 +1,7 @@
 //! The Cloudflare Pages step end to end: the binary talks over a real socket to the
 //! library's stateful stand-in of the Pages API, which follows the official contract.
 
-use rebranch::cloudflare::{Fault, FaultKind, StandIn, StandInProject, TokenRule};
+use rebranch_standin::cloudflare::{Fault, FaultKind, StandIn, StandInProject, TokenRule};
 
 use crate::support::{Run, Sandbox};
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use rebranch::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
 
 use crate::support::{Run, Sandbox, git, git_status, hermetic};
 

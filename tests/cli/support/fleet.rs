@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use rebranch::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
 
 use super::{Run, git, hermetic, ls_remote, to_run};
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::http::{Request, Response};
+use crate::http::{Request, Response};
 use crate::time::{epoch_millis, format_rfc3339};
 
 /// The path prefix of the v4 API.

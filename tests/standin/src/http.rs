@@ -9,7 +9,7 @@ const MAX_BYTES: usize = 1 << 20;
 
 /// A parsed request.
 #[derive(Debug, Clone)]
-pub(super) struct Request {
+pub struct Request {
     pub method: String,
     /// Path and query, as sent.
     pub target: String,
@@ -49,7 +49,7 @@ impl Request {
 
 /// A response to write.
 #[derive(Debug, Clone)]
-pub(super) struct Response {
+pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub content_type: &'static str,
@@ -57,7 +57,7 @@ pub(super) struct Response {
 }
 
 /// Reads one request; `None` when the peer sent nothing usable.
-pub(super) fn read_request(stream: &TcpStream) -> Option<Request> {
+pub fn read_request(stream: &TcpStream) -> Option<Request> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -71,7 +71,7 @@ pub(super) fn read_request(stream: &TcpStream) -> Option<Request> {
 }
 
 /// Writes `response` and closes the write side.
-pub(super) fn write_response(mut stream: &TcpStream, response: &Response) -> std::io::Result<()> {
+pub fn write_response(mut stream: &TcpStream, response: &Response) -> std::io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
@@ -171,6 +171,11 @@ fn parse_part(part: &str) -> Option<(String, String)> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

@@ -4,11 +4,10 @@
 //! multipart deployments that build over a few polls, rollback, paging limits, and
 //! scriptable faults (429 with `Retry-After`, 5xx, delays, dropped connections).
 //!
-//! It is part of the library so both the tests and `rebranch demo` can run the real client
-//! against it, with no token and no network.
+//! Both rebranch's tests and `rebranch demo` run the real client against it, with no token
+//! and no network.
 
 mod api;
-mod http;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,8 +17,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::http::{self, Request, Response};
 pub use api::{Access, ApiState, DeploymentRecord, ProjectRecord};
-use http::{Request, Response};
 
 /// A project to start the stand-in with.
 #[derive(Debug, Clone, PartialEq)]
