@@ -59,25 +59,68 @@ impl SettingChange {
         inverse.back = !self.back;
         // Undoing needs what the value names again; the served check is the forward step's.
         inverse.needs = names_in(&self.from);
-        inverse.serves = None;
+        // Switched back, the site must serve the old branch's file again.
+        inverse.serves = self.serves.as_ref().and_then(|served| {
+            let branch = names_in(&self.from).into_iter().next()?;
+            Some(Served { branch, ..served.clone() })
+        });
         inverse
     }
 
-    /// The value in one line, for plans and messages.
+    /// The value in a few words, for plans and messages: a long one is `{…}`, its fields
+    /// are in [`SettingChange::field_changes`].
     pub fn show(value: &Value) -> String {
         match value {
             Value::Null => "(none)".to_string(),
             Value::String(s) => format!("\"{s}\""),
             other => {
                 let text = other.to_string();
-                if text.chars().count() > 120 {
-                    let cut: String = text.chars().take(117).collect();
-                    format!("{cut}…")
-                } else {
+                if text.chars().count() <= 60 {
                     text
+                } else if other.is_object() {
+                    "{…}".to_string()
+                } else {
+                    "[…]".to_string()
                 }
             }
         }
+    }
+
+    /// One line per top-level field that differs between `from` and `to`, when either is
+    /// too long to show whole: `field: before → after`.
+    pub fn field_changes(&self) -> Vec<String> {
+        let long = |v: &Value| v.to_string().chars().count() > 60;
+        if !long(&self.from) && !long(&self.to) {
+            return Vec::new();
+        }
+        let empty = serde_json::Map::new();
+        let (from, to) =
+            (self.from.as_object().unwrap_or(&empty), self.to.as_object().unwrap_or(&empty));
+        let keys: std::collections::BTreeSet<&String> = from.keys().chain(to.keys()).collect();
+        let value = |v: Option<&Value>| {
+            let text = v.map_or_else(|| "(none)".to_string(), Value::to_string);
+            if text.chars().count() > 100 {
+                format!("{}…", text.chars().take(99).collect::<String>())
+            } else {
+                text
+            }
+        };
+        keys.into_iter()
+            .filter(|k| from.get(*k) != to.get(*k))
+            // A default on both sides (unset, false, empty) says nothing.
+            .filter(|k| !(is_unset(from.get(*k)) && is_unset(to.get(*k))))
+            .map(|k| format!("{k}: {} → {}", value(from.get(k)), value(to.get(k))))
+            .collect()
+    }
+}
+
+/// Whether a value is absent or a default: `null`, `false`, empty.
+pub fn is_unset(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => true,
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(Value::Object(o)) => o.is_empty(),
+        _ => false,
     }
 }
 
@@ -167,7 +210,8 @@ mod tests {
         assert_eq!(inv.from, change().to);
         assert_eq!(inv.to, change().from);
         assert_eq!(inv.needs, vec!["charts".to_string()]);
-        assert!(inv.back && inv.serves.is_none());
+        assert!(inv.back);
+        assert_eq!(inv.serves.as_ref().unwrap().branch, "charts", "the old branch is served again");
         assert_eq!(inv.inverse().from, change().from);
     }
 
@@ -175,7 +219,11 @@ mod tests {
     fn values_show_in_one_line() {
         assert_eq!(SettingChange::show(&Value::Null), "(none)");
         assert_eq!(SettingChange::show(&json!("release")), "\"release\"");
-        let long = json!({"k": "x".repeat(300)});
-        assert!(SettingChange::show(&long).chars().count() <= 121);
+        let long = json!({"k": "x".repeat(300), "a": 1});
+        assert_eq!(SettingChange::show(&long), "{…}");
+        let c = SettingChange { from: Value::Null, to: long, ..change() };
+        let lines = c.field_changes();
+        assert_eq!(lines[0], "a: (none) → 1");
+        assert!(lines[1].starts_with("k: (none) → \"xxx") && lines[1].ends_with('…'));
     }
 }

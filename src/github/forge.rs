@@ -174,12 +174,7 @@ pub fn holds(live: &Value, want: &Value) -> bool {
 }
 
 fn is_unset(v: &Value) -> bool {
-    match v {
-        Value::Null | Value::Bool(false) => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
+    crate::service::is_unset(Some(v))
 }
 
 struct Builder<'a> {

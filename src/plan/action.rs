@@ -290,7 +290,7 @@ impl Action {
             Action::Pages(a) => format!("pages project {}", a.switch.project),
             Action::CiCommit(a) => format!("{}/{}", a.remote, a.branch),
             Action::ChartCommit(a) => format!("{}/{}", a.remote, a.branch),
-            Action::Setting(a) => format!("{} {} {}", a.service, a.scope, a.key),
+            Action::Setting(a) => format!("{} {}", a.service, a.scope),
         }
     }
 
@@ -388,11 +388,15 @@ impl Action {
                 lines
             }
             Action::ChartCommit(a) => a.files.clone(),
-            Action::Setting(a) => a
-                .serves
-                .iter()
-                .map(|s| format!("then {} must serve {} of {}", s.url, s.file, s.branch))
-                .collect(),
+            Action::Setting(a) => {
+                let mut lines = a.field_changes();
+                lines.extend(
+                    a.serves
+                        .iter()
+                        .map(|s| format!("then {} must serve {} of {}", s.url, s.file, s.branch)),
+                );
+                lines
+            }
             _ => Vec::new(),
         }
     }

@@ -583,7 +583,10 @@ impl Builder<'_> {
 
     fn pages_warning(&mut self) {
         let Some(p) = &self.target.pages else { return };
-        if p.project.is_empty() && self.obs.pages.is_none() {
+        // A service change that checks a served file is a hosting switch of its own.
+        let hosted =
+            self.obs.services.iter().flat_map(|c| &c.changes).any(|(_, c)| c.serves.is_some());
+        if p.project.is_empty() && self.obs.pages.is_none() && !hosted {
             self.warnings.push(
                 "no cloudflare.project set: the Pages step is left out, so the hosting must follow the rename some other way (set it with --set cloudflare.project=NAME)".to_string(),
             );

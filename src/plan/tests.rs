@@ -256,7 +256,8 @@ fn a_service_s_changes_go_where_their_stage_says_in_the_adr_002_order() {
         ..Default::default()
     });
     let plan = build(&target(), &o, &no_texts).unwrap();
-    let subjects: Vec<String> = plan.actions.iter().map(|s| s.action.subject()).collect();
+    let subjects: Vec<String> =
+        plan.actions.iter().map(|s| format!("{} {}", s.action.subject(), s.summary)).collect();
     let at = |s: &str| {
         subjects.iter().position(|x| x.contains(s)).unwrap_or_else(|| panic!("{s} in {subjects:?}"))
     };

@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod faults;
 mod flow;
+mod github;
 mod hostile;
 mod https;
 mod migrate;

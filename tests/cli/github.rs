@@ -1,0 +1,238 @@
+//! GitHub follows the migration: the sample repository's origin served by a loopback
+//! `git daemon` (with the stand-in's hooks refusing what GitHub refuses) and the GitHub
+//! stand-in over real sockets holding its pull requests, protection, rulesets and Pages
+//! site; the API state is checked through the stand-in, the refs through the git CLI.
+
+use rebranch_standin::github::{GhAccess, GhFault, GhRepo, GitHubStandIn};
+use serde_json::{Value, json};
+
+use crate::support::{Daemon, Run, Sandbox, git, ls_remote};
+use crate::world::walk;
+
+const OWNER: &str = "acme";
+const NAME: &str = "helm-charts";
+/// Sentinels: they must never appear in any output, file or journal.
+const ADMIN: &str = "ghp_ADMIN_SENTINEL_5e0b9c1d_never_print";
+const READ: &str = "ghp_READ_SENTINEL_7a2c";
+const WRITE: &str = "ghp_WRITE_SENTINEL_3f81";
+
+struct Hub {
+    s: Sandbox,
+    gh: GitHubStandIn,
+    _daemon: Daemon,
+    outputs: std::cell::RefCell<Vec<String>>,
+}
+
+/// The repository: GitHub Pages builds from `charts`, an open pull request is based
+/// on `charts` (chart-releaser's `--pr` mode), `charts` is protected.
+fn hub() -> Hub {
+    let s = Sandbox::new();
+    git(&s.origin, &["config", "receive.denyDeletes", "false"]);
+    let daemon = Daemon::serve(s.origin.parent().unwrap());
+    git(&s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
+    let gh = GitHubStandIn::start(
+        vec![GhRepo::new(OWNER, NAME, &s.origin)],
+        vec![
+            (ADMIN.to_string(), GhAccess::Admin),
+            (WRITE.to_string(), GhAccess::Write),
+            (READ.to_string(), GhAccess::Read),
+        ],
+    )
+    .expect("GitHub stand-in");
+    // A branch a chart release PR comes from.
+    git(&s.clone, &["push", "-q", "origin", "refs/heads/charts:refs/heads/cr-podinfo-1.2.0"]);
+    gh.add_pull(OWNER, NAME, "cr-podinfo-1.2.0", "charts", "Release podinfo 1.2.0");
+    gh.protect(
+        OWNER,
+        NAME,
+        "charts",
+        json!({"required_status_checks": null, "enforce_admins": true,
+               "required_pull_request_reviews": null, "restrictions": null,
+               "allow_force_pushes": false, "allow_deletions": false}),
+    );
+    gh.enable_pages(OWNER, NAME, "charts", "/", Some("charts.example.org"));
+    gh.install_hooks(OWNER, NAME).expect("hooks");
+    Hub { s, gh, _daemon: daemon, outputs: Default::default() }
+}
+
+impl Hub {
+    fn run(&self, args: &[&str], token: Option<&str>, extra: &[(&str, &str)]) -> Run {
+        let base = self.gh.base_url();
+        let mut env: Vec<(&str, &str)> =
+            vec![("GITHUB_API_URL", base.as_str()), ("REBRANCH_PAGES_POLL_MS", "20")];
+        if let Some(t) = token {
+            env.push(("GH_TOKEN", t));
+        }
+        env.extend_from_slice(extra);
+        let mut all = args.to_vec();
+        all.extend(["--set", "github.repository=acme/helm-charts"]);
+        let run = self.s.rebranch_env(&all, &env);
+        self.outputs.borrow_mut().push(run.all());
+        run
+    }
+
+    fn base_of(&self, number: u64) -> String {
+        self.gh.pull_json(OWNER, NAME, number)["base"]["ref"].as_str().unwrap_or_default().into()
+    }
+
+    fn pages_branch(&self) -> String {
+        let pages = self.gh.pages_json(OWNER, NAME).expect("pages");
+        pages["source"]["branch"].as_str().unwrap_or_default().into()
+    }
+
+    fn gate(&self) -> Option<Value> {
+        self.gh
+            .rulesets_json(OWNER, NAME)
+            .into_iter()
+            .find(|r| r["name"].as_str().is_some_and(|n| n.contains("review gate on integration")))
+    }
+
+    fn index(&self) -> Option<Vec<u8>> {
+        self.gh.site_file(OWNER, NAME, "index.yaml")
+    }
+
+    /// No sentinel in any output so far, in any file under `.git/rebranch/`, or in any
+    /// request but in its `Authorization` header.
+    fn assert_no_secret(&self) {
+        for out in self.outputs.borrow().iter() {
+            for t in [ADMIN, READ, WRITE] {
+                assert!(!out.contains(t), "a token in the output:\n{out}");
+            }
+        }
+        for path in walk(&self.s.clone.join(".git/rebranch")) {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            for t in [ADMIN, READ, WRITE] {
+                assert!(!text.contains(t), "a token in {}", path.display());
+            }
+        }
+        for r in self.gh.requests() {
+            let leaked = r.path.contains("SENTINEL") || r.body.contains("SENTINEL");
+            assert!(!leaked, "a token outside the header: {} {}", r.method, r.path);
+            assert!(r.header("user-agent").is_some_and(|u| u.starts_with("rebranch/")));
+        }
+    }
+}
+
+#[test]
+fn a_github_repository_migrates_with_nothing_served_going_down_and_rolls_back() {
+    let h = hub();
+    let index = h.index().expect("the site serves the index");
+    let refs_before = ls_remote(&h.s.origin);
+    let protection_before = h.gh.protection_json(OWNER, NAME, "charts");
+
+    let plan = h.run(&["plan"], Some(ADMIN), &[]).expect(0);
+    for expected in [
+        "pull request #1 \"Release podinfo 1.2.0\": base: \"charts\" → \"release\"",
+        "protection of `release` (copied from `charts`)",
+        "GitHub Pages source",
+        "review gate on `integration`",
+        "protection of `charts` (released so it can be deleted)",
+    ] {
+        assert!(plan.stdout.contains(expected), "{expected} in:\n{}", plan.stdout);
+    }
+
+    h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
+    let heads = ls_remote(&h.s.origin);
+    assert!(heads.contains_key("release") && !heads.contains_key("charts"), "{heads:?}");
+    assert_eq!(h.base_of(1), "release", "the PR follows");
+    assert_eq!(h.pages_branch(), "release", "the site follows");
+    assert_eq!(h.index().as_deref(), Some(index.as_slice()), "the site still serves the index");
+    let carried = h.gh.protection_json(OWNER, NAME, "release").expect("release is protected");
+    assert_eq!(carried["enforce_admins"]["enabled"], true);
+    let gate = h.gate().expect("the review gate");
+    assert_eq!(gate["rules"][0]["parameters"]["required_approving_review_count"], 1);
+    assert_eq!(gate["conditions"]["ref_name"]["include"], json!(["refs/heads/integration"]));
+
+    // Again: nothing to do, on git or on GitHub.
+    let again = h.run(&["plan", "--detailed-exitcode"], Some(ADMIN), &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    h.run(&["status"], Some(ADMIN), &[]).expect(0);
+
+    h.run(&["rollback", "--yes"], Some(ADMIN), &[]).expect(0);
+    assert_eq!(ls_remote(&h.s.origin), refs_before, "every branch as before");
+    assert_eq!(h.base_of(1), "charts");
+    assert_eq!(h.pages_branch(), "charts");
+    assert_eq!(h.gh.protection_json(OWNER, NAME, "charts"), protection_before);
+    assert_eq!(h.gh.protection_json(OWNER, NAME, "release"), None);
+    assert!(h.gate().is_none(), "the gate is gone");
+    assert_eq!(h.index().as_deref(), Some(index.as_slice()));
+    h.assert_no_secret();
+}
+
+#[test]
+fn without_a_token_the_plan_names_what_it_cannot_do_and_refuses_to_take_the_site_down() {
+    let h = hub();
+    let before = ls_remote(&h.s.origin);
+    let run = h.run(&["plan"], None, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("GitHub Pages"), "{}", run.stderr);
+    assert!(run.stderr.contains("github.pages=leave"), "{}", run.stderr);
+    assert!(run.stderr.contains("go down"), "{}", run.stderr);
+    // Told to go on, the site is no longer the reason to refuse.
+    let leave = h.run(&["plan", "--set", "github.pages=leave"], None, &[]);
+    assert!(!leave.stderr.contains("github.pages=leave"), "{}", leave.all());
+    assert!(leave.all().contains("no token"), "{}", leave.all());
+    assert_eq!(ls_remote(&h.s.origin), before);
+    h.assert_no_secret();
+}
+
+#[test]
+fn a_read_only_token_is_refused_before_any_change_and_says_which_permission() {
+    let h = hub();
+    let before = ls_remote(&h.s.origin);
+    let run = h.run(&["apply", "--yes"], Some(READ), &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("admin"), "{}", run.stderr);
+    assert_eq!(ls_remote(&h.s.origin), before, "nothing changed");
+    assert_eq!(h.base_of(1), "charts");
+    h.assert_no_secret();
+}
+
+#[test]
+fn without_pages_and_protection_the_pull_request_still_follows_and_a_rate_limit_is_waited_out() {
+    let s = Sandbox::new();
+    git(&s.origin, &["config", "receive.denyDeletes", "false"]);
+    let daemon = Daemon::serve(s.origin.parent().unwrap());
+    git(&s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
+    let gh = GitHubStandIn::start(
+        vec![GhRepo::new(OWNER, NAME, &s.origin)],
+        vec![(ADMIN.to_string(), GhAccess::Admin)],
+    )
+    .unwrap();
+    git(&s.clone, &["push", "-q", "origin", "refs/heads/charts:refs/heads/cr-x"]);
+    gh.add_pull(OWNER, NAME, "cr-x", "charts", "Release x");
+    let h = Hub { s, gh, _daemon: daemon, outputs: Default::default() };
+    h.gh.inject(GhFault::SecondaryRateLimit { times: 1, retry_after: Some(1) });
+    let plan = h.run(&["plan"], Some(ADMIN), &[]).expect(0);
+    assert!(!plan.stdout.contains("GitHub Pages source"), "404 Pages: no step");
+    h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
+    assert_eq!(h.base_of(1), "release");
+    h.assert_no_secret();
+}
+
+#[test]
+fn a_rename_started_on_github_is_seen_and_the_plan_waits_for_it() {
+    let h = hub();
+    h.gh.set_rename_delay(1000);
+    // Someone renames `charts` through GitHub meanwhile.
+    let transport =
+        rebranch::http::ReqwestTransport::new(rebranch::http::TransportOptions::default()).unwrap();
+    use rebranch::http::Transport;
+    let answer = transport
+        .send(rebranch::http::HttpRequest {
+            method: rebranch::http::Method::Post,
+            url: format!("{}/repos/{OWNER}/{NAME}/branches/charts/rename", h.gh.base_url()),
+            headers: vec![
+                ("Authorization".into(), format!("Bearer {ADMIN}")),
+                ("User-Agent".into(), "test".into()),
+            ],
+            body: rebranch::http::Body::Json(json!({"new_name": "published"})),
+        })
+        .unwrap();
+    assert_eq!(answer.status, 201);
+    let before = ls_remote(&h.s.origin);
+    let run = h.run(&["apply", "--yes"], Some(ADMIN), &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("rename is in progress"), "{}", run.stderr);
+    assert_eq!(ls_remote(&h.s.origin), before);
+}
