@@ -159,6 +159,20 @@ pub struct Contribution {
     pub refusal: Option<(String, String)>,
     /// Requests made while reading.
     pub round_trips: usize,
+    /// When the CI rewrite's branch takes changes only through a review the service can
+    /// open: the route the commit takes instead.
+    pub review: Option<ReviewRoute>,
+}
+
+/// The CI rewrite through a review: the commit goes to a new branch `head`, `open` opens
+/// the review of `head` into `branch`, and the apply waits until people merge it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewRoute {
+    pub branch: String,
+    pub head: String,
+    pub open: SettingChange,
+    /// What people do, e.g. "merge the pull request from `rebranch/ci-main` into `main`".
+    pub hint: String,
 }
 
 /// Why a service could not read or write a setting.

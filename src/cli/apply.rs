@@ -137,7 +137,12 @@ pub fn apply_repo_with(
         (Some(j), None) if j.is_unfinished() => {
             // Refuses --set values that differ from the stopped run's.
             ctx.request(Some(&repo))?;
-            (resume(ctx, j, args)?, None)
+            let journal = resume(ctx, j, args)?;
+            let remote = journal.plan.repository.remote.clone();
+            let names = remote_names(std::iter::once(&journal.plan));
+            let listing =
+                observe::connect(&repo, &remote, &names, ctx.global.no_fetch, &|_| Vec::new())?;
+            (journal, Some(listing))
         }
         (_, Some((plan, _))) if plan.is_empty() => {
             return Ok(Applied::NoChanges { plan: plan.plan.name });
@@ -173,6 +178,21 @@ pub fn apply_repo_with(
     let result = report_apply(ctx, &mut journal, &outcome, terminal);
     drop(lock);
     result
+}
+
+/// The remote branches the plans' steps read or write: fetched before a resume or a
+/// rollback, so the commits they check (a review merged on the remote) are here.
+fn remote_names<'p>(plans: impl Iterator<Item = &'p Plan>) -> std::collections::BTreeSet<String> {
+    use crate::plan::Action;
+    plans
+        .flat_map(|p| &p.actions)
+        .flat_map(|s| match &s.action {
+            Action::RemoteBranch(r) => vec![r.branch.clone()],
+            Action::CiCommit(c) => c.head.iter().cloned().chain([c.branch.clone()]).collect(),
+            Action::Await(a) => vec![a.branch.clone()],
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 /// Runs a journal's steps from where it stands.
@@ -250,15 +270,7 @@ pub fn rollback_repo(
     }
     let plan = chain[0].plan.clone();
     let remote = plan.repository.remote.clone();
-    let names: std::collections::BTreeSet<String> = chain
-        .iter()
-        .flat_map(|j| &j.plan.actions)
-        .filter_map(|s| match &s.action {
-            crate::plan::Action::RemoteBranch(r) => Some(r.branch.clone()),
-            crate::plan::Action::CiCommit(c) => Some(c.branch.clone()),
-            _ => None,
-        })
-        .collect();
+    let names = remote_names(chain.iter().map(|j| &j.plan));
     let listing = observe::connect(&repo, &remote, &names, ctx.global.no_fetch, &|_| Vec::new())?;
     // The Pages step may be in an earlier run of the chain than the last one.
     let with_pages = chain
@@ -429,12 +441,12 @@ fn stale_ref_locks(git_dir: &Path, state_dir: &Path) -> Vec<PathBuf> {
         use crate::plan::Action;
         match &step.action {
             Action::RemoteBranch(a) => names.insert(a.branch.clone()),
-            Action::CiCommit(a) => names.insert(a.branch.clone()),
+            Action::CiCommit(a) => names.insert(a.head.clone().unwrap_or_else(|| a.branch.clone())),
             Action::ChartCommit(a) => names.insert(a.branch.clone()),
             Action::LocalRename(a) => names.insert(a.from.clone()) | names.insert(a.to.clone()),
             Action::LocalBranch(a) => names.insert(a.branch.clone()),
             Action::Tracking(a) => names.insert(a.branch.clone()),
-            Action::Pages(_) | Action::Setting(_) => false,
+            Action::Pages(_) | Action::Setting(_) | Action::Await(_) => false,
         };
     }
     names
@@ -678,6 +690,17 @@ fn report_apply(
         .hint("`rebranch apply` resumes; `rebranch rollback` undoes what was done")
         .hint(format!("journal: {}", journal.path.display())));
     }
+    if stop.waiting {
+        return Err(CliError::new(
+            Kind::Waiting,
+            format!("waiting at step {}: {}", stop.step, stop.reason),
+        )
+        .cause(format!("done: {}", ids(&journal.step_ids(true))))
+        .hint(
+            "`rebranch apply` goes on once it is merged; `rebranch rollback` undoes what was done",
+        )
+        .hint(format!("journal: {}", journal.path.display())));
+    }
     let nothing_done = journal.states.iter().all(|s| *s == StepState::Pending);
     if nothing_done && stop.moved {
         journal.record(Event::Abandoned { reason: stop.reason.clone() })?;
@@ -713,7 +736,7 @@ fn outcome_json(journal: &Journal, outcome: &Outcome, command: &str) -> String {
         "applied": outcome.applied,
         "already": outcome.already,
         "complete": outcome.is_complete(),
-        "stopped": outcome.stopped.as_ref().map(|s| serde_json::json!({"step": s.step, "reason": s.reason, "moved": s.moved})),
+        "stopped": outcome.stopped.as_ref().map(|s| serde_json::json!({"step": s.step, "reason": s.reason, "moved": s.moved, "waiting": s.waiting})),
     });
     format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
 }

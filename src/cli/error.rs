@@ -21,6 +21,9 @@ pub enum Kind {
     Review,
     /// 5: stopped part way; the journal is kept.
     Partial,
+    /// 6: waiting for people to merge a review (the CI rewrite's pull request); `apply`
+    /// goes on after.
+    Waiting,
     /// 64: the command line is wrong.
     Usage,
     /// 130: interrupted.
@@ -40,6 +43,7 @@ impl Kind {
             Kind::Moved => 3,
             Kind::Review => 4,
             Kind::Partial => 5,
+            Kind::Waiting => 6,
             Kind::Usage => 64,
             Kind::Interrupted => 130,
         }

@@ -39,6 +39,8 @@ Exit codes:
        work pushed since (names what moved)
   4    refused: occurrences that need review are unresolved in a non-interactive apply
   5    apply or rollback stopped part way: the journal is kept; apply resumes, rollback undoes
+  6    apply waits for a pull request to be merged (the CI rewrite, when the branch takes
+       changes only through pull requests); apply goes on after the merge
   64   usage error
   130  interrupted
 
@@ -48,6 +50,9 @@ Environment:
   CLOUDFLARE_API_BASE_URL  the Pages API (plain http only to loopback)
   REBRANCH_PAGES_POLL_MS   deployment polling interval
   REBRANCH_HTTP_TIMEOUT_MS, REBRANCH_API_DEADLINE_MS   Pages request timeout, total deadline
+  GH_TOKEN, GITHUB_TOKEN   GitHub token, in that order (no flag takes a token)
+  GITHUB_API_URL           the GitHub API (plain http only to loopback)
+  GITHUB_SERVER_URL        a GitHub Enterprise Server whose remotes are GitHub repositories
   NO_COLOR                 no colour, even on a terminal (CLICOLOR_FORCE=1: colour anyway)
   SOURCE_DATE_EPOCH        time of the CI rewrite commit (reproducible plans)
   CI                       never prompt

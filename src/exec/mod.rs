@@ -33,6 +33,9 @@ pub enum ExecError {
     /// A hosted service refused or failed a read or a change.
     #[error("{0}")]
     Service(String),
+    /// People have to act before the step can go on (merge a review): says what to do.
+    #[error("{0}")]
+    Waiting(String),
     #[error("{0}")]
     Moved(String),
     #[error("injected fault: {0}")]
@@ -96,6 +99,8 @@ pub struct Stopped {
     /// True when the run stopped because it was interrupted, before this step.
     #[doc(hidden)]
     pub interrupted: bool,
+    /// True when the step waits for people (a review to merge): `apply` goes on after.
+    pub waiting: bool,
 }
 
 impl Outcome {
@@ -195,6 +200,7 @@ pub(crate) fn run_one(
             Ok(false)
         }
         Readiness::Blocked(why) => Err(ExecError::Moved(why)),
+        Readiness::Waiting(what) => Err(ExecError::Waiting(what)),
         Readiness::Ready => {
             journal.record(way.start(i))?;
             if matches!(way, Way::Apply) {
@@ -213,12 +219,19 @@ pub(crate) fn stopped(step: &Step, e: ExecError) -> Stopped {
         ExecError::Pages(p) => matches!(**p, crate::cloudflare::StepError::Drift { .. }),
         _ => false,
     };
-    Stopped { step: step.id, reason: e.to_string(), moved, interrupted: false }
+    let waiting = matches!(e, ExecError::Waiting(_));
+    Stopped { step: step.id, reason: e.to_string(), moved, interrupted: false, waiting }
 }
 
 impl Stopped {
     pub(crate) fn interrupted(step: usize) -> Stopped {
-        Stopped { step, reason: "interrupted".to_string(), moved: false, interrupted: true }
+        Stopped {
+            step,
+            reason: "interrupted".to_string(),
+            moved: false,
+            interrupted: true,
+            waiting: false,
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use super::effects::Effects;
 use crate::git::parse_oid;
 use crate::git::remote::RefUpdate;
 use crate::plan::action::{
-    Action, ChartCommit, CiCommit, LocalBranchChange, LocalRename, PagesChange, RemoteBranch,
-    SettingChange, Tracking, short,
+    Action, Await, ChartCommit, CiCommit, LocalBranchChange, LocalRename, PagesChange,
+    RemoteBranch, SettingChange, Tracking, short,
 };
 
 /// What live state says about an action right before it would run.
@@ -22,6 +22,8 @@ pub enum Readiness {
     Done,
     /// Neither: something else changed it. Says what.
     Blocked(String),
+    /// Not yet: people have to act first (merge a review). Says what to do.
+    Waiting(String),
 }
 
 /// Checks the action's precondition against live state.
@@ -35,6 +37,7 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
         Action::CiCommit(a) => check_ci(a, fx),
         Action::ChartCommit(a) => check_chart(a, fx),
         Action::Setting(a) => check_setting(a, fx),
+        Action::Await(a) => check_await(a, fx),
     }
 }
 
@@ -71,6 +74,8 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         Action::CiCommit(a) => run_ci(a, fx),
         Action::ChartCommit(a) => run_chart(a, fx),
         Action::Setting(a) => run_setting(a, fx),
+        // Only people make it hold: its check says what to do.
+        Action::Await(a) => Err(ExecError::Waiting(a.hint.clone())),
     }
 }
 
@@ -243,13 +248,84 @@ fn check_served(
     )))
 }
 
+fn check_await(a: &Await, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let tip = fx.remote_head(&a.remote, &a.branch)?;
+    if tip.map(|t| t.to_string()).as_deref() == Some(a.commit.as_str()) {
+        return Ok(Readiness::Done);
+    }
+    let has = |t: Oid, fx: &mut dyn Effects| {
+        a.files.iter().all(|(path, blob)| {
+            fx.file_at(t, path)
+                .and_then(|b| Oid::hash_object(git2::ObjectType::Blob, &b).ok())
+                .is_some_and(|o| o.to_string() == *blob)
+        })
+    };
+    match tip {
+        Some(t) if has(t, fx) => Ok(Readiness::Blocked(format!(
+            "`{}/{}` took the CI rewrite through its review, as {} (not {} as planned): what follows is planned again from there",
+            a.remote,
+            a.branch,
+            crate::git::short(t),
+            short(&a.commit)
+        ))),
+        _ => Ok(Readiness::Waiting(format!(
+            "`{}/{}` does not have the CI rewrite yet: {}; then run `rebranch apply` again",
+            a.remote, a.branch, a.hint
+        ))),
+    }
+}
+
 /// `(expected, target)` tips of the commit's branch, in the action's direction.
 fn ci_ends(a: &CiCommit) -> Result<(Oid, Oid), ExecError> {
     let (parent, commit) = (parse_oid(&a.parent)?, parse_oid(&a.commit)?);
     Ok(if a.back { (commit, parent) } else { (parent, commit) })
 }
 
+/// The rewrite commit on its own new branch, for review: created, or (back) deleted.
+fn check_ci_head(a: &CiCommit, head: &str, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    let commit = parse_oid(&a.commit)?;
+    let (from, to) = if a.back { (Some(commit), None) } else { (None, Some(commit)) };
+    if let Some(r) = remote_ends(fx, &a.remote, head, from, to)? {
+        return Ok(r);
+    }
+    let base = fx.remote_head(&a.remote, &a.branch)?;
+    if !a.back && base.map(|b| b.to_string()).as_deref() != Some(a.parent.as_str()) {
+        return Ok(Readiness::Blocked(format!(
+            "remote branch `{}/{}` is {}, but the plan expects it at {}",
+            a.remote,
+            a.branch,
+            show(base),
+            short(&a.parent)
+        )));
+    }
+    Ok(Readiness::Ready)
+}
+
+fn run_ci_head(a: &CiCommit, head: &str, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    let commit = parse_oid(&a.commit)?;
+    if a.back {
+        let update = RefUpdate { branch: head.to_string(), expect: Some(commit), new: None };
+        return fx.push(&a.remote, &update);
+    }
+    if fx.remote_head(&a.remote, head)? != Some(commit) {
+        let made = fx.write_commit(a)?;
+        if made != commit {
+            return Err(ExecError::Config(format!(
+                "the rewrite commit came out as {}, not {} as planned; nothing was pushed",
+                crate::git::short(made),
+                crate::git::short(commit)
+            )));
+        }
+        let update = RefUpdate { branch: head.to_string(), expect: None, new: Some(commit) };
+        fx.push(&a.remote, &update)?;
+    }
+    Ok(())
+}
+
 fn check_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
+    if let Some(head) = &a.head {
+        return check_ci_head(a, head, fx);
+    }
     let (expect, target) = ci_ends(a)?;
     let live = fx.remote_head(&a.remote, &a.branch)?;
     if live == Some(target) {
@@ -271,6 +347,9 @@ fn check_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<Readiness, ExecError> 
 }
 
 fn run_ci(a: &CiCommit, fx: &mut dyn Effects) -> Result<(), ExecError> {
+    if let Some(head) = &a.head {
+        return run_ci_head(a, head, fx);
+    }
     let (expect, target) = ci_ends(a)?;
     if fx.remote_head(&a.remote, &a.branch)? == Some(target) {
         // Pushed by the run that stopped; only the local branch is left to follow.

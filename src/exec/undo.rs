@@ -21,8 +21,8 @@ use super::{ExecError, Outcome, Progress, StepEvent, Stopped, Way, fault, interr
 use crate::git::short;
 use crate::plan::Step;
 use crate::plan::action::{
-    Action, ChartCommit, CiCommit, CiFileChange, LocalBranchChange, LocalRename, PagesChange,
-    RemoteBranch, SettingChange,
+    Action, Await, ChartCommit, CiCommit, CiFileChange, LocalBranchChange, LocalRename,
+    PagesChange, RemoteBranch, SettingChange,
 };
 
 /// One inverse, and the journal step it undoes.
@@ -57,11 +57,16 @@ pub fn plan(chain: &[Journal], fx: &mut dyn Effects) -> Result<UndoPlan, ExecErr
         for index in (0..journal.plan.actions.len()).rev() {
             let acted = journal.acted[index];
             let state = journal.states[index];
+            let step = &journal.plan.actions[index];
+            if let Action::Await(a) = &step.action {
+                // Never acted on (people merge), but what they merged is named.
+                p.awaited(a)?;
+                continue;
+            }
             if !acted || !matches!(state, StepState::Started | StepState::Done | StepState::Undoing)
             {
                 continue;
             }
-            let step = &journal.plan.actions[index];
             match p.inverse(chain, &step.action)? {
                 Some(action) => p.out.undo.push(Undo {
                     run,
@@ -191,7 +196,12 @@ impl Planner<'_> {
     fn inverse(&mut self, chain: &[Journal], action: &Action) -> Result<Option<Action>, ExecError> {
         Ok(match action {
             Action::RemoteBranch(a) => self.remote_branch(a)?,
+            Action::CiCommit(a) if !a.back && a.head.is_some() => {
+                let back = Action::CiCommit(Box::new(CiCommit { back: true, ..(**a).clone() }));
+                self.checked(back)?
+            }
             Action::CiCommit(a) if !a.back => self.ci_commit(a)?,
+            Action::Await(_) => None,
             Action::Pages(a) if !a.back => self.pages(chain, a)?,
             Action::LocalRename(a) => self.local_rename(a)?,
             Action::LocalBranch(a) => self.local_branch(a)?,
@@ -407,6 +417,7 @@ impl Planner<'_> {
         }
         let subject = a.message.lines().next().unwrap_or_default();
         let mut revert = CiCommit {
+            head: None,
             remote: a.remote.clone(),
             branch: a.branch.clone(),
             parent: tip.to_string(),
@@ -483,6 +494,28 @@ impl Planner<'_> {
         Ok(Some(Action::Setting(Box::new(a.inverse()))))
     }
 
+    /// A rewrite merged through review is on the branch as people merged it: it is not
+    /// taken back by a push (the branch takes changes only through review), but named.
+    fn awaited(&mut self, a: &Await) -> Result<Option<Action>, ExecError> {
+        let tip = self.head(&a.remote, &a.branch)?;
+        let merged = match tip {
+            Some(t) => a.files.iter().all(|(path, blob)| {
+                self.fx
+                    .file_at(t, path)
+                    .and_then(|b| Oid::hash_object(git2::ObjectType::Blob, &b).ok())
+                    .is_some_and(|o| o.to_string() == *blob)
+            }),
+            None => false,
+        };
+        if merged {
+            self.out.notes.push(format!(
+                "`{}/{}` has the CI rewrite, merged through its review: it stays; revert it through a pull request (`git revert` of the merge) so CI names the old branch again",
+                a.remote, a.branch
+            ));
+        }
+        Ok(None)
+    }
+
     fn local_rename(&mut self, a: &LocalRename) -> Result<Option<Action>, ExecError> {
         let new = self.fx.local_branch(&a.to)?;
         // Renamed back at its current tip, whatever was committed on it since.
@@ -504,7 +537,7 @@ impl Planner<'_> {
         Ok(match steps::check(&action, self.fx)? {
             steps::Readiness::Done => None,
             steps::Readiness::Ready => Some(action),
-            steps::Readiness::Blocked(why) => self.refuse(why),
+            steps::Readiness::Blocked(why) | steps::Readiness::Waiting(why) => self.refuse(why),
         })
     }
 

@@ -279,6 +279,13 @@ impl<T: Transport> GitHub<T> {
         Ok(wire.into())
     }
 
+    /// `PATCH /repos/{o}/{r}/pulls/{n}` `{"state": "closed"}`.
+    pub fn close_pull(&self, number: u64) -> Result<Pull, ApiError> {
+        let path = self.repo_path(&format!("/pulls/{number}"));
+        let wire: WirePull = self.json(Method::Patch, &path, Some(json!({ "state": "closed" })))?;
+        Ok(wire.into())
+    }
+
     /// `POST /repos/{o}/{r}/pulls`.
     pub fn create_pull(
         &self,

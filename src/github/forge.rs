@@ -37,6 +37,8 @@ pub struct Wants {
     pub created: Vec<String>,
     /// The branch the CI rewrite commits on, when there is a rewrite.
     pub ci_branch: Option<String>,
+    /// The rewrite commit's subject: a review's title.
+    pub ci_title: String,
     pub approvals: u32,
     pub leave_pages: bool,
     /// Where the Helm index is served, when the plan says (else the site's own URL).
@@ -549,11 +551,39 @@ impl Builder<'_> {
         let Some(ci) = self.w.ci_branch.clone() else { return };
         let by_rules = matches!(&self.seen.ci_rules, Some(Ok(rules)) if rules.iter().any(|r| r.get("type").and_then(Value::as_str) == Some("pull_request")));
         let by_protection = matches!(self.seen.protection.get(&ci), Some(Ok(Some(p))) if !is_unset(p.get("required_pull_request_reviews").unwrap_or(&Value::Null)));
-        if by_rules || by_protection {
-            self.out.warnings.push(format!(
-                "`{ci}` requires pull requests on GitHub: the CI rewrite commit cannot be pushed to it, so the apply stops at that step; push the commit to a branch and merge it through a pull request, then apply again"
-            ));
+        if !(by_rules || by_protection) {
+            return;
         }
+        let (_, _, push) = self.permissions();
+        if !push {
+            self.out.warnings.push(format!(
+                "`{ci}` requires pull requests on GitHub and the token cannot open one: the CI rewrite commit cannot be pushed to it, so the apply stops at that step"
+            ));
+            return;
+        }
+        let head = format!("rebranch/ci-{ci}");
+        let url = match &self.seen.repo {
+            Some(Ok(r)) => format!("{}/pulls?q=is%3Apr+head%3A{head}", r.html_url),
+            _ => String::new(),
+        };
+        let mut open = self.change(
+            format!("pulls/open/{head}"),
+            format!("pull request from `{head}` into `{ci}` (the CI rewrite)"),
+            Value::Null,
+            json!({"base": ci, "head": head, "title": self.w.ci_title}),
+        );
+        open.needs = vec![head.clone()];
+        self.out.notes.push(format!(
+            "`{ci}` requires pull requests on GitHub: the CI rewrite goes to `{head}` with a pull request, and the apply stops (exit 6) until it is merged; `rebranch apply` then goes on"
+        ));
+        self.out.review = Some(crate::service::ReviewRoute {
+            branch: ci.clone(),
+            head: head.clone(),
+            open,
+            hint: format!("merge the pull request from `{head}` into `{ci}` {url}")
+                .trim_end()
+                .to_string(),
+        });
     }
 }
 

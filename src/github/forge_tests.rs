@@ -44,6 +44,7 @@ fn wants() -> Wants {
         renames: vec![("charts".into(), "release".into())],
         created: vec!["integration".into()],
         ci_branch: Some("main".into()),
+        ci_title: "ci: follow the rename".into(),
         approvals: 1,
         leave_pages: false,
         helm_repo_url: None,
@@ -219,7 +220,17 @@ fn a_main_that_requires_pull_requests_is_named() {
     let mut s = seen(true);
     s.ci_rules = Some(Ok(vec![json!({"type": "pull_request", "parameters": {}})]));
     let c = contribution(&s, &wants());
-    assert!(c.warnings.iter().any(|w| w.contains("`main` requires pull requests")));
+    let review = c.review.expect("the rewrite goes through a pull request");
+    assert_eq!((review.branch.as_str(), review.head.as_str()), ("main", "rebranch/ci-main"));
+    assert_eq!(review.open.key, "pulls/open/rebranch/ci-main");
+    assert_eq!(review.open.to["base"], "main");
+    assert!(review.hint.contains("https://github.com/acme/charts/pulls?q="), "{}", review.hint);
+    assert!(c.notes.iter().any(|n| n.contains("exit 6")));
+    // A token that cannot open one: named, and the apply stops at the push.
+    s.repo = Some(Ok(repo(false, false)));
+    let c = contribution(&s, &wants());
+    assert!(c.review.is_none());
+    assert!(c.warnings.iter().any(|w| w.contains("cannot open one")));
 }
 
 #[test]

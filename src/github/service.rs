@@ -40,6 +40,8 @@ impl<T: Transport> GitHubService<T> {
 /// The setting a key names.
 enum Key<'a> {
     PullBase(u64),
+    /// An open pull request from this branch.
+    PullFrom(&'a str),
     Protection(&'a str),
     Ruleset(u64),
     NamedRuleset(&'a str),
@@ -50,6 +52,9 @@ fn parse(key: &str) -> Result<Key<'_>, ServiceError> {
     let bad = || ServiceError(format!("unknown GitHub setting `{key}` in the plan"));
     if key == "pages/source" {
         return Ok(Key::PagesSource);
+    }
+    if let Some(head) = key.strip_prefix("pulls/open/") {
+        return Ok(Key::PullFrom(head));
     }
     if let Some(rest) = key.strip_prefix("pulls/") {
         let n = rest.strip_suffix("/base").ok_or_else(bad)?;
@@ -88,6 +93,21 @@ impl<T: Transport> GitHubService<T> {
                         return Ok(change.to.clone());
                     }
                     json!(pull.base)
+                }
+                Key::PullFrom(head) => {
+                    let want = change.to.get("base").or_else(|| change.from.get("base"));
+                    match self.gh.open_pulls(None, Some(head))?.first() {
+                        // The title is people's to edit: base and head say which review it is.
+                        Some(p) if want.and_then(Value::as_str) == Some(p.base.as_str()) => {
+                            if change.to.is_null() {
+                                change.from.clone()
+                            } else {
+                                change.to.clone()
+                            }
+                        }
+                        Some(p) => json!({"base": p.base, "head": p.head}),
+                        None => Value::Null,
+                    }
                 }
                 Key::Protection(branch) => match self.gh.protection(branch) {
                     Ok(p) => p.unwrap_or(Value::Null),
@@ -130,6 +150,17 @@ impl<T: Transport> GitHubService<T> {
                 let base = to.as_str().unwrap_or_default();
                 self.gh.set_pull_base(n, base).map(drop)
             }
+            Key::PullFrom(head) => match to.get("base").and_then(Value::as_str) {
+                Some(base) => {
+                    let title = to.get("title").and_then(Value::as_str).unwrap_or(head);
+                    let body = "The CI/CD rewrite of a branch migration, opened by `rebranch apply` because the branch takes changes only through pull requests. Merge it, then run `rebranch apply` again to go on.";
+                    self.gh.create_pull(head, base, title, body).map(drop)
+                }
+                None => match self.gh.open_pulls(None, Some(head))?.first() {
+                    Some(p) => self.gh.close_pull(p.number).map(drop),
+                    None => Ok(()),
+                },
+            },
             Key::Protection(branch) => {
                 self.gh.set_protection(branch, Some(to).filter(|v| !v.is_null()))
             }

@@ -56,6 +56,11 @@ pub fn wants(target: &Target, obs: &Observation) -> Wants {
         renames,
         created: target.creations().map(|(b, _)| b.to_string()).collect(),
         ci_branch: target.rewrite.as_ref().map(|r| r.commit_on.clone()),
+        ci_title: target
+            .rewrite
+            .as_ref()
+            .map(|r| r.message.lines().next().unwrap_or_default().to_string())
+            .unwrap_or_default(),
         approvals: target.github.as_ref().map_or(0, |g| g.integration_approvals),
         leave_pages: target.github.as_ref().is_some_and(|g| g.leave_pages),
         helm_repo_url: target

@@ -24,6 +24,8 @@ pub enum Action {
     Pages(Box<PagesChange>),
     /// Commits the CI/CD rewrite on a branch and pushes it (or takes it back).
     CiCommit(Box<CiCommit>),
+    /// Waits until a branch has a change that people merge (the CI rewrite's review).
+    Await(Box<Await>),
     /// Moves a setting of a hosted service (a pull request's base, a branch's protection, a
     /// ruleset, a site's source branch) from one exact value to another.
     Setting(Box<SettingChange>),
@@ -77,6 +79,25 @@ pub struct CiCommit {
     /// True for the inverse: the branch goes back from `commit` to `parent`.
     #[serde(default)]
     pub back: bool,
+    /// When `branch` takes changes only through a review: the new branch the commit is
+    /// pushed to instead (created at `commit`; its inverse deletes it), for a pull request
+    /// into `branch`, which stays at `parent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+}
+
+/// Waits until `branch` has the CI rewrite, merged through a review by people: done when
+/// the branch is at `commit`, or has every rewritten file's new content on top of other
+/// work (a squash or merge commit), in which case the rest of the plan is planned again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Await {
+    pub remote: String,
+    pub branch: String,
+    pub commit: String,
+    /// `(path, new blob)` of each rewritten file.
+    pub files: Vec<(String, String)>,
+    /// What to do, e.g. "merge the pull request from `rebranch/ci-main` (URL)".
+    pub hint: String,
 }
 
 /// Author and committer of the rewrite commit.
@@ -251,6 +272,8 @@ impl Action {
                 Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
             }
             Action::Setting(a) => Action::Setting(Box::new(a.inverse())),
+            // Nothing to undo: a merged review is undone by the rewrite commit's inverse.
+            Action::Await(a) => Action::Await(a.clone()),
             Action::ChartCommit(a) => Action::RemoteBranch(RemoteBranch {
                 remote: a.remote.clone(),
                 branch: a.branch.clone(),
@@ -270,7 +293,12 @@ impl Action {
             Action::LocalRename(_) => Sign::Change,
             Action::LocalBranch(a) => Sign::of(&a.from, &a.to),
             Action::Tracking(a) => Sign::of(&a.from, &a.to),
-            Action::Pages(_) | Action::CiCommit(_) => Sign::Change,
+            Action::Pages(_) | Action::Await(_) => Sign::Change,
+            Action::CiCommit(a) => match (&a.head, a.back) {
+                (None, _) => Sign::Change,
+                (Some(_), false) => Sign::Create,
+                (Some(_), true) => Sign::Delete,
+            },
             Action::ChartCommit(a) => Sign::of(&a.from, &Some(a.commit.clone())),
             Action::Setting(a) => match (&a.from, &a.to) {
                 (serde_json::Value::Null, _) => Sign::Create,
@@ -288,7 +316,10 @@ impl Action {
             Action::LocalBranch(a) => format!("branch {}", a.branch),
             Action::Tracking(a) => format!("refs/remotes/{}/{}", a.remote, a.branch),
             Action::Pages(a) => format!("pages project {}", a.switch.project),
-            Action::CiCommit(a) => format!("{}/{}", a.remote, a.branch),
+            Action::CiCommit(a) => {
+                format!("{}/{}", a.remote, a.head.as_deref().unwrap_or(&a.branch))
+            }
+            Action::Await(a) => format!("{}/{}", a.remote, a.branch),
             Action::ChartCommit(a) => format!("{}/{}", a.remote, a.branch),
             Action::Setting(a) => format!("{} {}", a.service, a.scope),
         }
@@ -316,6 +347,12 @@ impl Action {
             Action::Pages(a) => pages_summary(a),
             Action::CiCommit(a) => ci_summary(a),
             Action::ChartCommit(a) => chart_summary(a),
+            Action::Await(a) => format!(
+                "wait until `{}` has the CI rewrite ({} file(s)): {}",
+                a.branch,
+                a.files.len(),
+                a.hint
+            ),
             Action::Setting(a) => format!(
                 "{}: {} → {}",
                 a.label,
@@ -349,10 +386,21 @@ impl Action {
                     a.switch.project, a.switch.account_id, from
                 )
             }
-            Action::CiCommit(a) => {
-                let at = if a.back { &a.commit } else { &a.parent };
-                format!("{}/{} at {}", a.remote, a.branch, short(at))
-            }
+            Action::CiCommit(a) => match &a.head {
+                Some(head) if a.back => format!("{}/{head} at {}", a.remote, short(&a.commit)),
+                Some(head) => format!(
+                    "{}/{head} absent, {}/{} at {}",
+                    a.remote,
+                    a.remote,
+                    a.branch,
+                    short(&a.parent)
+                ),
+                None => {
+                    let at = if a.back { &a.commit } else { &a.parent };
+                    format!("{}/{} at {}", a.remote, a.branch, short(at))
+                }
+            },
+            Action::Await(a) => format!("{}/{} without the CI rewrite", a.remote, a.branch),
             Action::ChartCommit(a) => format!("{}/{} {}", a.remote, a.branch, state(&a.from)),
             Action::Setting(a) => format!("{} is {}", a.label, SettingChange::show(&a.from)),
         }
@@ -367,6 +415,7 @@ impl Action {
                 | Action::CiCommit(_)
                 | Action::ChartCommit(_)
                 | Action::Setting(_)
+                | Action::Await(_)
         )
     }
 
@@ -404,6 +453,9 @@ impl Action {
 
 fn ci_summary(a: &CiCommit) -> String {
     let subject = a.message.lines().next().unwrap_or_default();
+    if a.head.is_some() && a.back {
+        return format!("delete the review branch at the rewrite commit {}", short(&a.commit));
+    }
     if a.back {
         return format!(
             "take back the rewrite commit: {} → {}",
@@ -413,12 +465,16 @@ fn ci_summary(a: &CiCommit) -> String {
     }
     let paths: Vec<&str> = a.files.iter().map(|f| f.path.as_str()).collect();
     let rewrites: usize = a.files.iter().map(|f| f.rewrites).sum();
-    format!(
-        "commit \"{subject}\" ({rewrites} reference(s) in {}), {} → {}",
-        paths.join(", "),
-        short(&a.parent),
-        short(&a.commit)
-    )
+    let what = format!("commit \"{subject}\" ({rewrites} reference(s) in {})", paths.join(", "));
+    match &a.head {
+        Some(_) => format!(
+            "create at {}: {what} on top of {} {}, for review",
+            short(&a.commit),
+            a.branch,
+            short(&a.parent)
+        ),
+        None => format!("{what}, {} → {}", short(&a.parent), short(&a.commit)),
+    }
 }
 
 fn chart_summary(a: &ChartCommit) -> String {

@@ -256,13 +256,34 @@ impl Builder<'_> {
         }
         self.reviews = planned.reviews;
         self.not_covered = planned.not_covered;
-        if let Some(commit) = planned.commit {
+        if let Some(mut commit) = planned.commit {
             let oid = Oid::from_str(&commit.commit).map_err(|e| PlanError {
                 message: format!("bad rewrite commit id: {e}"),
                 hint: String::new(),
             })?;
             self.tips_after.insert(def.commit_on.clone(), oid);
+            let review = self
+                .obs
+                .services
+                .iter()
+                .find_map(|c| c.review.clone().filter(|r| r.branch == def.commit_on));
+            let Some(review) = review else {
+                self.push(Phase::CiRewrite, Action::CiCommit(Box::new(commit)));
+                return Ok(());
+            };
+            // The branch takes changes only through a review: the commit goes to its own
+            // branch, the review is opened, and the apply waits for people to merge it.
+            commit.head = Some(review.head.clone());
+            let wait = action::Await {
+                remote: commit.remote.clone(),
+                branch: commit.branch.clone(),
+                commit: commit.commit.clone(),
+                files: commit.files.iter().map(|f| (f.path.clone(), f.new_blob.clone())).collect(),
+                hint: review.hint.clone(),
+            };
             self.push(Phase::CiRewrite, Action::CiCommit(Box::new(commit)));
+            self.push(Phase::CiRewrite, Action::Setting(Box::new(review.open)));
+            self.push(Phase::CiRewrite, Action::Await(Box::new(wait)));
         }
         Ok(())
     }

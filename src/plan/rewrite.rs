@@ -141,6 +141,7 @@ fn plan_with(
         message,
         files: changes,
         back: false,
+        head: None,
     });
     Ok(out)
 }

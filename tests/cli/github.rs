@@ -108,7 +108,8 @@ impl Hub {
         for r in self.gh.requests() {
             let leaked = r.path.contains("SENTINEL") || r.body.contains("SENTINEL");
             assert!(!leaked, "a token outside the header: {} {}", r.method, r.path);
-            assert!(r.header("user-agent").is_some_and(|u| u.starts_with("rebranch/")));
+            let ua = r.header("user-agent").unwrap_or_default();
+            assert!(ua.starts_with("rebranch/") || ua == "maintainer", "{ua}");
         }
     }
 }
@@ -224,7 +225,7 @@ fn a_rename_started_on_github_is_seen_and_the_plan_waits_for_it() {
             url: format!("{}/repos/{OWNER}/{NAME}/branches/charts/rename", h.gh.base_url()),
             headers: vec![
                 ("Authorization".into(), format!("Bearer {ADMIN}")),
-                ("User-Agent".into(), "test".into()),
+                ("User-Agent".into(), "maintainer".into()),
             ],
             body: rebranch::http::Body::Json(json!({"new_name": "published"})),
         })
@@ -235,4 +236,92 @@ fn a_rename_started_on_github_is_seen_and_the_plan_waits_for_it() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("rename is in progress"), "{}", run.stderr);
     assert_eq!(ls_remote(&h.s.origin), before);
+}
+
+/// Sends one API request as a person would, through the same transport.
+fn api(gh: &GitHubStandIn, method: rebranch::http::Method, path: &str, body: Value) -> u16 {
+    use rebranch::http::Transport;
+    let transport =
+        rebranch::http::ReqwestTransport::new(rebranch::http::TransportOptions::default()).unwrap();
+    let answer = transport
+        .send(rebranch::http::HttpRequest {
+            method,
+            url: format!("{}{path}", gh.base_url()),
+            headers: vec![
+                ("Authorization".into(), format!("Bearer {ADMIN}")),
+                ("User-Agent".into(), "maintainer".into()),
+            ],
+            body: rebranch::http::Body::Json(body),
+        })
+        .unwrap();
+    answer.status
+}
+
+#[test]
+fn a_main_that_requires_pull_requests_gets_the_rewrite_through_one_and_apply_goes_on_after_the_merge()
+ {
+    let h = hub();
+    h.gh.protect(
+        OWNER,
+        NAME,
+        "main",
+        json!({"required_status_checks": null, "enforce_admins": true,
+               "required_pull_request_reviews": {"required_approving_review_count": 1},
+               "restrictions": null}),
+    );
+    let main_before = ls_remote(&h.s.origin)["main"].clone();
+    let plan = h.run(&["plan"], Some(ADMIN), &[]).expect(0);
+    assert!(plan.stdout.contains("rebranch/ci-main"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("wait until `main` has the CI rewrite"), "{}", plan.stdout);
+
+    let waiting = h.run(&["apply", "--yes"], Some(ADMIN), &[]);
+    assert_eq!(waiting.code, 6, "{}", waiting.all());
+    assert!(
+        waiting.stderr.contains("merge the pull request from `rebranch/ci-main`"),
+        "{}",
+        waiting.stderr
+    );
+    let heads = ls_remote(&h.s.origin);
+    assert_eq!(heads["main"], main_before, "main only through the pull request");
+    assert!(heads.contains_key("rebranch/ci-main") && heads.contains_key("charts"));
+    let pull = h.gh.pull_json(OWNER, NAME, 2);
+    assert_eq!(
+        (pull["head"]["ref"].as_str(), pull["base"]["ref"].as_str()),
+        (Some("rebranch/ci-main"), Some("main"))
+    );
+
+    // Not merged yet: apply waits again, and changes nothing.
+    let again = h.run(&["apply", "--yes"], Some(ADMIN), &[]);
+    assert_eq!(again.code, 6, "{}", again.all());
+
+    // A maintainer squash-merges it; apply goes on from main as merged.
+    let merged = api(
+        &h.gh,
+        rebranch::http::Method::Put,
+        &format!("/repos/{OWNER}/{NAME}/pulls/2/merge"),
+        json!({"merge_method": "squash"}),
+    );
+    assert_eq!(merged, 200);
+    let main_merged = ls_remote(&h.s.origin)["main"].clone();
+    assert_ne!(main_merged, main_before);
+    h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
+    let heads = ls_remote(&h.s.origin);
+    assert_eq!(heads["main"], main_merged, "nothing more pushed to main");
+    assert_eq!(heads["integration"], main_merged, "integration from main as merged");
+    assert!(!heads.contains_key("charts") && heads.contains_key("release"));
+    let again = h.run(&["plan", "--detailed-exitcode"], Some(ADMIN), &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+
+    // Rollback: everything but the merged rewrite, which is named.
+    let rolled = h.run(&["rollback", "--yes"], Some(ADMIN), &[]).expect(0);
+    assert!(rolled.all().contains("merged through its review: it stays"), "{}", rolled.all());
+    let heads = ls_remote(&h.s.origin);
+    assert_eq!(heads["main"], main_merged);
+    assert!(heads.contains_key("charts"), "{heads:?}");
+    for gone in ["release", "integration", "rebranch/ci-main"] {
+        assert!(!heads.contains_key(gone), "{gone}: {heads:?}");
+    }
+    assert_eq!(h.base_of(1), "charts");
+    assert_eq!(h.pages_branch(), "charts");
+    h.assert_no_secret();
 }
