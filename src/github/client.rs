@@ -50,6 +50,32 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How the client paces itself, beyond answering rate limits: changes at least
+/// `mutation_gap` apart (GitHub's advice against its secondary limits), and no request while
+/// the token has `reserve` requests or fewer left in its hour. Processes that share a token
+/// (the shards of a batch, on one machine or many) share that hourly budget: each reads
+/// what is left from the `x-ratelimit-*` headers of its own answers and waits for the reset
+/// before spending the reserve, so together they never run it dry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub mutation_gap: Duration,
+    pub reserve: u32,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self { mutation_gap: Duration::from_secs(1), reserve: 100 }
+    }
+}
+
+/// What the client knows of its budget and its last change.
+#[derive(Debug, Default)]
+struct Budget {
+    last_mutation: Option<std::time::Instant>,
+    remaining: Option<u32>,
+    reset: Option<u64>,
+}
+
 /// A GitHub REST API client for one repository.
 pub struct GitHub<T: Transport> {
     transport: T,
@@ -57,6 +83,8 @@ pub struct GitHub<T: Transport> {
     policy: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
     sent: AtomicUsize,
+    pace: Option<Pace>,
+    budget: std::sync::Mutex<Budget>,
 }
 
 impl<T: Transport> std::fmt::Debug for GitHub<T> {
@@ -85,7 +113,15 @@ impl<T: Transport> GitHub<T> {
             policy: RetryPolicy::default(),
             sleeper: Arc::new(ThreadSleeper),
             sent: AtomicUsize::new(0),
+            pace: None,
+            budget: std::sync::Mutex::new(Budget::default()),
         }
+    }
+
+    /// Paces requests (see [`Pace`]); without it, only rate-limit answers slow the client.
+    pub fn with_pace(mut self, pace: Pace) -> Self {
+        self.pace = Some(pace);
+        self
     }
 
     /// Replaces the retry policy.
@@ -391,6 +427,7 @@ impl<T: Transport> GitHub<T> {
         body: Option<Value>,
     ) -> Result<HttpResponse, ApiError> {
         let secret = self.config.token.as_ref().map(|t| t.expose()).unwrap_or_default();
+        self.pace_before(method, path)?;
         let mut attempt = 0u32;
         let mut backoff = BASE_BACKOFF;
         let mut secondary = SECONDARY_WAIT;
@@ -404,6 +441,62 @@ impl<T: Transport> GitHub<T> {
                 Step::Retry(_, e) if last => return Err(e.redacted(secret)),
                 Step::Retry(wait, _) => self.sleeper.sleep(wait),
             }
+        }
+    }
+
+    /// Waits as the pace says before a request: after the last change, and for the reset
+    /// when the budget is down to the reserve.
+    fn pace_before(&self, method: Method, path: &str) -> Result<(), ApiError> {
+        let Some(pace) = self.pace else { return Ok(()) };
+        let (gap, budget_wait) = {
+            let b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            let gap = match (method, b.last_mutation) {
+                (Method::Get, _) | (_, None) => None,
+                (_, Some(at)) => pace.mutation_gap.checked_sub(at.elapsed()),
+            };
+            let low = b.remaining.is_some_and(|r| r <= pace.reserve);
+            let wait = match (low, b.reset) {
+                (true, Some(reset)) => Some((
+                    reset,
+                    Duration::from_secs(reset.saturating_sub(crate::time::now_secs())),
+                )),
+                _ => None,
+            };
+            (gap, wait)
+        };
+        if let Some((reset, wait)) = budget_wait {
+            if wait > self.policy.max_wait {
+                return Err(ApiError::RateLimited {
+                    request: request(method, path),
+                    status: 429,
+                    reset: Some(reset),
+                    message: format!(
+                        "the token has {} request(s) or fewer left this hour, kept in reserve for other processes sharing it; it resets in {} s: run again then (a batch: `--only failed`)",
+                        pace.reserve,
+                        wait.as_secs()
+                    ),
+                });
+            }
+            self.sleeper.sleep(wait);
+            self.budget.lock().unwrap_or_else(|e| e.into_inner()).remaining = None;
+        }
+        if let Some(gap) = gap.filter(|g| !g.is_zero()) {
+            self.sleeper.sleep(gap);
+        }
+        Ok(())
+    }
+
+    /// Notes what an answer says of the budget, and when the last change was sent.
+    fn pace_after(&self, method: Method, r: &HttpResponse) {
+        let mut b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(left) = r.header("x-ratelimit-remaining").and_then(|v| v.trim().parse().ok()) {
+            b.remaining = Some(left);
+        }
+        if let Some(reset) = r.header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok()) {
+            b.reset = Some(reset);
+        }
+        if method != Method::Get {
+            b.last_mutation = Some(std::time::Instant::now());
         }
     }
 
@@ -432,7 +525,10 @@ impl<T: Transport> GitHub<T> {
         };
         self.sent.fetch_add(1, Ordering::Relaxed);
         let r = match self.transport.send(req) {
-            Ok(r) => r,
+            Ok(r) => {
+                self.pace_after(method, &r);
+                r
+            }
             Err(e) => {
                 let err = ApiError::Transport(TransportError::new(
                     e.kind,

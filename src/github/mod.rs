@@ -24,7 +24,7 @@ mod types;
 
 pub use crate::http::{Sleeper, ThreadSleeper};
 pub use client::{
-    ACCEPT, API_VERSION, GitHub, RetryPolicy, USER_AGENT, encode_branch, protection_put_body,
+    ACCEPT, API_VERSION, GitHub, Pace, RetryPolicy, USER_AGENT, encode_branch, protection_put_body,
     ruleset_body,
 };
 pub use config::{

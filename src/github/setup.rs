@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::forge::{self, Wants};
 use super::service::{BuildWait, GitHubService};
-use super::{Config, ConfigError, GitHub};
+use super::{Config, ConfigError, GitHub, Pace};
 use crate::http::{ReqwestTransport, TransportOptions};
 use crate::observe::Observation;
 use crate::plan::{Action, Plan};
@@ -33,7 +33,7 @@ pub fn client(
     let Some(config) = Config::from_env(Some(remote_url), repository, env)? else {
         return Ok(None);
     };
-    Ok(Some(GitHub::new(transport(env)?, config)))
+    Ok(Some(GitHub::new(transport(env)?, config).with_pace(pace(env))))
 }
 
 /// What the plan asks of GitHub, given what the remote holds.
@@ -105,7 +105,21 @@ pub fn service(
     if let Some(ms) = env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
         wait.interval = Duration::from_millis(ms);
     }
-    Ok(Some(GitHubService::new(GitHub::new(transport(env)?, config), wait)))
+    let gh = GitHub::new(transport(env)?, config).with_pace(pace(env));
+    Ok(Some(GitHubService::new(gh, wait)))
+}
+
+/// The pace: `REBRANCH_GITHUB_MUTATION_GAP_MS` between changes (default 1000),
+/// `REBRANCH_GITHUB_RESERVE` requests of the token's hour left for others (default 100).
+fn pace(env: &dyn Fn(&str) -> Option<String>) -> Pace {
+    let mut pace = Pace::default();
+    if let Some(ms) = env("REBRANCH_GITHUB_MUTATION_GAP_MS").and_then(|v| v.parse().ok()) {
+        pace.mutation_gap = Duration::from_millis(ms);
+    }
+    if let Some(n) = env("REBRANCH_GITHUB_RESERVE").and_then(|v| v.parse().ok()) {
+        pace.reserve = n;
+    }
+    pace
 }
 
 fn transport(env: &dyn Fn(&str) -> Option<String>) -> Result<ReqwestTransport, SetupError> {

@@ -863,3 +863,54 @@ fn over_real_sockets_a_301_is_an_answer_and_the_headers_arrive_once() {
     assert!(head.contains("accept: application/vnd.github+json"), "{head}");
     assert!(head.contains(&format!("authorization: bearer {}", TOKEN.to_ascii_lowercase())));
 }
+
+#[test]
+fn paced_changes_are_a_gap_apart_and_a_low_budget_waits_for_its_reset() {
+    let soon = (crate::time::now_secs() + 20).to_string();
+    let script = Script::new(vec![
+        with_headers(
+            200,
+            &[("x-ratelimit-remaining", "500"), ("x-ratelimit-reset", &soon)],
+            json!({"number": 1, "title": "t", "html_url": "u", "state": "open", "base": {"ref": "b"}, "head": {"ref": "h", "repo": null}}),
+        ),
+        with_headers(
+            200,
+            &[("x-ratelimit-remaining", "3"), ("x-ratelimit-reset", &soon)],
+            json!({"number": 1, "title": "t", "html_url": "u", "state": "open", "base": {"ref": "b"}, "head": {"ref": "h", "repo": null}}),
+        ),
+        ok(
+            200,
+            json!({"number": 1, "title": "t", "html_url": "u", "state": "open", "base": {"ref": "b"}, "head": {"ref": "h", "repo": null}}),
+        ),
+    ]);
+    let (gh, waits) = client(&script);
+    let gh = gh.with_pace(Pace { mutation_gap: Duration::from_secs(1), reserve: 10 });
+    gh.set_pull_base(1, "b").unwrap();
+    gh.set_pull_base(1, "b").unwrap();
+    // The second change waited for the gap; the budget was fine before it.
+    assert_eq!(waits.all().len(), 1);
+    assert!(waits.all()[0] <= Duration::from_secs(1));
+    // Now 3 are left, under the reserve of 10: the next request waits for the reset.
+    gh.pull(1).unwrap();
+    let all = waits.all();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all[1] >= Duration::from_secs(18) && all[1] <= Duration::from_secs(20), "{all:?}");
+}
+
+#[test]
+fn a_budget_that_resets_too_late_fails_at_once_naming_the_reset() {
+    let late = (crate::time::now_secs() + 3600).to_string();
+    let script = Script::new(vec![with_headers(
+        200,
+        &[("x-ratelimit-remaining", "1"), ("x-ratelimit-reset", &late)],
+        json!({"number": 1, "title": "t", "html_url": "u", "state": "open", "base": {"ref": "b"}, "head": {"ref": "h", "repo": null}}),
+    )]);
+    let (gh, waits) = client(&script);
+    let gh = gh.with_pace(Pace::default());
+    gh.pull(1).unwrap();
+    let e = gh.pull(1).unwrap_err();
+    assert!(e.is_rate_limited(), "{e}");
+    assert!(e.to_string().contains("in reserve"), "{e}");
+    assert!(waits.all().is_empty());
+    assert_eq!(script.seen().len(), 1, "nothing sent once the budget is spent");
+}
