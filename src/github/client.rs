@@ -73,6 +73,7 @@ impl Default for Pace {
 struct Budget {
     last_mutation: Option<std::time::Instant>,
     remaining: Option<u32>,
+    limit: Option<u32>,
     reset: Option<u64>,
 }
 
@@ -454,7 +455,9 @@ impl<T: Transport> GitHub<T> {
                 (Method::Get, _) | (_, None) => None,
                 (_, Some(at)) => pace.mutation_gap.checked_sub(at.elapsed()),
             };
-            let low = b.remaining.is_some_and(|r| r <= pace.reserve);
+            // A small budget (60 an hour without a token) keeps a tenth of it.
+            let reserve = b.limit.map_or(pace.reserve, |l| pace.reserve.min(l / 10));
+            let low = b.remaining.is_some_and(|r| r <= reserve);
             let wait = match (low, b.reset) {
                 (true, Some(reset)) => Some((
                     reset,
@@ -471,8 +474,7 @@ impl<T: Transport> GitHub<T> {
                     status: 429,
                     reset: Some(reset),
                     message: format!(
-                        "the token has {} request(s) or fewer left this hour, kept in reserve for other processes sharing it; it resets in {} s: run again then (a batch: `--only failed`)",
-                        pace.reserve,
+                        "the token's requests left this hour are kept in reserve for other processes sharing it; it resets in {} s: run again then (a batch: `--only failed`)",
                         wait.as_secs()
                     ),
                 });
@@ -494,6 +496,9 @@ impl<T: Transport> GitHub<T> {
         }
         if let Some(reset) = r.header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok()) {
             b.reset = Some(reset);
+        }
+        if let Some(limit) = r.header("x-ratelimit-limit").and_then(|v| v.trim().parse().ok()) {
+            b.limit = Some(limit);
         }
         if method != Method::Get {
             b.last_mutation = Some(std::time::Instant::now());

@@ -914,3 +914,20 @@ fn a_budget_that_resets_too_late_fails_at_once_naming_the_reset() {
     assert!(waits.all().is_empty());
     assert_eq!(script.seen().len(), 1, "nothing sent once the budget is spent");
 }
+
+#[test]
+fn a_small_budget_keeps_only_a_tenth_in_reserve() {
+    let late = (crate::time::now_secs() + 3600).to_string();
+    let pull = json!({"number": 1, "title": "t", "html_url": "u", "state": "open", "base": {"ref": "b"}, "head": {"ref": "h", "repo": null}});
+    let headers = [
+        ("x-ratelimit-limit", "60"),
+        ("x-ratelimit-remaining", "10"),
+        ("x-ratelimit-reset", late.as_str()),
+    ];
+    let script = Script::new(vec![with_headers(200, &headers, pull.clone()), ok(200, pull)]);
+    let (gh, waits) = client(&script);
+    let gh = gh.with_pace(Pace::default());
+    gh.pull(1).unwrap();
+    gh.pull(1).expect("10 left of 60 is above the reserve of 6");
+    assert!(waits.all().is_empty());
+}

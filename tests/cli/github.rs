@@ -58,12 +58,11 @@ fn hub() -> Hub {
 impl Hub {
     fn run(&self, args: &[&str], token: Option<&str>, extra: &[(&str, &str)]) -> Run {
         let base = self.gh.base_url();
-        let mut env: Vec<(&str, &str)> =
-            vec![
-                ("GITHUB_API_URL", base.as_str()),
-                ("REBRANCH_PAGES_POLL_MS", "20"),
-                ("REBRANCH_GITHUB_MUTATION_GAP_MS", "0"),
-            ];
+        let mut env: Vec<(&str, &str)> = vec![
+            ("GITHUB_API_URL", base.as_str()),
+            ("REBRANCH_PAGES_POLL_MS", "20"),
+            ("REBRANCH_GITHUB_MUTATION_GAP_MS", "0"),
+        ];
         if let Some(t) = token {
             env.push(("GH_TOKEN", t));
         }
