@@ -43,6 +43,7 @@ pub mod flow;
 pub mod git;
 pub mod http;
 pub mod observe;
+pub mod ops;
 pub mod plan;
 pub mod render;
 pub mod rewrite;

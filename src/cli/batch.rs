@@ -3,19 +3,22 @@
 //!
 //! Each repository runs exactly what `rebranch plan`, `apply --yes`, `status` or
 //! `rollback --yes` runs for it (its own lock and journal under its `.git/rebranch/`), on its
-//! own thread with its own [`Ctx`]; an error in one becomes that repository's result and
-//! never stops the others.
+//! own thread, through the same operations ([`crate::ops`]) with options built from the
+//! batch file; an error in one becomes that repository's result and never stops the others.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::apply::{self, Applied, ApplyArgs, Echo, RollbackArgs, RolledBack};
-use super::{CliError, Ctx, Format, GlobalArgs, Kind, write_atomic};
+use super::error::{code, detailed};
+use super::{CliError, Ctx, GlobalArgs, Kind, Sink, write_atomic};
 use crate::batch::report::{self, RepoReport, RepoResult, Report};
 use crate::batch::shard::{self, Shard};
 use crate::batch::{self, BatchFile, Location, Only, RepoEntry};
 use crate::git::fetch::Needs;
+use crate::ops::apply::{Applied, ApplyOptions};
+use crate::ops::rollback::{RollbackOptions, RolledBack};
+use crate::ops::{self, PlanOptions};
 use crate::ui::{RepoProgress, Ui};
 
 #[derive(Debug, Args)]
@@ -357,13 +360,15 @@ fn run_repo_inner(
     dir: &Path,
     mut progress: RepoProgress,
 ) -> Result<(RepoResult, usize, Option<String>), CliError> {
-    let global = repo_args(ctx.global, file, entry, dir);
-    let inner = Ctx { global: &global, ui: Ui { quiet: true, ..ctx.ui }, env: ctx.env.clone() };
+    let opts = repo_options(ctx.global, file, entry, dir)?;
+    let ui = Ui { quiet: true, ..ctx.ui };
+    let env = ctx.lookup();
+    let services = ops::Services::new(&env);
     // A clone already there is planned as it is under --no-fetch; a missing one is made.
-    let fetch = !(global.no_fetch && dir.exists());
+    let fetch = !(opts.no_fetch && dir.exists());
     if let (Location::Url(url), true) = (&entry.location, fetch) {
         // Only what the plan reads: the branches it names, and history where it compares.
-        let target = inner.target()?;
+        let target = ops::request::target(&opts, &env)?;
         let needs = Needs {
             branches: crate::observe::target_names(&target),
             related: crate::observe::related_names(&target),
@@ -375,9 +380,9 @@ fn run_repo_inner(
     match op {
         Op::Plan | Op::Status => {
             progress.phase("planning");
-            let repo = inner.open()?;
-            let (_, _, plan) = inner.plan(&repo)?;
-            let unfinished = super::plan::unfinished_note(&repo)?;
+            let repo = ops::open(&opts.repo_path)?;
+            let plan = ops::plan::plan(&repo, &opts, &services, &ui)?.plan;
+            let unfinished = ops::status::unfinished_note(&repo)?;
             let note = unfinished.or_else(|| {
                 (!plan.reviews.is_empty()).then(|| {
                     format!("{} occurrence(s) in CI files need review", plan.reviews.len())
@@ -394,8 +399,10 @@ fn run_repo_inner(
         }
         Op::Apply { no_verify } => {
             progress.phase("applying");
-            let args = ApplyArgs::yes_verify(no_verify);
-            match apply::apply_repo(&inner, &args, Echo::Quiet(&mut progress))? {
+            let opts = ApplyOptions { plan: opts, saved_plan: None, no_verify };
+            // A batch never asks: `--yes` is required, and nothing is shown.
+            let mut sink = Sink { ui, steps: &mut progress, outcome_json: false };
+            match ops::apply::apply(&opts, &services, &mut sink, &mut |_| Ok(()))? {
                 Applied::NoChanges { .. } => Ok((RepoResult::AlreadyMigrated, 0, None)),
                 Applied::Complete { applied, already, .. } => {
                     let note = (already > 0).then(|| format!("{already} step(s) already done"));
@@ -405,11 +412,9 @@ fn run_repo_inner(
         }
         Op::Rollback => {
             progress.phase("rolling back");
-            match apply::rollback_repo(
-                &inner,
-                &RollbackArgs { yes: true },
-                Echo::Quiet(&mut progress),
-            )? {
+            let opts = RollbackOptions { repo_path: opts.repo_path, no_fetch: opts.no_fetch };
+            let mut sink = Sink { ui, steps: &mut progress, outcome_json: false };
+            match ops::rollback::rollback(&opts, &services, &mut sink, &mut |_| Ok(()))? {
                 RolledBack::Nothing => Ok((RepoResult::NothingToRollBack, 0, None)),
                 RolledBack::Complete { undone, .. } => Ok((RepoResult::RolledBack, undone, None)),
             }
@@ -417,44 +422,43 @@ fn run_repo_inner(
     }
 }
 
-/// The single-repository arguments for one repository of the batch. Plan variables apply
-/// in this order, later ones winning: the batch file's defaults, `--set` on the command
-/// line, the repository's own `set`. Review decisions from all three apply.
-fn repo_args(global: &GlobalArgs, file: &BatchFile, entry: &RepoEntry, dir: &Path) -> GlobalArgs {
-    let pair = |(k, v): &(String, String)| format!("{k}={v}");
+/// The options for one repository of the batch. Plan variables apply in this order, later
+/// ones winning: the batch file's defaults, `--set` on the command line, the repository's
+/// own `set`. Review decisions from all three apply.
+fn repo_options(
+    global: &GlobalArgs,
+    file: &BatchFile,
+    entry: &RepoEntry,
+    dir: &Path,
+) -> Result<PlanOptions, CliError> {
     let sets = file
         .sets
         .iter()
-        .map(pair)
-        .chain(global.sets.iter().cloned())
-        .chain(entry.sets.iter().map(pair))
+        .cloned()
+        .chain(super::parse_sets(&global.sets)?)
+        .chain(entry.sets.iter().cloned())
         .collect();
-    let resolves =
+    let resolves: Vec<String> =
         file.resolve.iter().chain(&global.resolves).chain(&entry.resolve).cloned().collect();
-    GlobalArgs {
-        repo: dir.to_path_buf(),
+    Ok(PlanOptions {
+        repo_path: dir.to_path_buf(),
         plan_file: entry.plan.clone().or_else(|| global.plan_file.clone()).or(file.plan.clone()),
         sets,
-        resolves,
-        format: Format::Text,
+        resolves: super::parse_resolves(&resolves)?,
         no_fetch: global.no_fetch,
-        quiet: true,
-        verbose: global.verbose,
-    }
+    })
 }
 
 /// The exit code of the whole batch, from its report.
-fn exit_code(op: Op, report: &Report, detailed: bool) -> u8 {
+fn exit_code(op: Op, report: &Report, detailed_exitcode: bool) -> u8 {
     let any = |r: RepoResult| report.repos.iter().any(|l| l.result == r);
     match op {
-        Op::Apply { .. } if any(RepoResult::Failed) => Kind::Partial.code(),
-        Op::Apply { .. } if any(RepoResult::NeedsReview) => Kind::Review.code(),
-        Op::Rollback if any(RepoResult::Failed) => Kind::Partial.code(),
-        Op::Plan | Op::Status if any(RepoResult::Failed) => Kind::Failure.code(),
-        Op::Plan | Op::Status
-            if detailed && (any(RepoResult::Pending) || any(RepoResult::NeedsReview)) =>
-        {
-            2
+        Op::Apply { .. } if any(RepoResult::Failed) => code(Kind::Partial),
+        Op::Apply { .. } if any(RepoResult::NeedsReview) => code(Kind::Review),
+        Op::Rollback if any(RepoResult::Failed) => code(Kind::Partial),
+        Op::Plan | Op::Status if any(RepoResult::Failed) => code(Kind::Failure),
+        Op::Plan | Op::Status => {
+            detailed(detailed_exitcode, any(RepoResult::Pending) || any(RepoResult::NeedsReview))
         }
         _ => 0,
     }

@@ -4,9 +4,12 @@
 
 use clap::Args;
 
-use super::apply::{self, Applied, ApplyArgs, Echo};
-use super::{CliError, Ctx, Kind};
+use super::error::detailed;
+use super::{CliError, Ctx, Kind, Sink};
 use crate::flow::{self, FlowConfig};
+use crate::ops::apply::{Applied, ApplyOptions};
+use crate::ops::plan::Flow;
+use crate::ops::{self, PlanOptions};
 use crate::plan::Plan;
 use crate::render;
 
@@ -59,56 +62,52 @@ pub struct FlowArgs {
     pub yes: bool,
 }
 
-/// Which of the flow's plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    Split,
-    Prune,
-}
-
-impl Which {
-    fn name(self) -> &'static str {
-        match self {
-            Which::Split => "split",
-            Which::Prune => "prune",
-        }
+fn name(which: Flow) -> &'static str {
+    match which {
+        Flow::Split => "split",
+        Flow::Prune => "prune",
     }
 }
 
 pub fn cmd_split(ctx: &Ctx<'_>, args: &FlowArgs) -> Result<u8, CliError> {
-    run(ctx, args, Which::Split)
+    let repo = ctx.open()?;
+    run(ctx, &repo, &ctx.plan_options()?, args, Flow::Split)
 }
 
 pub fn cmd_prune(ctx: &Ctx<'_>, args: &FlowArgs) -> Result<u8, CliError> {
-    run(ctx, args, Which::Prune)
+    let repo = ctx.open()?;
+    run(ctx, &repo, &ctx.plan_options()?, args, Flow::Prune)
 }
 
-/// Plans, shows, confirms and applies one of the flow's plans.
-pub fn run(ctx: &Ctx<'_>, args: &FlowArgs, which: Which) -> Result<u8, CliError> {
-    let repo = ctx.open()?;
-    // The migration's own plan and variables (remembered from its run unless given).
-    let target = ctx.request(Some(&repo))?.target(&|k| ctx.env(k))?;
-    let cfg = FlowConfig::of(&target)?;
-    let obs = flow::observe::observe(&repo, &cfg, ctx.global.no_fetch)?;
-    let plan = match which {
-        Which::Split => flow::split(&cfg, &obs)?,
-        Which::Prune => flow::prune(&cfg, &obs)?,
-    };
+/// Plans, shows, confirms and applies one of the flow's plans for the migration `opts`
+/// name (the last run's, unless given).
+pub fn run(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    opts: &PlanOptions,
+    args: &FlowArgs,
+    which: Flow,
+) -> Result<u8, CliError> {
+    let env = ctx.lookup();
+    let services = ops::Services::new(&env);
+    let (plan, listing) = ops::plan::plan_flow(repo, opts, &services, which)?;
     if args.dry_run || !ctx.json() || plan.is_empty() {
         show(ctx, &plan);
     }
-    if let Some(note) = super::plan::unfinished_note(&repo)? {
+    if let Some(note) = ops::status::unfinished_note(repo)? {
         ctx.ui.warn(&note);
     }
     if args.dry_run {
-        return Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()));
+        return Ok(detailed(args.detailed_exitcode, !plan.is_empty()));
     }
     if plan.is_empty() {
         return Ok(0);
     }
     confirm(ctx, args.yes, which)?;
-    let given = Some((plan, obs.listing));
-    match apply::apply_repo_with(ctx, &ApplyArgs::yes(), Echo::Terminal, given)? {
+    let apply = ApplyOptions { plan: opts.clone(), ..ApplyOptions::default() };
+    let mut lines = ctx.ui.progress("applying");
+    let mut sink = Sink { ui: ctx.ui, steps: &mut lines, outcome_json: ctx.json() };
+    match ops::apply::apply_given(&apply, plan, listing, &services, &mut sink)? {
         Applied::Complete { run, journal, applied, already, .. } if !ctx.json() => {
             ctx.ui.out(&format!(
                 "Applied run {run}: {applied} step(s) applied, {already} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
@@ -128,11 +127,11 @@ fn show(ctx: &Ctx<'_>, plan: &Plan) {
     }
 }
 
-fn confirm(ctx: &Ctx<'_>, yes: bool, which: Which) -> Result<(), CliError> {
+fn confirm(ctx: &Ctx<'_>, yes: bool, which: Flow) -> Result<(), CliError> {
     if yes {
         return Ok(());
     }
-    let name = which.name();
+    let name = name(which);
     if !ctx.ui.can_prompt() {
         return Err(CliError::new(
             Kind::Failure,
@@ -156,13 +155,14 @@ pub fn status(
     repo: &git2::Repository,
     target: &crate::spec::Target,
     heads: &std::collections::BTreeMap<String, git2::Oid>,
+    no_fetch: bool,
 ) -> Option<(String, serde_json::Value)> {
     let style = ctx.ui.out_style;
     let cfg = FlowConfig::of(target).ok()?;
     if !heads.contains_key(&cfg.main) || !heads.contains_key(&cfg.integration) {
         return None;
     }
-    let observed = flow::observe::observe(repo, &cfg, ctx.global.no_fetch);
+    let observed = flow::observe::observe(repo, &cfg, no_fetch);
     let (cfg, obs) = match observed.map(|obs| (cfg, obs)) {
         Ok(found) => found,
         Err(e) => {

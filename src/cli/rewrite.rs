@@ -7,6 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{CliError, Ctx, Kind};
+use crate::ops;
 use crate::rewrite::{self, BranchMap, FileRewrite, RepoContext};
 
 #[derive(Debug, Args)]
@@ -50,7 +51,7 @@ pub fn cmd_rewrite(ctx: &Ctx<'_>, args: &RewriteArgs) -> Result<u8, CliError> {
         CliError::new(Kind::Usage, e.to_string())
             .hint("write --branch OLD=NEW, e.g. --branch charts=release")
     })?;
-    let resolutions = ctx.target()?.resolutions;
+    let resolutions = ops::request::target(&ctx.plan_options()?, &ctx.lookup())?.resolutions;
     let mut candidates = Vec::new();
     let mut skipped = Vec::new();
     for path in &args.paths {

@@ -1,0 +1,113 @@
+//! The saved-plan format (`plan --out FILE`, `apply FILE`): the plan's JSON document sealed
+//! with a digest of its content, loaded only when the digest and format version match, and
+//! applied only while what it observed still holds.
+
+use std::path::Path;
+
+use super::{Error, Kind, Notices, Services};
+use crate::git::remote::RemoteListing;
+use crate::observe;
+use crate::plan::{FORMAT_VERSION, Observed, Plan};
+
+/// A plan as `plan --out` saves it: the JSON document with a `digest` of its content, so
+/// that a plan changed after review (by hand, or by a broken copy) is refused before it runs.
+pub fn seal(plan: &Plan) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    let sum = digest(&value);
+    if let Some(o) = value.as_object_mut() {
+        o.insert("digest".to_string(), serde_json::Value::String(sum));
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+/// Reads a saved plan, refusing one of another format version or changed since it was saved.
+pub fn load(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::new(Kind::Failure, format!("cannot read plan {}: {e}", path.display()))
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::new(
+            Kind::Failure,
+            format!("{}:{}:{}: not a plan document: {e}", path.display(), e.line(), e.column()),
+        )
+        .hint("save a plan with `rebranch plan --out FILE`")
+    })?;
+    let version = value.get("format_version").and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        return Err(Error::new(
+            Kind::Failure,
+            format!("{}: plan format_version {version:?} is not {FORMAT_VERSION}, the one this rebranch reads", path.display()),
+        )
+        .hint("make the plan again with this version of rebranch"));
+    }
+    let mut value = value;
+    let sealed = value.as_object_mut().and_then(|o| o.remove("digest"));
+    if sealed.as_ref().and_then(serde_json::Value::as_str) != Some(digest(&value).as_str()) {
+        return Err(Error::new(
+            Kind::Failure,
+            format!(
+                "{}: the plan was changed after `rebranch plan --out` saved it (its digest does not match); nothing was changed",
+                path.display()
+            ),
+        )
+        .hint("a saved plan is applied exactly as reviewed: make and review it again with `rebranch plan --out FILE`"));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Error::new(Kind::Failure, format!("{}: not a valid plan: {e}", path.display()))
+            .hint("save a plan with `rebranch plan --out FILE`; do not edit it by hand")
+    })
+}
+
+/// The saved plan must be for this repository, and what it observed must still hold.
+/// Returns the remote's listing it was checked against.
+pub fn check(
+    repo: &git2::Repository,
+    plan: &Plan,
+    path: &Path,
+    services: &Services<'_>,
+    notices: &dyn Notices,
+) -> Result<RemoteListing, Error> {
+    let remote = &plan.repository.remote;
+    let url = repo
+        .find_remote(remote)
+        .ok()
+        .and_then(|r| r.url().ok().map(crate::git::redact_url))
+        .unwrap_or_default();
+    if url != plan.repository.remote_url {
+        return Err(Error::new(
+            Kind::Failure,
+            format!(
+                "{} was made for another repository (remote `{remote}` at {}), not this one ({})",
+                path.display(),
+                plan.repository.remote_url,
+                if url.is_empty() { "no such remote" } else { &url }
+            ),
+        )
+        .hint("make the plan in this repository with `rebranch plan --out FILE`"));
+    }
+    let pages = services.observe_plan(plan, notices)?;
+    let (refs, listing) = observe::current_refs(repo, remote, &plan.observed.refs, pages.as_ref())?;
+    let moved = plan.observed.moved(&Observed::new(refs));
+    if moved.is_empty() {
+        return Ok(listing);
+    }
+    let mut err = Error::new(
+        Kind::Moved,
+        format!(
+            "refused: the repository changed since {} was made; nothing was changed",
+            path.display()
+        ),
+    );
+    for m in moved {
+        err = err.cause(m);
+    }
+    Err(err.hint("run `rebranch plan` again and review the new plan"))
+}
+
+/// The digest of a plan document: the git blob id of its compact JSON (keys sorted).
+fn digest(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    git2::Oid::hash_object(git2::ObjectType::Blob, text.as_bytes())
+        .map(|o| o.to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,64 @@
+//! `status`: whether the repository matches the plan's target, and whether an apply stopped
+//! part way.
+
+use super::{Error, Notices, PlanOptions, Services, state_dir};
+use crate::exec::journal::{Journal, StepState};
+
+/// An apply that stopped part way: its run and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub run: String,
+    pub done: usize,
+    pub steps: usize,
+}
+
+impl Unfinished {
+    /// The run, as `run R, D of N steps done`.
+    pub fn describe(&self) -> String {
+        format!("run {}, {} of {} steps done", self.run, self.done, self.steps)
+    }
+
+    /// A note naming the way on.
+    pub fn note(&self) -> String {
+        format!(
+            "an apply stopped part way ({}): `rebranch apply` resumes it, `rebranch rollback` undoes it",
+            self.describe()
+        )
+    }
+}
+
+/// The last apply, when it stopped part way.
+pub fn unfinished(repo: &git2::Repository) -> Result<Option<Unfinished>, Error> {
+    let Some(journal) = Journal::latest(&Journal::dir(&state_dir(repo)))? else {
+        return Ok(None);
+    };
+    if !journal.is_unfinished() {
+        return Ok(None);
+    }
+    let done = journal.states.iter().filter(|s| **s == StepState::Done).count();
+    Ok(Some(Unfinished { run: journal.run, done, steps: journal.states.len() }))
+}
+
+/// A note when the last apply stopped part way, naming the way on.
+pub fn unfinished_note(repo: &git2::Repository) -> Result<Option<String>, Error> {
+    Ok(unfinished(repo)?.map(|u| u.note()))
+}
+
+/// The repository against the plan's target: what the plan still has to do, and an apply
+/// that stopped part way.
+pub struct Status {
+    pub planned: super::plan::Planned,
+    pub unfinished: Option<String>,
+}
+
+/// Observes the repository and says how far it is from the target.
+pub fn status(
+    repo: &git2::Repository,
+    opts: &PlanOptions,
+    services: &Services<'_>,
+    notices: &dyn Notices,
+) -> Result<Status, Error> {
+    let planned = super::plan::plan(repo, opts, services, notices)?;
+    let unfinished = unfinished_note(repo)?;
+    Ok(Status { planned, unfinished })
+}
