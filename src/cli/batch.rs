@@ -15,7 +15,6 @@ use super::{CliError, Ctx, GlobalArgs, Kind, Sink, write_atomic};
 use crate::batch::report::{self, RepoReport, RepoResult, Report};
 use crate::batch::shard::{self, Shard};
 use crate::batch::{self, BatchFile, Location, Only, RepoEntry};
-use crate::git::fetch::Needs;
 use crate::ops::apply::{Applied, ApplyOptions};
 use crate::ops::rollback::{RollbackOptions, RolledBack};
 use crate::ops::{self, PlanOptions};
@@ -367,15 +366,8 @@ fn run_repo_inner(
     // A clone already there is planned as it is under --no-fetch; a missing one is made.
     let fetch = !(opts.no_fetch && dir.exists());
     if let (Location::Url(url), true) = (&entry.location, fetch) {
-        // Only what the plan reads: the branches it names, and history where it compares.
-        let target = ops::request::target(&opts, &env)?;
-        let needs = Needs {
-            branches: crate::observe::target_names(&target),
-            related: crate::observe::related_names(&target),
-            checkout: target.rewrite.as_ref().map(|r| r.commit_on.clone()),
-        };
         progress.phase(if dir.exists() { "fetching" } else { "cloning" });
-        crate::git::fetch::clone_or_fetch(url, dir, &target.remote, &needs)?;
+        ops::clone::clone_or_fetch(url, &opts, &env)?;
     }
     match op {
         Op::Plan | Op::Status => {

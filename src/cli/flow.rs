@@ -1,14 +1,14 @@
 //! `rebranch split` and `rebranch prune`: the ADR's per-chart flow after the migration.
-//! Each observes, plans with [`crate::flow`], shows the plan as `plan` does, asks (or takes
+//! Each observes and plans ([`crate::ops::plan::plan_flow`]), shows the plan as `plan` does, asks (or takes
 //! `--yes`), and applies it through `apply`'s journaled run, so `rollback` undoes it.
 
 use clap::Args;
 
 use super::error::detailed;
 use super::{CliError, Ctx, Kind, Sink};
-use crate::flow::{self, FlowConfig};
 use crate::ops::apply::{Applied, ApplyOptions};
 use crate::ops::plan::Flow;
+use crate::ops::status::FlowHealth;
 use crate::ops::{self, PlanOptions};
 use crate::plan::Plan;
 use crate::render;
@@ -148,38 +148,25 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, which: Flow) -> Result<(), CliError> {
     }
 }
 
-/// What `status` says about the flow of `target` (the migration `status` checked), once
-/// its stable and staging branches exist on the remote: text, and its JSON.
-pub fn status(
-    ctx: &Ctx<'_>,
-    repo: &git2::Repository,
-    target: &crate::spec::Target,
-    heads: &std::collections::BTreeMap<String, git2::Oid>,
-    no_fetch: bool,
-) -> Option<(String, serde_json::Value)> {
+/// What `status` says about the per-chart flow: text, and its JSON.
+pub fn status(ctx: &Ctx<'_>, health: &FlowHealth) -> (String, serde_json::Value) {
     let style = ctx.ui.out_style;
-    let cfg = FlowConfig::of(target).ok()?;
-    if !heads.contains_key(&cfg.main) || !heads.contains_key(&cfg.integration) {
-        return None;
-    }
-    let observed = flow::observe::observe(repo, &cfg, no_fetch);
-    let (cfg, obs) = match observed.map(|obs| (cfg, obs)) {
-        Ok(found) => found,
-        Err(e) => {
+    let (pattern, remote, branches, findings) = match health {
+        FlowHealth::Unchecked(e) => {
             let text = format!(
                 "{} the per-chart flow cannot be checked: {e}\n",
                 style.paint("33", "warning:")
             );
-            return Some((text, serde_json::json!({ "error": e.to_string() })));
+            return (text, serde_json::json!({ "error": e }));
+        }
+        FlowHealth::Checked { pattern, remote, branches, findings } => {
+            (pattern, remote, branches, findings)
         }
     };
-    obs.integration_tip?;
-    let findings = flow::health(&cfg, &obs);
     let mut text = format!(
-        "\n{} ({}, {} chart branch(es))\n",
+        "\n{} ({pattern}, {} chart branch(es))\n",
         style.bold("Per-chart flow"),
-        cfg.pattern.text,
-        obs.branches.len()
+        branches.len()
     );
     if findings.is_empty() {
         text.push_str(&format!(
@@ -187,19 +174,18 @@ pub fn status(
             style.paint("32", "✓")
         ));
     }
-    for f in &findings {
+    for f in findings {
         text.push_str(&format!(
-            "  {} {}/{}: {}\n",
+            "  {} {remote}/{}: {}\n",
             style.paint("33", "!"),
-            obs.remote,
             f.branch,
             f.problem
         ));
     }
     let json = serde_json::json!({
-        "chart_branch": cfg.pattern.text,
-        "branches": obs.branches.keys().collect::<Vec<_>>(),
+        "chart_branch": pattern,
+        "branches": branches,
         "findings": findings,
     });
-    Some((text, json))
+    (text, json)
 }

@@ -18,7 +18,7 @@ use crate::ops::{self, PlanOptions};
 use crate::plan::rewrite::ReviewItem;
 use crate::plan::{Action, Plan};
 use crate::render;
-use crate::rewrite::{Resolutions, Verdict};
+use crate::rewrite::Verdict;
 use crate::spec::Target;
 use crate::ui::{Cancelled, Spinners, Ui};
 
@@ -45,7 +45,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         )
         .hint("`rebranch apply` resumes it; `rebranch rollback` undoes it"));
     }
-    let answers = ops::state_dir(&repo).join("resolutions.json");
+    let answers = ops::request::answers_path(&repo);
     let opts = ctx.plan_options()?;
     let request = ops::request::request(&opts, Some(&repo))?;
     let env = ctx.lookup();
@@ -53,7 +53,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     let found = ops::plan::detect(&repo, &opts, &request, &services)?;
     let (mut target, listing, detected) =
         confirm_detected(ctx, &repo, &opts, &request, &services, found)?;
-    for (k, v) in load_resolutions(&answers)? {
+    for (k, v) in ops::request::load_answers(&answers)? {
         target.resolutions.entry(k).or_insert(v);
     }
     let style = ctx.ui.out_style;
@@ -261,7 +261,7 @@ fn review(
             ctx.ui.select(&format!("`{}` here", item.word), &choices, 0).map_err(cancelled)?;
         let verdict = if pick == 0 { Verdict::Rewrite } else { Verdict::Keep };
         target.resolutions.insert((item.path.clone(), item.line, item.column), verdict);
-        save_resolutions(answers, &target.resolutions)?;
+        ops::request::save_answers(answers, &target.resolutions)?;
     }
     Ok(())
 }
@@ -439,34 +439,4 @@ fn none_if_empty(ids: Vec<String>) -> String {
 
 fn cancelled(_: Cancelled) -> CliError {
     CliError::new(Kind::Interrupted, "cancelled: nothing was changed")
-}
-
-/// Saved answers: `{"path:line:column": "rewrite" | "keep"}`.
-fn load_resolutions(path: &Path) -> Result<Resolutions, CliError> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(Resolutions::new()) };
-    let map: BTreeMap<String, Verdict> = serde_json::from_str(&text).map_err(|e| {
-        CliError::new(Kind::Failure, format!("{}: {e}", path.display()))
-            .hint("delete the file to be asked again")
-    })?;
-    let mut out = Resolutions::new();
-    for (key, verdict) in map {
-        let mut parts = key.rsplitn(3, ':');
-        let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        if let (Ok(line), Ok(col)) = (line.parse(), col.parse()) {
-            out.insert((file.to_string(), line, col), verdict);
-        }
-    }
-    Ok(out)
-}
-
-fn save_resolutions(path: &Path, res: &Resolutions) -> Result<(), CliError> {
-    let map: BTreeMap<String, Verdict> =
-        res.iter().map(|((f, l, c), v)| (format!("{f}:{l}:{c}"), *v)).collect();
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let text = serde_json::to_string_pretty(&map).unwrap_or_default() + "\n";
-    super::write_atomic(path, text.as_bytes())
 }

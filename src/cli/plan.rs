@@ -74,7 +74,7 @@ pub fn status(
     let status = ops::status::status(repo, opts, &ops::Services::new(&env), &ctx.ui)?;
     let ops::plan::Planned { target, observation: obs, plan } = &status.planned;
     let unfinished = status.unfinished;
-    let flow = super::flow::status(ctx, repo, target, &obs.remote_heads, opts.no_fetch);
+    let flow = status.flow.as_ref().map(|health| super::flow::status(ctx, health));
     if ctx.json() {
         let doc = serde_json::json!({
             "format_version": crate::plan::FORMAT_VERSION,

@@ -3,7 +3,8 @@
 //! [`apply`] runs a plan under the lock (resuming a stopped run, planning the rest again
 //! when it no longer holds), [`rollback`] undoes the last migration, [`status`] reads the
 //! journal's state, [`saved`] is the format of `plan --out`, [`services`] sets up the
-//! hosting provider (Cloudflare Pages) from the environment.
+//! hosting provider (Cloudflare Pages) from the environment, and [`clone`] clones
+//! or fetches a batch's repositories.
 //!
 //! Every front end (the commands, `batch`, `migrate`, `demo`, `split` and `prune`) builds
 //! the options and calls these. None of them touches the terminal: they report through
@@ -11,6 +12,7 @@
 //! [`Error`], whose [`Kind`] the command line turns into an exit code.
 
 pub mod apply;
+pub mod clone;
 pub mod error;
 pub mod lockfiles;
 pub mod plan;

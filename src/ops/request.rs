@@ -1,12 +1,13 @@
 //! What a command asks for, before the remote is looked at: the repository, the plan file,
-//! its variables and review decisions, or, when none are given, those of the last run.
+//! its variables and review decisions, or, when none are given, those of the last run; and
+//! the review decisions `migrate` remembers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::{Env, Error, Kind, state_dir};
 use crate::exec::journal::Journal;
-use crate::rewrite::Resolutions;
+use crate::rewrite::{Resolutions, Verdict};
 use crate::spec::{self, Spec, Target};
 
 /// The options every planning operation takes.
@@ -123,4 +124,41 @@ fn check_same_run(journal: &Journal, spec: &Spec, sets: &[(String, String)]) -> 
         .cause("nothing was changed")
         .hint("finish that run first with `rebranch apply` (no --set needed: it keeps its values), or undo it with `rebranch rollback`; then plan with the new values")),
     }
+}
+
+/// Where `migrate` keeps the answers to its review questions.
+pub fn answers_path(repo: &git2::Repository) -> PathBuf {
+    state_dir(repo).join("resolutions.json")
+}
+
+/// Reads the review decisions `migrate` saved: `{"path:line:column": "rewrite" | "keep"}`.
+pub fn load_answers(path: &Path) -> Result<Resolutions, Error> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(Resolutions::new()) };
+    let map: BTreeMap<String, Verdict> = serde_json::from_str(&text).map_err(|e| {
+        Error::new(Kind::Failure, format!("{}: {e}", path.display()))
+            .hint("delete the file to be asked again")
+    })?;
+    let mut out = Resolutions::new();
+    for (key, verdict) in map {
+        let mut parts = key.rsplitn(3, ':');
+        let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if let (Ok(line), Ok(col)) = (line.parse(), col.parse()) {
+            out.insert((file.to_string(), line, col), verdict);
+        }
+    }
+    Ok(out)
+}
+
+/// Saves the review decisions `migrate` was given, for the next time it asks.
+pub fn save_answers(path: &Path, res: &Resolutions) -> Result<(), Error> {
+    let map: BTreeMap<String, Verdict> =
+        res.iter().map(|((f, l, c), v)| (format!("{f}:{l}:{c}"), *v)).collect();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = serde_json::to_string_pretty(&map).unwrap_or_default() + "\n";
+    crate::atomic::write_atomic(path, text.as_bytes())
+        .map_err(|e| Error::new(Kind::Failure, format!("cannot write {}: {e}", path.display())))
 }
