@@ -1,5 +1,7 @@
 //! The command line: arguments, the shared context every command builds on, and dispatch.
-//! Exit codes are decided in [`error`] and here, nowhere else.
+//! Each command parses its arguments into the options of an operation ([`crate::ops`]),
+//! calls it, and renders what it returns. Exit codes are decided in `cli/error.rs`, nowhere
+//! else.
 
 mod apply;
 mod batch;

@@ -3,8 +3,8 @@
 //! [`apply`] runs a plan under the lock (resuming a stopped run, planning the rest again
 //! when it no longer holds), [`rollback`] undoes the last migration, [`status`] reads the
 //! journal's state, [`saved`] is the format of `plan --out`, [`services`] sets up the
-//! hosting provider (Cloudflare Pages) from the environment, and [`clone`] clones
-//! or fetches a batch's repositories.
+//! hosting provider (Cloudflare Pages) from the environment; [`rewrite`] runs the CI
+//! rewriter over files on disk, and [`clone`] clones or fetches a batch's repositories.
 //!
 //! Every front end (the commands, `batch`, `migrate`, `demo`, `split` and `prune`) builds
 //! the options and calls these. None of them touches the terminal: they report through
@@ -17,6 +17,7 @@ pub mod error;
 pub mod lockfiles;
 pub mod plan;
 pub mod request;
+pub mod rewrite;
 pub mod rollback;
 pub mod saved;
 pub mod services;
@@ -66,14 +67,6 @@ pub enum Question<'a> {
 
 /// The caller's answer to a [`Question`]: `Ok` goes on, an error stops with nothing changed.
 pub type Confirm<'a> = &'a mut dyn FnMut(Question<'_>) -> Result<(), Error>;
-
-/// Notices that go nowhere.
-pub struct Quiet;
-
-impl Notices for Quiet {
-    fn status(&self, _: &str) {}
-    fn warn(&self, _: &str) {}
-}
 
 /// Opens the repository at `path`.
 pub fn open(path: &Path) -> Result<git2::Repository, Error> {
