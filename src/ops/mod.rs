@@ -4,7 +4,8 @@
 //! when it no longer holds), [`rollback`] undoes the last migration, [`status`] reads the
 //! journal's state, [`saved`] is the format of `plan --out`, [`services`] sets up the
 //! hosting provider (Cloudflare Pages) from the environment; [`rewrite`] runs the CI
-//! rewriter over files on disk, and [`clone`] clones or fetches a batch's repositories.
+//! rewriter over files on disk; [`batch`] runs them across a batch file's repositories,
+//! which [`clone`] clones or fetches.
 //!
 //! Every front end (the commands, `batch`, `migrate`, `demo`, `split` and `prune`) builds
 //! the options and calls these. None of them touches the terminal: they report through
@@ -12,6 +13,7 @@
 //! [`Error`], whose [`Kind`] the command line turns into an exit code.
 
 pub mod apply;
+pub mod batch;
 pub mod clone;
 pub mod error;
 pub mod lockfiles;
