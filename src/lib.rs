@@ -13,9 +13,10 @@
 //!   `demo`): [`ops::plan`], [`ops::apply`] (with resume and re-plan), [`ops::rollback`],
 //!   [`ops::status`], the saved-plan format [`ops::saved`], the lock's clean-up
 //!   [`ops::lockfiles`], the request [`ops::request`] (plan file, variables, the last run's),
-//!   the hosting provider's set-up [`ops::services`], [`ops::rewrite`] and [`ops::clone`];
-//!   they report through [`ops::Progress`], ask through [`ops::Confirm`], fail with
-//!   [`ops::Error`];
+//!   the hosting provider's set-up [`ops::services`], [`ops::rewrite`], and [`ops::batch`]
+//!   (which repositories of a batch run, their report, one repository's run; with
+//!   [`ops::clone`]); they report through [`ops::Progress`], ask through [`ops::Confirm`],
+//!   fail with [`ops::Error`];
 //! - [`spec`]: plan files (`plans/*.toml`) and their variables → a concrete [`spec::Target`];
 //! - [`observe`]: the read-only look at the repository and its remote (fetching the branches
 //!   the plan reads, so a clone behind its remote is planned against the remote's truth);
@@ -33,7 +34,7 @@
 //! - [`http`]: the transport every API client sends through (reqwest in one file);
 //! - [`cloudflare`]: the Pages API client, the production-branch switch, a local stand-in;
 //! - [`batch`]: the batch file, its report and shards, the worker pool (the runs themselves
-//!   are [`ops`]);
+//!   are [`ops::batch`]);
 //! - [`demo`]: the throwaway sample repository `rebranch demo` migrates;
 //! - [`atomic`], [`time`]: atomic file writes; UTC time without a date crate.
 //!
