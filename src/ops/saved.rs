@@ -111,3 +111,55 @@ fn digest(value: &serde_json::Value) -> String {
         .map(|o| o.to_string())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{load, seal};
+    use crate::plan::{FORMAT_VERSION, Plan};
+
+    fn plan() -> Plan {
+        serde_json::from_value(serde_json::json!({
+            "format_version": FORMAT_VERSION,
+            "plan": {"name": "ADR-002", "source": "(built-in)"},
+            "repository": {"path": "/r", "remote": "origin", "remote_url": "/r/origin.git"},
+            "variables": {"main": "main"},
+            "observed": {"fingerprint": "f", "refs": {"refs/heads/charts": "9c0ffee"}},
+            "actions": [],
+            "warnings": [],
+        }))
+        .unwrap()
+    }
+
+    fn saved(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_sealed_plan_loads_as_it_was() {
+        let (_dir, path) = saved(&seal(&plan()));
+        assert_eq!(load(&path).unwrap(), plan());
+    }
+
+    #[test]
+    fn a_plan_changed_after_it_was_sealed_is_refused() {
+        let text = seal(&plan()).replace("9c0ffee", "badc0de");
+        let (_dir, path) = saved(&text);
+        let err = load(&path).unwrap_err();
+        assert!(err.message.contains("its digest does not match"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_plan_of_another_format_version_is_refused() {
+        let text = seal(&plan()).replacen(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 999",
+            1,
+        );
+        let (_dir, path) = saved(&text);
+        let err = load(&path).unwrap_err();
+        assert!(err.message.contains("is not"), "{}", err.message);
+    }
+}
