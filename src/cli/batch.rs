@@ -274,9 +274,7 @@ impl ops::Progress for RepoSink {
     fn started(&mut self) {
         super::stop_on_interrupt();
     }
-}
 
-impl ops::batch::RepoProgress for RepoSink {
     fn phase(&mut self, what: &str) {
         self.progress.phase(what);
     }

@@ -70,11 +70,6 @@ pub struct Batch {
     pub selected: Vec<usize>,
 }
 
-/// Where a repository's progress goes: a run's progress, and the phase it is in.
-pub trait RepoProgress: Progress {
-    fn phase(&mut self, what: &str);
-}
-
 /// Reads the batch file, selects the repositories, creates the work directory and writes
 /// the report's first version (each selected repository pending, the others skipped).
 pub fn prepare(opts: &BatchOptions) -> Result<Batch, Error> {
@@ -168,7 +163,7 @@ pub fn run_repo(
     op: Op,
     opts: Result<PlanOptions, Error>,
     services: &Services<'_>,
-    progress: &mut dyn RepoProgress,
+    progress: &mut dyn Progress,
 ) -> RepoReport {
     let mut line = blank(entry, &file.workdir);
     match opts.and_then(|opts| run_one(entry, op, opts, services, progress)) {
@@ -191,7 +186,7 @@ fn run_one(
     op: Op,
     opts: PlanOptions,
     services: &Services<'_>,
-    progress: &mut dyn RepoProgress,
+    progress: &mut dyn Progress,
 ) -> Result<(RepoResult, usize, Option<String>), Error> {
     let dir = &opts.repo_path;
     // A clone already there is planned as it is under --no-fetch; a missing one is made.

@@ -53,6 +53,8 @@ pub trait Progress: Notices + crate::exec::Progress {
     fn deployments(&self) -> Box<dyn crate::cloudflare::Progress>;
     /// Steps are about to run: from here on an interrupt should stop the run between steps.
     fn started(&mut self) {}
+    /// What a batch's repository is doing (cloning, planning, applying…).
+    fn phase(&mut self, _what: &str) {}
     /// A run of `command` (`apply` or `rollback`) ended, complete or not.
     fn finished(&mut self, _command: &str, _journal: &Journal, _outcome: &Outcome) {}
 }
