@@ -75,6 +75,16 @@ impl Ui {
     }
 }
 
+impl crate::ops::Notices for Ui {
+    fn status(&self, text: &str) {
+        Ui::status(self, text);
+    }
+
+    fn warn(&self, text: &str) {
+        Ui::warn(self, text);
+    }
+}
+
 /// Prints `✓ 1/5 + origin/release  create at …` lines on stderr as steps finish.
 pub struct StepLines {
     ui: Ui,

@@ -3,19 +3,20 @@
 //!
 //! Each repository runs exactly what `rebranch plan`, `apply --yes`, `status` or
 //! `rollback --yes` runs for it (its own lock and journal under its `.git/rebranch/`), on its
-//! own thread with its own [`Ctx`]; an error in one becomes that repository's result and
-//! never stops the others.
+//! own thread, through [`crate::ops::batch`] with options built from the batch file and the
+//! command line; an error in one becomes that repository's result and never stops the others.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::apply::{self, Applied, ApplyArgs, Echo, RollbackArgs, RolledBack};
-use super::{CliError, Ctx, Format, GlobalArgs, Kind, write_atomic};
-use crate::batch::report::{self, RepoReport, RepoResult, Report};
+use super::error::{code, detailed};
+use super::{CliError, Ctx, GlobalArgs, Kind};
+use crate::batch::report::{RepoReport, RepoResult, Report};
 use crate::batch::shard::{self, Shard};
-use crate::batch::{self, BatchFile, Location, Only, RepoEntry};
-use crate::git::fetch::Needs;
+use crate::batch::{self, BatchFile, Only, RepoEntry};
+use crate::ops::batch::{BatchOptions, Op};
+use crate::ops::{self, PlanOptions};
 use crate::ui::{RepoProgress, Ui};
 
 #[derive(Debug, Args)]
@@ -110,26 +111,6 @@ struct BatchRollbackArgs {
     yes: bool,
 }
 
-/// What runs for each repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Plan,
-    Status,
-    Apply { no_verify: bool },
-    Rollback,
-}
-
-impl Op {
-    fn name(self) -> &'static str {
-        match self {
-            Op::Plan => "plan",
-            Op::Status => "status",
-            Op::Apply { .. } => "apply",
-            Op::Rollback => "rollback",
-        }
-    }
-}
-
 pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
     if ctx.global.repo != Path::new(".") {
         return Err(CliError::new(
@@ -154,66 +135,26 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
         }
         BatchCommand::Report(a) => return cmd_merge(ctx, a),
     };
-    let file =
-        BatchFile::load(&common.repos).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
-    let report_path = match (&common.report, common.shard) {
-        (Some(path), _) => path.clone(),
-        (None, Some(shard)) => shard.report_path(&file.workdir),
-        (None, None) => Report::path(&file.workdir),
-    };
-    // A shard works on its own repositories only, and its report lists just those.
-    let in_shard: Vec<(usize, &RepoEntry)> = file
-        .repos
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| common.shard.is_none_or(|s| s.takes(&r.name)))
-        .collect();
-    let last = match common.only {
-        None => Report::load(&report_path).ok(),
-        Some(_) => Some(
-            Report::load(&report_path).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?,
-        ),
-    };
     let only = common.only.map(|o| match o {
         OnlyArg::Failed => Only::Failed,
         OnlyArg::Pending => Only::Pending,
     });
-    let selected: Vec<&RepoEntry> = in_shard
-        .iter()
-        .map(|(_, r)| *r)
-        .filter(|r| match (only, &last) {
-            (Some(only), Some(last)) => last.selects(&r.name, only),
-            _ => true,
-        })
-        .collect();
-    std::fs::create_dir_all(&file.workdir).map_err(|e| {
-        CliError::new(
-            Kind::Failure,
-            format!("cannot create the work directory {}: {e}", file.workdir.display()),
-        )
-    })?;
-
-    let mut report = Report {
-        format_version: report::FORMAT_VERSION,
-        command: op.name().to_string(),
-        repos_file: file.source.clone(),
+    let opts = BatchOptions {
+        repos: common.repos.clone(),
+        op,
+        only,
         shard: common.shard,
-        repos: in_shard
-            .iter()
-            .map(|(i, r)| RepoReport {
-                position: common.shard.map(|_| *i),
-                ..initial(&file, r, &selected, last.as_ref())
-            })
-            .collect(),
+        report: common.report.clone(),
     };
-    write_atomic(&report_path, report.to_json().as_bytes())?;
-
+    let mut batch = ops::batch::prepare(&opts)?;
+    let (file, in_shard) = (&batch.file, batch.in_shard);
+    let selected: Vec<RepoEntry> = batch.selected().into_iter().cloned().collect();
     let jobs = common.jobs.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     if !selected.is_empty() {
         let of = match common.shard {
-            Some(s) => format!("{} in shard {s} of the {}", in_shard.len(), file.repos.len()),
+            Some(s) => format!("{in_shard} in shard {s} of the {}", file.repos.len()),
             None => file.repos.len().to_string(),
         };
         ctx.ui.status(&format!(
@@ -225,32 +166,25 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
     }
     let names: Vec<&str> = selected.iter().map(|r| r.name.as_str()).collect();
     let display = ctx.ui.batch_progress(&names);
+    let file = batch.file.clone();
     let mut write_error = None;
     batch::run_parallel(
         &selected,
         jobs,
         |i, entry| {
-            let progress = display.repo(i);
-            let line = run_repo(ctx, &file, entry, op, progress.clone());
-            progress.finish(!matches!(line.result, RepoResult::Failed), &result_words(&line));
+            let mut progress =
+                RepoSink { ui: Ui { quiet: true, ..ctx.ui }, progress: display.repo(i) };
+            let env = ctx.lookup();
+            let services = ops::Services::new(&env);
+            let dir = entry.dir(&file.workdir);
+            let opts = repo_options(ctx.global, &file, entry, &dir);
+            let line = ops::batch::run_repo(&file, entry, op, opts, &services, &mut progress);
+            let ok = !matches!(line.result, RepoResult::Failed);
+            progress.progress.finish(ok, &result_words(&line));
             line
         },
         |i, line| {
-            let entry = selected[i];
-            let line = line.unwrap_or_else(|panic| RepoReport {
-                name: entry.name.clone(),
-                path: entry.dir(&file.workdir).display().to_string(),
-                result: RepoResult::Failed,
-                changes: 0,
-                error: Some(panic),
-                note: None,
-                previous: None,
-                position: None,
-            });
-            if let Some(slot) = report.repos.iter_mut().find(|r| r.name == entry.name) {
-                *slot = RepoReport { position: slot.position, ..line };
-            }
-            if let Err(e) = write_atomic(&report_path, report.to_json().as_bytes()) {
+            if let Err(e) = batch.record(&selected[i], line) {
                 write_error.get_or_insert(e);
             }
         },
@@ -258,15 +192,15 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
     drop(display);
 
     if ctx.json() {
-        ctx.ui.out(&report.to_json());
+        ctx.ui.out(&batch.report.to_json());
     } else {
-        let place = format!("Report: {}", report_path.display());
-        ctx.ui.out(&summary(&report, &place, ctx.ui));
+        let place = format!("Report: {}", batch.report_path.display());
+        ctx.ui.out(&summary(&batch.report, &place, ctx.ui));
     }
     if let Some(e) = write_error {
         return Err(e);
     }
-    Ok(exit_code(op, &report, detailed))
+    Ok(exit_code(op, &batch.report, detailed))
 }
 
 fn refuse_without_yes(yes: bool, command: &str) -> Result<(), CliError> {
@@ -282,179 +216,80 @@ fn refuse_without_yes(yes: bool, command: &str) -> Result<(), CliError> {
     ))
 }
 
-/// A repository's line before the run: pending when selected, skipped otherwise.
-fn initial(
+/// The options for one repository of the batch. Plan variables apply in this order, later
+/// ones winning: the batch file's defaults, `--set` on the command line, the repository's
+/// own `set`. Review decisions from all three apply.
+fn repo_options(
+    global: &GlobalArgs,
     file: &BatchFile,
     entry: &RepoEntry,
-    selected: &[&RepoEntry],
-    last: Option<&Report>,
-) -> RepoReport {
-    let before = last.and_then(|l| l.repo(&entry.name));
-    let path = entry.dir(&file.workdir).display().to_string();
-    if selected.iter().any(|s| s.name == entry.name) {
-        return RepoReport {
-            name: entry.name.clone(),
-            path,
-            result: RepoResult::Pending,
-            changes: 0,
-            error: None,
-            note: None,
-            previous: None,
-            position: None,
-        };
-    }
-    RepoReport {
-        name: entry.name.clone(),
-        path,
-        result: RepoResult::Skipped,
-        changes: before.map_or(0, |b| b.changes),
-        error: before.and_then(|b| b.error.clone()),
-        note: before.and_then(|b| b.note.clone()),
-        previous: before.map(RepoReport::standing),
-        position: None,
-    }
-}
-
-/// Runs `op` on one repository and says how it went; never fails itself.
-fn run_repo(
-    ctx: &Ctx<'_>,
-    file: &BatchFile,
-    entry: &RepoEntry,
-    op: Op,
-    progress: RepoProgress,
-) -> RepoReport {
-    let dir = entry.dir(&file.workdir);
-    let mut line = RepoReport {
-        name: entry.name.clone(),
-        path: dir.display().to_string(),
-        result: RepoResult::Failed,
-        changes: 0,
-        error: None,
-        note: None,
-        previous: None,
-        position: None,
-    };
-    match run_repo_inner(ctx, file, entry, op, &dir, progress) {
-        Ok((result, changes, note)) => {
-            line.result = result;
-            line.changes = changes;
-            line.note = note;
-        }
-        Err(e) if e.kind == Kind::Review => {
-            line.result = RepoResult::NeedsReview;
-            line.note = Some(first_line(&e.message));
-        }
-        Err(e) => line.error = Some(first_line(&e.message)),
-    }
-    line
-}
-
-fn run_repo_inner(
-    ctx: &Ctx<'_>,
-    file: &BatchFile,
-    entry: &RepoEntry,
-    op: Op,
     dir: &Path,
-    mut progress: RepoProgress,
-) -> Result<(RepoResult, usize, Option<String>), CliError> {
-    let global = repo_args(ctx.global, file, entry, dir);
-    let inner = Ctx { global: &global, ui: Ui { quiet: true, ..ctx.ui }, env: ctx.env.clone() };
-    // A clone already there is planned as it is under --no-fetch; a missing one is made.
-    let fetch = !(global.no_fetch && dir.exists());
-    if let (Location::Url(url), true) = (&entry.location, fetch) {
-        // Only what the plan reads: the branches it names, and history where it compares.
-        let target = inner.target()?;
-        let needs = Needs {
-            branches: crate::observe::target_names(&target),
-            related: crate::observe::related_names(&target),
-            checkout: target.rewrite.as_ref().map(|r| r.commit_on.clone()),
-        };
-        progress.phase(if dir.exists() { "fetching" } else { "cloning" });
-        crate::git::fetch::clone_or_fetch(url, dir, &target.remote, &needs)?;
-    }
-    match op {
-        Op::Plan | Op::Status => {
-            progress.phase("planning");
-            let repo = inner.open()?;
-            let (_, _, plan) = inner.plan(&repo)?;
-            let unfinished = super::plan::unfinished_note(&repo)?;
-            let note = unfinished.or_else(|| {
-                (!plan.reviews.is_empty()).then(|| {
-                    format!("{} occurrence(s) in CI files need review", plan.reviews.len())
-                })
-            });
-            let result = if !plan.reviews.is_empty() {
-                RepoResult::NeedsReview
-            } else if plan.is_empty() {
-                RepoResult::AlreadyMigrated
-            } else {
-                RepoResult::Pending
-            };
-            Ok((result, plan.actions.len(), note.or_else(|| plan.warnings.first().cloned())))
-        }
-        Op::Apply { no_verify } => {
-            progress.phase("applying");
-            let args = ApplyArgs::yes_verify(no_verify);
-            match apply::apply_repo(&inner, &args, Echo::Quiet(&mut progress))? {
-                Applied::NoChanges { .. } => Ok((RepoResult::AlreadyMigrated, 0, None)),
-                Applied::Complete { applied, already, .. } => {
-                    let note = (already > 0).then(|| format!("{already} step(s) already done"));
-                    Ok((RepoResult::Migrated, applied, note))
-                }
-            }
-        }
-        Op::Rollback => {
-            progress.phase("rolling back");
-            match apply::rollback_repo(
-                &inner,
-                &RollbackArgs { yes: true },
-                Echo::Quiet(&mut progress),
-            )? {
-                RolledBack::Nothing => Ok((RepoResult::NothingToRollBack, 0, None)),
-                RolledBack::Complete { undone, .. } => Ok((RepoResult::RolledBack, undone, None)),
-            }
-        }
-    }
-}
-
-/// The single-repository arguments for one repository of the batch. Plan variables apply
-/// in this order, later ones winning: the batch file's defaults, `--set` on the command
-/// line, the repository's own `set`. Review decisions from all three apply.
-fn repo_args(global: &GlobalArgs, file: &BatchFile, entry: &RepoEntry, dir: &Path) -> GlobalArgs {
-    let pair = |(k, v): &(String, String)| format!("{k}={v}");
+) -> Result<PlanOptions, CliError> {
     let sets = file
         .sets
         .iter()
-        .map(pair)
-        .chain(global.sets.iter().cloned())
-        .chain(entry.sets.iter().map(pair))
+        .cloned()
+        .chain(super::parse_sets(&global.sets)?)
+        .chain(entry.sets.iter().cloned())
         .collect();
-    let resolves =
+    let resolves: Vec<String> =
         file.resolve.iter().chain(&global.resolves).chain(&entry.resolve).cloned().collect();
-    GlobalArgs {
-        repo: dir.to_path_buf(),
+    Ok(PlanOptions {
+        repo_path: dir.to_path_buf(),
         plan_file: entry.plan.clone().or_else(|| global.plan_file.clone()).or(file.plan.clone()),
         sets,
-        resolves,
-        format: Format::Text,
+        resolves: super::parse_resolves(&resolves)?,
         no_fetch: global.no_fetch,
-        quiet: true,
-        verbose: global.verbose,
+    })
+}
+
+/// A repository's progress for the operations: its line of the batch display, notices
+/// through the (quiet) terminal.
+struct RepoSink {
+    ui: Ui,
+    progress: RepoProgress,
+}
+
+impl ops::Notices for RepoSink {
+    fn status(&self, text: &str) {
+        self.ui.status(text);
+    }
+
+    fn warn(&self, text: &str) {
+        self.ui.warn(text);
+    }
+}
+
+impl crate::exec::Progress for RepoSink {
+    fn event(&mut self, step: &crate::plan::Step, event: crate::exec::StepEvent<'_>) {
+        self.progress.event(step, event);
+    }
+}
+
+impl ops::Progress for RepoSink {
+    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress> {
+        Box::new(self.ui.deploy_progress())
+    }
+
+    fn started(&mut self) {
+        super::stop_on_interrupt();
+    }
+
+    fn phase(&mut self, what: &str) {
+        self.progress.phase(what);
     }
 }
 
 /// The exit code of the whole batch, from its report.
-fn exit_code(op: Op, report: &Report, detailed: bool) -> u8 {
+fn exit_code(op: Op, report: &Report, detailed_exitcode: bool) -> u8 {
     let any = |r: RepoResult| report.repos.iter().any(|l| l.result == r);
     match op {
-        Op::Apply { .. } if any(RepoResult::Failed) => Kind::Partial.code(),
-        Op::Apply { .. } if any(RepoResult::NeedsReview) => Kind::Review.code(),
-        Op::Rollback if any(RepoResult::Failed) => Kind::Partial.code(),
-        Op::Plan | Op::Status if any(RepoResult::Failed) => Kind::Failure.code(),
-        Op::Plan | Op::Status
-            if detailed && (any(RepoResult::Pending) || any(RepoResult::NeedsReview)) =>
-        {
-            2
+        Op::Apply { .. } if any(RepoResult::Failed) => code(Kind::Partial),
+        Op::Apply { .. } if any(RepoResult::NeedsReview) => code(Kind::Review),
+        Op::Rollback if any(RepoResult::Failed) => code(Kind::Partial),
+        Op::Plan | Op::Status if any(RepoResult::Failed) => code(Kind::Failure),
+        Op::Plan | Op::Status => {
+            detailed(detailed_exitcode, any(RepoResult::Pending) || any(RepoResult::NeedsReview))
         }
         _ => 0,
     }
@@ -469,19 +304,14 @@ fn cmd_merge(ctx: &Ctx<'_>, args: &BatchReportArgs) -> Result<u8, CliError> {
         reports.push((path.display().to_string(), report));
     }
     let merged = shard::merge(&reports).map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
-    let op = match merged.command.as_str() {
-        "plan" => Op::Plan,
-        "status" => Op::Status,
-        "apply" => Op::Apply { no_verify: false },
-        "rollback" => Op::Rollback,
-        other => {
-            return Err(CliError::new(
-                Kind::Failure,
-                format!(
-                    "the reports are of `batch {other}`, a command this rebranch does not know"
-                ),
-            ));
-        }
+    let Some(op) = Op::from_name(&merged.command) else {
+        return Err(CliError::new(
+            Kind::Failure,
+            format!(
+                "the reports are of `batch {}`, a command this rebranch does not know",
+                merged.command
+            ),
+        ));
     };
     if ctx.json() {
         ctx.ui.out(&merged.to_json());
@@ -548,10 +378,6 @@ fn result_words(line: &RepoReport) -> String {
         text.push_str(&format!(": {d}"));
     }
     text
-}
-
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 /// `rebranch batch --help`: examples, the file format, and what the exit codes mean here.

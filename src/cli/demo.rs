@@ -7,8 +7,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, Ctx, Format, GlobalArgs, Kind};
+use super::{CliError, Ctx, Format, Kind};
 use super::{apply, flow, plan};
+use crate::ops::apply::ApplyOptions;
+use crate::ops::plan::Flow;
+use crate::ops::rollback::RollbackOptions;
+use crate::ops::{self, PlanOptions};
 use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
 
 /// The stand-in's account, project and token (not secrets: they exist only in the demo).
@@ -35,15 +39,11 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         sample.origin.display(),
         standin.base_url()
     ));
-    let global = GlobalArgs {
-        repo: sample.clone.clone(),
-        plan_file: None,
-        sets: vec![format!("cloudflare.project={DEMO_PROJECT}")],
-        resolves: crate::demo::SAMPLE_RESOLUTIONS.iter().map(|r| r.to_string()).collect(),
-        format: Format::Text,
-        no_fetch: false,
-        quiet: ctx.global.quiet,
-        verbose: ctx.global.verbose,
+    let opts = PlanOptions {
+        repo_path: sample.clone.clone(),
+        sets: vec![("cloudflare.project".to_string(), DEMO_PROJECT.to_string())],
+        resolves: super::parse_resolves(&crate::demo::SAMPLE_RESOLUTIONS.map(str::to_string))?,
+        ..PlanOptions::default()
     };
     let env = BTreeMap::from([
         ("CLOUDFLARE_API_BASE_URL".to_string(), standin.base_url()),
@@ -51,7 +51,7 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         ("CLOUDFLARE_ACCOUNT_ID".to_string(), DEMO_ACCOUNT.to_string()),
         ("REBRANCH_PAGES_POLL_MS".to_string(), "200".to_string()),
     ]);
-    let inner = Ctx { global: &global, ui: ctx.ui, env };
+    let inner = Ctx { global: ctx.global, ui: ctx.ui, format: Format::Text, env };
     let show = |cmd: &str| {
         let mut line = format!("rebranch {cmd} --set cloudflare.project={DEMO_PROJECT}");
         if cmd == "plan" || cmd.starts_with("apply") {
@@ -61,17 +61,19 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         }
         inner.ui.out(&format!("\n{}\n\n", inner.ui.out_style.bold(&format!("$ {line}"))));
     };
+    let apply_opts = ApplyOptions { plan: opts.clone(), ..ApplyOptions::default() };
+    let rollback_opts = RollbackOptions { repo_path: opts.repo_path.clone(), no_fetch: false };
     show("plan");
-    plan::cmd_plan(&inner, &plan::PlanArgs::default())?;
+    plan::plan(&inner, &ops::open(&opts.repo_path)?, &opts, &plan::PlanArgs::default())?;
     show("apply --yes");
-    apply::cmd_apply(&inner, &apply::ApplyArgs::yes())?;
+    apply::apply(&inner, &apply_opts, true)?;
     show("status");
-    plan::cmd_status(&inner, &plan::StatusArgs::default())?;
+    plan::status(&inner, &ops::open(&opts.repo_path)?, &opts, &plan::StatusArgs::default())?;
     show("rollback --yes");
-    apply::cmd_rollback(&inner, &apply::RollbackArgs { yes: true })?;
+    apply::rollback(&inner, &rollback_opts, true)?;
     show("status");
-    plan::cmd_status(&inner, &plan::StatusArgs::default())?;
-    run_flow(&inner, &sample, &show)?;
+    plan::status(&inner, &ops::open(&opts.repo_path)?, &opts, &plan::StatusArgs::default())?;
+    run_flow(&inner, &sample, &apply_opts, &show)?;
     let served = standin.state();
     inner.ui.out(&format!(
         "\nThe Pages stand-in received {} API requests; it stops now.\nThe sample repository is left in {} for you to explore:\n  cd {}\n  git log --oneline --all --graph\n",
@@ -88,12 +90,14 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
 fn run_flow(
     ctx: &Ctx<'_>,
     sample: &crate::demo::Sample,
+    opts: &ApplyOptions,
     show: &dyn Fn(&str),
 ) -> Result<(), CliError> {
+    let open = || ops::open(&opts.plan.repo_path);
     let say = |text: &str| ctx.ui.out(&format!("\n{}\n", ctx.ui.out_style.dim(text)));
     say("The per-chart flow runs on a migrated repository: migrate again.");
     show("apply --yes");
-    apply::cmd_apply(ctx, &apply::ApplyArgs::yes())?;
+    apply::apply(ctx, opts, true)?;
     let tip = crate::demo::change_two_charts(sample)?;
     let changes: Vec<String> =
         crate::demo::FLOW_CHANGES.iter().map(|(p, a, b)| format!("  {p}: {a} → {b}")).collect();
@@ -104,16 +108,16 @@ fn run_flow(
     ));
     let yes = flow::FlowArgs { yes: true, ..flow::FlowArgs::default() };
     show("split --yes");
-    flow::cmd_split(ctx, &yes)?;
+    flow::run(ctx, &open()?, &opts.plan, &yes, Flow::Split)?;
     let merged = crate::demo::squash_merge(sample, "chart/podinfo-lite", "charts/podinfo-lite")?;
     say(&format!(
         "A reviewer squash-merges chart/podinfo-lite into main ({}).",
         crate::git::short(merged)
     ));
     show("prune --yes");
-    flow::cmd_prune(ctx, &yes)?;
+    flow::run(ctx, &open()?, &opts.plan, &yes, Flow::Prune)?;
     show("status");
-    plan::cmd_status(ctx, &plan::StatusArgs::default())?;
+    plan::status(ctx, &open()?, &opts.plan, &plan::StatusArgs::default())?;
     Ok(())
 }
 

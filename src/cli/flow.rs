@@ -1,12 +1,15 @@
 //! `rebranch split` and `rebranch prune`: the ADR's per-chart flow after the migration.
-//! Each observes, plans with [`crate::flow`], shows the plan as `plan` does, asks (or takes
+//! Each observes and plans ([`crate::ops::plan::plan_flow`]), shows the plan as `plan` does, asks (or takes
 //! `--yes`), and applies it through `apply`'s journaled run, so `rollback` undoes it.
 
 use clap::Args;
 
-use super::apply::{self, Applied, ApplyArgs, Echo};
-use super::{CliError, Ctx, Kind};
-use crate::flow::{self, FlowConfig};
+use super::error::detailed;
+use super::{CliError, Ctx, Kind, Sink};
+use crate::ops::apply::{Applied, ApplyOptions};
+use crate::ops::plan::Flow;
+use crate::ops::status::FlowHealth;
+use crate::ops::{self, PlanOptions};
 use crate::plan::Plan;
 use crate::render;
 
@@ -59,56 +62,52 @@ pub struct FlowArgs {
     pub yes: bool,
 }
 
-/// Which of the flow's plans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    Split,
-    Prune,
-}
-
-impl Which {
-    fn name(self) -> &'static str {
-        match self {
-            Which::Split => "split",
-            Which::Prune => "prune",
-        }
+fn name(which: Flow) -> &'static str {
+    match which {
+        Flow::Split => "split",
+        Flow::Prune => "prune",
     }
 }
 
 pub fn cmd_split(ctx: &Ctx<'_>, args: &FlowArgs) -> Result<u8, CliError> {
-    run(ctx, args, Which::Split)
+    let repo = ctx.open()?;
+    run(ctx, &repo, &ctx.plan_options()?, args, Flow::Split)
 }
 
 pub fn cmd_prune(ctx: &Ctx<'_>, args: &FlowArgs) -> Result<u8, CliError> {
-    run(ctx, args, Which::Prune)
+    let repo = ctx.open()?;
+    run(ctx, &repo, &ctx.plan_options()?, args, Flow::Prune)
 }
 
-/// Plans, shows, confirms and applies one of the flow's plans.
-pub fn run(ctx: &Ctx<'_>, args: &FlowArgs, which: Which) -> Result<u8, CliError> {
-    let repo = ctx.open()?;
-    // The migration's own plan and variables (remembered from its run unless given).
-    let target = ctx.request(Some(&repo))?.target(&|k| ctx.env(k))?;
-    let cfg = FlowConfig::of(&target)?;
-    let obs = flow::observe::observe(&repo, &cfg, ctx.global.no_fetch)?;
-    let plan = match which {
-        Which::Split => flow::split(&cfg, &obs)?,
-        Which::Prune => flow::prune(&cfg, &obs)?,
-    };
+/// Plans, shows, confirms and applies one of the flow's plans for the migration `opts`
+/// name (the last run's, unless given).
+pub fn run(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    opts: &PlanOptions,
+    args: &FlowArgs,
+    which: Flow,
+) -> Result<u8, CliError> {
+    let env = ctx.lookup();
+    let services = ops::Services::new(&env);
+    let (plan, listing) = ops::plan::plan_flow(repo, opts, &services, which)?;
     if args.dry_run || !ctx.json() || plan.is_empty() {
         show(ctx, &plan);
     }
-    if let Some(note) = super::plan::unfinished_note(&repo)? {
+    if let Some(note) = ops::status::unfinished_note(repo)? {
         ctx.ui.warn(&note);
     }
     if args.dry_run {
-        return Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()));
+        return Ok(detailed(args.detailed_exitcode, !plan.is_empty()));
     }
     if plan.is_empty() {
         return Ok(0);
     }
     confirm(ctx, args.yes, which)?;
-    let given = Some((plan, obs.listing));
-    match apply::apply_repo_with(ctx, &ApplyArgs::yes(), Echo::Terminal, given)? {
+    let apply = ApplyOptions { plan: opts.clone(), ..ApplyOptions::default() };
+    let mut lines = ctx.ui.progress("applying");
+    let mut sink = Sink { ui: ctx.ui, steps: &mut lines, outcome_json: ctx.json() };
+    match ops::apply::apply_given(&apply, plan, listing, &services, &mut sink)? {
         Applied::Complete { run, journal, applied, already, .. } if !ctx.json() => {
             ctx.ui.out(&format!(
                 "Applied run {run}: {applied} step(s) applied, {already} already done.\nJournal: {}\nUndo it with `rebranch rollback`.\n",
@@ -128,11 +127,11 @@ fn show(ctx: &Ctx<'_>, plan: &Plan) {
     }
 }
 
-fn confirm(ctx: &Ctx<'_>, yes: bool, which: Which) -> Result<(), CliError> {
+fn confirm(ctx: &Ctx<'_>, yes: bool, which: Flow) -> Result<(), CliError> {
     if yes {
         return Ok(());
     }
-    let name = which.name();
+    let name = name(which);
     if !ctx.ui.can_prompt() {
         return Err(CliError::new(
             Kind::Failure,
@@ -149,37 +148,25 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, which: Which) -> Result<(), CliError> {
     }
 }
 
-/// What `status` says about the flow of `target` (the migration `status` checked), once
-/// its stable and staging branches exist on the remote: text, and its JSON.
-pub fn status(
-    ctx: &Ctx<'_>,
-    repo: &git2::Repository,
-    target: &crate::spec::Target,
-    heads: &std::collections::BTreeMap<String, git2::Oid>,
-) -> Option<(String, serde_json::Value)> {
+/// What `status` says about the per-chart flow: text, and its JSON.
+pub fn status(ctx: &Ctx<'_>, health: &FlowHealth) -> (String, serde_json::Value) {
     let style = ctx.ui.out_style;
-    let cfg = FlowConfig::of(target).ok()?;
-    if !heads.contains_key(&cfg.main) || !heads.contains_key(&cfg.integration) {
-        return None;
-    }
-    let observed = flow::observe::observe(repo, &cfg, ctx.global.no_fetch);
-    let (cfg, obs) = match observed.map(|obs| (cfg, obs)) {
-        Ok(found) => found,
-        Err(e) => {
+    let (pattern, remote, branches, findings) = match health {
+        FlowHealth::Unchecked(e) => {
             let text = format!(
                 "{} the per-chart flow cannot be checked: {e}\n",
                 style.paint("33", "warning:")
             );
-            return Some((text, serde_json::json!({ "error": e.to_string() })));
+            return (text, serde_json::json!({ "error": e }));
+        }
+        FlowHealth::Checked { pattern, remote, branches, findings } => {
+            (pattern, remote, branches, findings)
         }
     };
-    obs.integration_tip?;
-    let findings = flow::health(&cfg, &obs);
     let mut text = format!(
-        "\n{} ({}, {} chart branch(es))\n",
+        "\n{} ({pattern}, {} chart branch(es))\n",
         style.bold("Per-chart flow"),
-        cfg.pattern.text,
-        obs.branches.len()
+        branches.len()
     );
     if findings.is_empty() {
         text.push_str(&format!(
@@ -187,19 +174,18 @@ pub fn status(
             style.paint("32", "✓")
         ));
     }
-    for f in &findings {
+    for f in findings {
         text.push_str(&format!(
-            "  {} {}/{}: {}\n",
+            "  {} {remote}/{}: {}\n",
             style.paint("33", "!"),
-            obs.remote,
             f.branch,
             f.problem
         ));
     }
     let json = serde_json::json!({
-        "chart_branch": cfg.pattern.text,
-        "branches": obs.branches.keys().collect::<Vec<_>>(),
+        "chart_branch": pattern,
+        "branches": branches,
         "findings": findings,
     });
-    Some((text, json))
+    (text, json)
 }

@@ -8,17 +8,19 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{CliError, Ctx, Kind, state_dir};
-use crate::exec::effects::GitEffects;
+use super::{CliError, Ctx, Kind};
 use crate::exec::journal::Journal;
 use crate::exec::{self, Outcome};
 use crate::observe::Observation;
+use crate::ops::plan::Detection;
+use crate::ops::request::Request;
+use crate::ops::{self, PlanOptions};
 use crate::plan::rewrite::ReviewItem;
 use crate::plan::{Action, Plan};
 use crate::render;
-use crate::rewrite::{Resolutions, Verdict};
+use crate::rewrite::Verdict;
 use crate::spec::Target;
-use crate::ui::Cancelled;
+use crate::ui::{Cancelled, Spinners, Ui};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -36,20 +38,22 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         .hint("review with `rebranch plan`, then apply with `rebranch apply --yes` or `rebranch apply plan.json`"));
     }
     let repo = ctx.open()?;
-    if let Some(note) = super::plan::unfinished_note(&repo)? {
+    if let Some(u) = ops::status::unfinished(&repo)? {
         return Err(CliError::new(
             Kind::Failure,
-            note.replace(": `rebranch apply`", "")
-                .replace("`rebranch rollback` undoes it", "not starting another"),
+            format!("an apply stopped part way ({}); not starting another", u.describe()),
         )
         .hint("`rebranch apply` resumes it; `rebranch rollback` undoes it"));
     }
-    let answers = state_dir(&repo).join("resolutions.json");
-    let request = ctx.request(Some(&repo))?;
-    let (target, listing, detected) = ctx.detect(&repo, &request)?;
+    let answers = ops::request::answers_path(&repo);
+    let opts = ctx.plan_options()?;
+    let request = ops::request::request(&opts, Some(&repo))?;
+    let env = ctx.lookup();
+    let services = ops::Services::new(&env);
+    let found = ops::plan::detect(&repo, &opts, &request, &services)?;
     let (mut target, listing, detected) =
-        confirm_detected(ctx, &repo, &request, (target, listing, detected))?;
-    for (k, v) in load_resolutions(&answers)? {
+        confirm_detected(ctx, &repo, &opts, &request, &services, found)?;
+    for (k, v) in ops::request::load_answers(&answers)? {
         target.resolutions.entry(k).or_insert(v);
     }
     let style = ctx.ui.out_style;
@@ -60,8 +64,10 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         target.plan_source
     ));
     let env = setup_pages(ctx, &mut target).map_err(cancelled)?;
-    let inner = Ctx { global: ctx.global, ui: ctx.ui, env };
-    let (mut obs, mut plan) = inner.plan_with(&repo, &target, listing.clone())?;
+    let lookup = |k: &str| env.get(k).cloned().or_else(|| ctx.env(k));
+    let services = ops::Services::new(&lookup);
+    let (mut obs, mut plan) =
+        ops::plan::plan_with(&repo, &target, listing.clone(), &services, &ctx.ui)?;
     plan.notes.splice(0..0, crate::detect::note(&detected));
     ctx.ui.out(&findings(&repo, &target, &obs, &plan));
     if plan.is_empty() {
@@ -74,7 +80,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     ctx.ui.out(&format!("\n{}\n\n{}", style.bold("The plan"), render::plan_text(&plan, style)));
     if !plan.reviews.is_empty() {
         review(ctx, &plan.reviews, &mut target, &answers)?;
-        (obs, plan) = inner.plan_with(&repo, &target, listing)?;
+        (obs, plan) = ops::plan::plan_with(&repo, &target, listing, &services, &ctx.ui)?;
         plan.notes.splice(0..0, crate::detect::note(&detected));
         ctx.ui.out(&format!(
             "\n{}\n\n{}",
@@ -88,17 +94,17 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
         ctx.ui.out("Nothing was changed.\n");
         return Ok(0);
     }
-    apply(&inner, &repo, plan, obs.listing, args.no_verify, &target)
+    apply(ctx, &services, &repo, plan, obs.listing, args.no_verify, &target)
 }
-
-type Detection = (Target, crate::git::remote::RemoteListing, Vec<crate::detect::Detected>);
 
 /// Asks about each branch found on the remote (the plan did not name it and its default is
 /// absent), with the one found preselected, before any other question.
 fn confirm_detected(
     ctx: &Ctx<'_>,
     repo: &git2::Repository,
-    request: &super::Request,
+    opts: &PlanOptions,
+    request: &Request,
+    services: &ops::Services<'_>,
     found: Detection,
 ) -> Result<Detection, CliError> {
     let mut sets = request.sets.clone();
@@ -115,8 +121,8 @@ fn confirm_detected(
     if !changed {
         return Ok(found);
     }
-    let chosen = super::Request { sets, ..request.clone() };
-    ctx.detect(repo, &chosen)
+    let chosen = Request { sets, ..request.clone() };
+    ops::plan::detect(repo, opts, &chosen, services)
 }
 
 /// Names the Pages project (and asks for what is missing to reach it), or leaves the
@@ -154,14 +160,8 @@ fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, St
     if !pages.project.is_empty() {
         return Ok(env);
     }
-    let account = pages.account_id.clone();
-    let inner = Ctx { global: ctx.global, ui: ctx.ui, env: env.clone() };
-    let names = inner
-        .pages_client_for("(any)", &account)
-        .ok()
-        .and_then(|c| c.list_projects().ok())
-        .map(|ps| ps.into_iter().map(|p| p.name).collect::<Vec<_>>())
-        .unwrap_or_default();
+    let lookup = |k: &str| env.get(k).cloned().or_else(|| ctx.env(k));
+    let names = ops::Services::new(&lookup).projects(&pages.account_id, &ctx.ui);
     pages.project = match names.len() {
         0 => ctx.ui.input("Pages project name")?,
         1 => names[0].clone(),
@@ -261,7 +261,7 @@ fn review(
             ctx.ui.select(&format!("`{}` here", item.word), &choices, 0).map_err(cancelled)?;
         let verdict = if pick == 0 { Verdict::Rewrite } else { Verdict::Keep };
         target.resolutions.insert((item.path.clone(), item.line, item.column), verdict);
-        save_resolutions(answers, &target.resolutions)?;
+        ops::request::save_answers(answers, &target.resolutions)?;
     }
     Ok(())
 }
@@ -311,38 +311,55 @@ fn teammates_note(target: &Target, plan: &Plan) -> String {
 /// Steps 5 and 6: apply with progress; on failure offer to roll back now.
 fn apply(
     ctx: &Ctx<'_>,
+    services: &ops::Services<'_>,
     repo: &git2::Repository,
-    mut plan: Plan,
+    plan: Plan,
     listing: crate::git::remote::RemoteListing,
     no_verify: bool,
     target: &Target,
 ) -> Result<u8, CliError> {
-    if no_verify {
-        for step in &mut plan.actions {
-            match &mut step.action {
-                Action::Pages(p) => p.verify = false,
-                Action::Setting(c) => c.serves = None,
-                _ => {}
-            }
-        }
-    }
-    let dir = state_dir(repo);
-    let _lock = super::apply::take_lock(ctx, &dir, "migrate")?;
-    let mut journal = Journal::create(&Journal::dir(&dir), &plan)?;
-    let mut progress = ctx.ui.spinners();
-    let pages = ctx.pages_access_with(&journal.plan, Box::new(progress.deployments()))?;
-    let remote = plan.repository.remote.clone();
-    let fx = GitEffects::new(repo).with_pages(pages).with_listing(&remote, listing);
-    let mut fx = ctx.with_services(fx, &[&journal.plan])?;
-    super::stop_on_interrupt();
-    ctx.ui.status("");
-    let outcome = exec::apply(&mut journal, &mut fx, &mut progress)?;
-    match &outcome.stopped {
+    let mut watch = Watch { ui: ctx.ui, spinners: ctx.ui.spinners() };
+    let mut run =
+        ops::apply::run_plan(repo, plan, listing, no_verify, "migrate", services, &mut watch)?;
+    match run.outcome.stopped.clone() {
         None => {
-            ctx.ui.out(&success(&journal, &outcome, target));
+            ctx.ui.out(&success(&run.journal, &run.outcome, target));
             Ok(0)
         }
-        Some(stop) => failure(ctx, &mut journal, &mut fx, stop, target),
+        Some(stop) => failure(ctx, &mut run, &stop, target),
+    }
+}
+
+/// A person watching the migration: a spinner per step, the Pages deployment on it.
+struct Watch {
+    ui: Ui,
+    spinners: Spinners,
+}
+
+impl ops::Notices for Watch {
+    fn status(&self, text: &str) {
+        self.ui.status(text);
+    }
+
+    fn warn(&self, text: &str) {
+        self.ui.warn(text);
+    }
+}
+
+impl crate::exec::Progress for Watch {
+    fn event(&mut self, step: &crate::plan::Step, event: crate::exec::StepEvent<'_>) {
+        self.spinners.event(step, event);
+    }
+}
+
+impl ops::Progress for Watch {
+    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress> {
+        Box::new(self.spinners.deployments())
+    }
+
+    fn started(&mut self) {
+        super::stop_on_interrupt();
+        self.ui.status("");
     }
 }
 
@@ -371,11 +388,21 @@ fn teammate_commands(target: &Target) -> String {
 
 fn failure(
     ctx: &Ctx<'_>,
-    journal: &mut Journal,
-    fx: &mut GitEffects<'_>,
+    run: &mut ops::apply::Run<'_>,
     stop: &exec::Stopped,
     target: &Target,
 ) -> Result<u8, CliError> {
+    let journal = &run.journal;
+    if stop.waiting {
+        // Not a failure: people merge the CI rewrite's pull request, then apply goes on.
+        ctx.ui.out(&format!(
+            "\nThe migration waits at step {}: {}\n\nOnce it is merged, run `rebranch apply` to go on.\nJournal: {}\n",
+            stop.step,
+            stop.reason,
+            journal.path.display()
+        ));
+        return Ok(super::error::code(Kind::Waiting));
+    }
     let ids = |done: bool| -> Vec<String> {
         journal.step_ids(done).iter().map(usize::to_string).collect()
     };
@@ -396,23 +423,23 @@ fn failure(
             .hint("`rebranch apply` resumes; `rebranch rollback` undoes")
             .hint(format!("journal: {}", journal.path.display())));
     }
-    let mut progress = ctx.ui.spinners();
-    let undo = exec::undo::plan(std::slice::from_ref(journal), fx)?;
-    let undone = exec::undo::run(std::slice::from_mut(journal), &undo, fx, &mut progress)?;
+    let journal_path = journal.path.clone();
+    let mut watch = Watch { ui: ctx.ui, spinners: ctx.ui.spinners() };
+    let undone = run.undo(&mut watch)?;
     match undone.stopped {
         None => {
             ctx.ui.out(&format!(
                 "\nRolled back: the repository is as it was before {}.\n",
                 target.plan_name
             ));
-            Ok(Kind::Partial.code())
+            Ok(super::error::code(Kind::Partial))
         }
         Some(s) => Err(CliError::new(
             Kind::Partial,
             format!("rollback stopped at step {}: {}", s.step, s.reason),
         )
         .hint("resolve the cause, then run `rebranch rollback` again")
-        .hint(format!("journal: {}", journal.path.display()))),
+        .hint(format!("journal: {}", journal_path.display()))),
     }
 }
 
@@ -422,34 +449,4 @@ fn none_if_empty(ids: Vec<String>) -> String {
 
 fn cancelled(_: Cancelled) -> CliError {
     CliError::new(Kind::Interrupted, "cancelled: nothing was changed")
-}
-
-/// Saved answers: `{"path:line:column": "rewrite" | "keep"}`.
-fn load_resolutions(path: &Path) -> Result<Resolutions, CliError> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(Resolutions::new()) };
-    let map: BTreeMap<String, Verdict> = serde_json::from_str(&text).map_err(|e| {
-        CliError::new(Kind::Failure, format!("{}: {e}", path.display()))
-            .hint("delete the file to be asked again")
-    })?;
-    let mut out = Resolutions::new();
-    for (key, verdict) in map {
-        let mut parts = key.rsplitn(3, ':');
-        let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        if let (Ok(line), Ok(col)) = (line.parse(), col.parse()) {
-            out.insert((file.to_string(), line, col), verdict);
-        }
-    }
-    Ok(out)
-}
-
-fn save_resolutions(path: &Path, res: &Resolutions) -> Result<(), CliError> {
-    let map: BTreeMap<String, Verdict> =
-        res.iter().map(|((f, l, c), v)| (format!("{f}:{l}:{c}"), *v)).collect();
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let text = serde_json::to_string_pretty(&map).unwrap_or_default() + "\n";
-    super::write_atomic(path, text.as_bytes())
 }

@@ -1,5 +1,7 @@
 //! The command line: arguments, the shared context every command builds on, and dispatch.
-//! Exit codes are decided in [`error`] and here, nowhere else.
+//! Each command parses its arguments into the options of an operation ([`crate::ops`]),
+//! calls it, and renders what it returns. Exit codes are decided in `cli/error.rs`, nowhere
+//! else.
 
 mod apply;
 mod batch;
@@ -21,13 +23,11 @@ pub use error::{CliError, Kind};
 
 use std::collections::BTreeMap;
 
-use crate::cloudflare::{Config, ConfigError, PagesClient, PollOptions, ProjectState};
-use crate::exec::effects::{GitEffects, PagesAccess};
-use crate::http::{ReqwestTransport, TransportOptions};
-use crate::observe::{self, Observation};
-use crate::plan::Plan;
-use crate::rewrite::Verdict;
-use crate::spec::{self, Spec, Target};
+use crate::exec::Outcome;
+use crate::exec::journal::Journal;
+use crate::ops::{self, PlanOptions};
+use crate::rewrite::{Resolutions, Verdict};
+use crate::spec;
 use crate::ui::Ui;
 
 const EXIT_CODES: &str = "\
@@ -158,8 +158,8 @@ enum Command {
     #[command(after_help = flow::AFTER_HELP_PRUNE)]
     Prune(flow::FlowArgs),
     /// Build a throwaway sample repository and migrate it end to end (no network, no token)
-    #[cfg(feature = "demo")]
     #[command(after_help = "Examples:\n  rebranch demo\n  rebranch demo --dir /tmp/sample")]
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
 }
 
@@ -168,13 +168,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { Kind::Usage.code() } else { 0 };
+            let code = if e.use_stderr() { error::code(Kind::Usage) } else { 0 };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
     let ui = Ui::new(cli.global.quiet, cli.global.verbose);
-    let ctx = Ctx { global: &cli.global, ui, env: BTreeMap::new() };
+    let ctx = Ctx { global: &cli.global, ui, format: cli.global.format, env: BTreeMap::new() };
     let result = match &cli.command {
         Command::Plan(a) => plan::cmd_plan(&ctx, a),
         Command::Apply(a) => apply::cmd_apply(&ctx, a),
@@ -193,8 +193,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            e.print(&ui);
-            ExitCode::from(e.kind.code())
+            error::print(&e, &ui);
+            ExitCode::from(error::code(e.kind))
         }
     }
 }
@@ -215,63 +215,32 @@ fn cmd_man(ctx: &Ctx<'_>) -> Result<u8, CliError> {
     Ok(0)
 }
 
-/// What every command shares: the global arguments, the terminal, and the environment.
+/// What every command shares: the global arguments, the terminal, the output format and
+/// the environment.
 struct Ctx<'a> {
     global: &'a GlobalArgs,
     ui: Ui,
+    format: Format,
     /// Values that take precedence over the process environment (the demo's stand-in).
     env: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
     fn json(&self) -> bool {
-        self.global.format == Format::Json
+        self.format == Format::Json
     }
 
-    /// The plan file, parsed, and its variables resolved from the environment and --set.
-    fn target(&self) -> Result<Target, CliError> {
-        self.request(None)?.target(&|k| self.env(k))
-    }
-
-    /// What the user asked for: the plan file, the `--set` values and `--resolve` decisions.
-    /// In a repository whose last apply was not rolled back, a command given neither a plan
-    /// file nor `--set` takes that run's plan and variables (so `status` after
-    /// `apply --set main=master` checks the same migration); `--set` values that differ from
-    /// those of a run that stopped part way are refused.
-    fn request(&self, repo: Option<&git2::Repository>) -> Result<Request, CliError> {
-        let sets =
-            self.global.sets.iter().map(|s| spec::parse_set(s)).collect::<Result<Vec<_>, _>>()?;
-        let mut resolutions = crate::rewrite::Resolutions::default();
-        for r in &self.global.resolves {
-            let (key, verdict) = parse_resolve(r)?;
-            resolutions.insert(key, verdict);
-        }
-        let last = match repo {
-            Some(repo) => crate::exec::journal::Journal::latest(
-                &crate::exec::journal::Journal::dir(&state_dir(repo)),
-            )?
-            .filter(|j| !j.rolled_back),
-            None => None,
-        };
-        if let Some(j) = &last
-            && self.global.plan_file.is_none()
-            && sets.is_empty()
-        {
-            let spec = match j.plan.plan.source.as_str() {
-                spec::BUILTIN_SOURCE => Spec::builtin(),
-                path => Spec::load(Path::new(path))?,
-            };
-            let sets = j.plan.variables.clone().into_iter().collect();
-            return Ok(Request { spec, sets, resolutions, remembered: Some(j.run.clone()) });
-        }
-        let spec = match &self.global.plan_file {
-            Some(path) => Spec::load(path)?,
-            None => Spec::builtin(),
-        };
-        if let Some(j) = last.filter(|j| j.is_unfinished()) {
-            check_same_run(&j, &spec, &sets)?;
-        }
-        Ok(Request { spec, sets, resolutions, remembered: None })
+    /// The options of the planning operations, from the global arguments: the repository,
+    /// the plan file, `--set` values and `--resolve` decisions, `--no-fetch`.
+    fn plan_options(&self) -> Result<PlanOptions, CliError> {
+        let g = self.global;
+        Ok(PlanOptions {
+            repo_path: g.repo.clone(),
+            plan_file: g.plan_file.clone(),
+            sets: parse_sets(&g.sets)?,
+            resolves: parse_resolves(&g.resolves)?,
+            no_fetch: g.no_fetch,
+        })
     }
 
     /// An environment variable, with the context's overrides first.
@@ -279,257 +248,80 @@ impl Ctx<'_> {
         self.env.get(key).cloned().or_else(|| std::env::var(key).ok())
     }
 
-    /// The Pages API client, when the plan names a project.
-    fn pages_client(
-        &self,
-        target: &Target,
-    ) -> Result<Option<PagesClient<ReqwestTransport>>, CliError> {
-        match target.pages.as_ref().filter(|p| !p.project.is_empty()) {
-            Some(p) => self.pages_client_for(&p.project, &p.account_id).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// A Pages API client for `project` in `account` (empty: from the environment).
-    fn pages_client_for(
-        &self,
-        project: &str,
-        account: &str,
-    ) -> Result<PagesClient<ReqwestTransport>, CliError> {
-        let pages_err = |e: ConfigError| {
-            CliError::new(Kind::Failure, e.to_string())
-                .cause(format!("the plan switches Pages project \"{project}\""))
-        };
-        let mut config = Config::from_env(|k| self.env(k)).map_err(pages_err)?;
-        if !account.is_empty() {
-            config.account_id = Some(account.to_string());
-        }
-        config.require_account().map_err(pages_err)?;
-        for w in &config.warnings {
-            self.ui.warn(w);
-        }
-        let millis = |key: &str| {
-            self.env(key).and_then(|v| v.parse().ok()).map(std::time::Duration::from_millis)
-        };
-        let mut options = TransportOptions::default();
-        if let Some(t) = millis("REBRANCH_HTTP_TIMEOUT_MS") {
-            options.timeout = t;
-            options.connect_timeout = options.connect_timeout.min(t);
-        }
-        let transport = ReqwestTransport::new(options).map_err(|e| {
-            CliError::new(Kind::Failure, format!("cannot set up HTTPS: {}", e.message))
-        })?;
-        let client = PagesClient::new(transport, &config).map_err(pages_err)?;
-        Ok(match millis("REBRANCH_API_DEADLINE_MS") {
-            Some(deadline) => {
-                let policy = crate::cloudflare::RetryPolicy { deadline, ..*client.policy() };
-                client.with_retry_policy(policy)
-            }
-            None => client,
-        })
-    }
-
-    /// Everything a plan's Pages step needs at apply or rollback time.
-    fn pages_access(&self, plan: &Plan) -> Result<Option<PagesAccess>, CliError> {
-        self.pages_access_with(plan, Box::new(self.ui.deploy_progress()))
-    }
-
-    /// Like [`Ctx::pages_access`], with deployment progress going to `progress`.
-    fn pages_access_with(
-        &self,
-        plan: &Plan,
-        progress: Box<dyn crate::cloudflare::Progress>,
-    ) -> Result<Option<PagesAccess>, CliError> {
-        let switch = plan.actions.iter().find_map(|s| match &s.action {
-            crate::plan::Action::Pages(p) => Some(&p.switch),
-            _ => None,
-        });
-        let Some(switch) = switch else { return Ok(None) };
-        let client = self.pages_client_for(&switch.project, &switch.account_id)?;
-        let mut poll = PollOptions::default();
-        if let Some(ms) = self.env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
-            poll.interval = std::time::Duration::from_millis(ms);
-        }
-        Ok(Some(PagesAccess { client, poll, progress }))
-    }
-
-    /// The hosted services (GitHub) whose settings `plan` changes, ready for an apply or
-    /// rollback.
-    fn with_services<'r>(
-        &self,
-        fx: GitEffects<'r>,
-        plans: &[&Plan],
-    ) -> Result<GitEffects<'r>, CliError> {
-        for plan in plans {
-            let service = crate::github::setup::service(plan, &|k| self.env(k))
-                .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
-            if let Some(service) = service {
-                return Ok(fx.with_service(crate::github::forge::SERVICE, Box::new(service)));
-            }
-        }
-        Ok(fx)
-    }
-
-    /// Reads the Pages project the target names, if any.
-    fn observe_pages(&self, target: &Target) -> Result<Option<ProjectState>, CliError> {
-        let Some(client) = self.pages_client(target)? else { return Ok(None) };
-        let project = target.pages.as_ref().map(|p| p.project.as_str()).unwrap_or_default();
-        let state = crate::cloudflare::observe(&client, project)
-            .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
-        Ok(Some(state))
+    /// The environment lookup the operations take ([`ops::Services::new`]).
+    fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |k| self.env(k)
     }
 
     fn open(&self) -> Result<git2::Repository, CliError> {
-        Ok(observe::open(&self.global.repo)?)
+        ops::open(&self.global.repo)
     }
 
-    /// Observes the repository and computes the plan.
-    fn plan(&self, repo: &git2::Repository) -> Result<(Target, Observation, Plan), CliError> {
-        let request = self.request(Some(repo))?;
-        let (target, listing, detected) = self.detect(repo, &request)?;
-        let (obs, mut plan) = self.plan_with(repo, &target, listing)?;
-        plan.notes.splice(0..0, crate::detect::note(&detected));
-        if let Some(run) = &request.remembered {
-            plan.notes.insert(0, format!(
-                "the plan and variables of the last apply (run {run}) are used; give --plan or --set to plan another migration"
-            ));
-        }
-        Ok((target, obs, plan))
-    }
-
-    /// Connects to the remote once (fetching the branches the plan reads, unless
-    /// `--no-fetch`) and gives the variables that were not set and whose defaults are absent
-    /// the branches found there. Returns the final target, the listing and what was found.
-    fn detect(
+    /// Observes the repository and computes the plan `opts` ask for.
+    fn plan(
         &self,
         repo: &git2::Repository,
-        request: &Request,
-    ) -> Result<(Target, crate::git::remote::RemoteListing, Vec<crate::detect::Detected>), CliError>
-    {
-        let env = |k: &str| self.env(k);
-        let target = request.target(&env)?;
-        let explicit = request.explicit();
-        let also = |l: &crate::git::remote::RemoteListing| {
-            crate::detect::candidates(&request.spec, &target, &explicit, l)
-        };
-        let names = observe::target_names(&target);
-        let listing = observe::connect(repo, &target.remote, &names, self.global.no_fetch, &also)?;
-        let holds = |tip: git2::Oid, files: &[String]| {
-            files.iter().all(|f| observe::has_file(repo, tip, f))
-        };
-        let detected = crate::detect::detect(&request.spec, &target, &explicit, &listing, &holds)
-            .map_err(|e| {
-            let key = e.key.clone();
-            CliError::new(Kind::Failure, e.to_string())
-                .hint(format!("name the one to use with --set {key}=NAME"))
-        })?;
-        if detected.is_empty() {
-            return Ok((target, listing, detected));
-        }
-        let mut sets = request.sets.clone();
-        sets.extend(detected.iter().map(|d| (d.key.clone(), d.value.clone())));
-        let detected_request = Request { sets, ..request.clone() };
-        Ok((detected_request.target(&env)?, listing, detected))
+        opts: &PlanOptions,
+    ) -> Result<ops::plan::Planned, CliError> {
+        let env = self.lookup();
+        ops::plan::plan(repo, opts, &ops::Services::new(&env), &self.ui)
+    }
+}
+
+/// Progress of an apply or rollback for the operations: notices through the terminal, steps
+/// to `steps`, the run's JSON outcome on stdout when asked for, Ctrl-C handled once steps run.
+struct Sink<'s> {
+    ui: Ui,
+    steps: &'s mut dyn crate::exec::Progress,
+    /// Print the outcome document when the run ends (`--format json`).
+    outcome_json: bool,
+}
+
+impl ops::Notices for Sink<'_> {
+    fn status(&self, text: &str) {
+        self.ui.status(text);
     }
 
-    /// Observes the repository (its remote as `listing` shows it) and computes the plan for
-    /// a given target.
-    fn plan_with(
-        &self,
-        repo: &git2::Repository,
-        target: &Target,
-        listing: crate::git::remote::RemoteListing,
-    ) -> Result<(Observation, Plan), CliError> {
-        let target = target.clone();
-        let pages = self.observe_pages(&target)?;
-        let fetch_warnings = listing.warnings.clone();
-        let mut obs = observe::observe(repo, &target, pages, listing)?;
-        let github = crate::github::setup::observe(&target, &obs, &|k| self.env(k))
-            .map_err(|e| CliError::new(Kind::Failure, e.to_string()))?;
-        obs.services.extend(github);
-        let mut plan = crate::plan::build(&target, &obs, repo)?;
-        plan.warnings.extend(fetch_warnings);
-        if let Some(hint) = self.suggest_pages_project(&target, &obs) {
-            plan.warnings.push(hint);
-        }
-        Ok((obs, plan))
+    fn warn(&self, text: &str) {
+        self.ui.warn(text);
+    }
+}
+
+impl crate::exec::Progress for Sink<'_> {
+    fn event(&mut self, step: &crate::plan::Step, event: crate::exec::StepEvent<'_>) {
+        self.steps.event(step, event);
+    }
+}
+
+impl ops::Progress for Sink<'_> {
+    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress> {
+        Box::new(self.ui.deploy_progress())
     }
 
-    /// When no Pages project is named but the API is reachable, the projects of the account
-    /// whose git source is this repository, as a hint.
-    fn suggest_pages_project(&self, target: &Target, obs: &Observation) -> Option<String> {
-        let pages = target.pages.as_ref().filter(|p| p.project.is_empty())?;
-        self.env("CLOUDFLARE_API_TOKEN").filter(|t| !t.is_empty())?;
-        let slug = crate::observe::ci::github_slug(&obs.remote_url)?;
-        let (owner, name) = slug.split_once('/')?;
-        let client = self.pages_client_for("(any)", &pages.account_id).ok()?;
-        let found = crate::cloudflare::projects_for_repository(&client, owner, name).ok()?;
-        match found.as_slice() {
-            [] => None,
-            [one] => Some(format!(
-                "Pages project \"{one}\" in this account builds from {slug}: to switch it too, run with --set cloudflare.project={one}"
-            )),
-            many => Some(format!(
-                "Pages projects building from {slug} in this account: {}; name the one that serves the Helm index with --set cloudflare.project=NAME",
-                many.join(", ")
-            )),
+    fn started(&mut self) {
+        stop_on_interrupt();
+    }
+
+    fn finished(&mut self, command: &str, journal: &Journal, outcome: &Outcome) {
+        if self.outcome_json {
+            self.ui.out(&outcome_json(journal, outcome, command));
         }
     }
 }
 
-/// The plan file and variables a command runs with, before the remote is looked at.
-#[derive(Clone)]
-struct Request {
-    spec: Spec,
-    sets: Vec<(String, String)>,
-    resolutions: crate::rewrite::Resolutions,
-    /// The run whose plan and variables were taken, when none were given.
-    remembered: Option<String>,
-}
-
-impl Request {
-    fn target(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CliError> {
-        let mut target = self.spec.resolve(&self.sets, env)?;
-        target.resolutions = self.resolutions.clone();
-        Ok(target)
-    }
-
-    /// The variables given a value by the user (or by the remembered run).
-    fn explicit(&self) -> std::collections::BTreeSet<String> {
-        self.sets.iter().map(|(k, _)| k.clone()).collect()
-    }
-}
-
-/// A run that stopped part way is finished or undone with its own plan and variables:
-/// other values would plan a different migration on top of half of this one.
-fn check_same_run(
-    journal: &crate::exec::journal::Journal,
-    spec: &Spec,
-    sets: &[(String, String)],
-) -> Result<(), CliError> {
-    let recorded = &journal.plan.variables;
-    let mut err = None;
-    for (key, value) in sets {
-        match recorded.get(key) {
-            Some(was) if was != value => {
-                err = Some(format!("--set {key}={value}, but the run used {key}={was}"));
-                break;
-            }
-            _ => {}
-        }
-    }
-    if err.is_none() && spec.source != journal.plan.plan.source {
-        err = Some(format!("plan {}, but the run used {}", spec.source, journal.plan.plan.source));
-    }
-    match err {
-        None => Ok(()),
-        Some(why) => Err(CliError::new(
-            Kind::Failure,
-            format!("an apply stopped part way (run {}) with other values: {why}", journal.run),
-        )
-        .cause("nothing was changed")
-        .hint("finish that run first with `rebranch apply` (no --set needed: it keeps its values), or undo it with `rebranch rollback`; then plan with the new values")),
-    }
+/// An apply's or rollback's outcome as a JSON document (`--format json`).
+fn outcome_json(journal: &Journal, outcome: &Outcome, command: &str) -> String {
+    let doc = serde_json::json!({
+        "format_version": crate::plan::FORMAT_VERSION,
+        "command": command,
+        "run": journal.run,
+        "journal": journal.path.display().to_string(),
+        "applied": outcome.applied,
+        "already": outcome.already,
+        "complete": outcome.is_complete(),
+        "stopped": outcome.stopped.as_ref().map(|s| serde_json::json!({"step": s.step, "reason": s.reason, "moved": s.moved, "waiting": s.waiting})),
+    });
+    format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 
 /// From here on, Ctrl-C lets the step in progress finish, then stops the run with the
@@ -537,11 +329,26 @@ fn check_same_run(
 fn stop_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         if crate::exec::interrupted() {
-            std::process::exit(130);
+            std::process::exit(i32::from(error::code(Kind::Interrupted)));
         }
         crate::exec::interrupt();
         eprintln!("\nStopping after the step in progress… (Ctrl-C again to stop at once)");
     });
+}
+
+/// Parses `--set KEY=VALUE` values.
+fn parse_sets(given: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    Ok(given.iter().map(|s| spec::parse_set(s)).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Parses `--resolve` values into review decisions.
+fn parse_resolves(given: &[String]) -> Result<Resolutions, CliError> {
+    let mut resolutions = Resolutions::default();
+    for r in given {
+        let (key, verdict) = parse_resolve(r)?;
+        resolutions.insert(key, verdict);
+    }
+    Ok(resolutions)
 }
 
 /// Parses `PATH:LINE[:COLUMN]=rewrite|keep`, as a usage error when it is not.
@@ -553,11 +360,6 @@ fn parse_resolve(given: &str) -> Result<((String, usize, usize), Verdict), CliEr
         )
         .hint("e.g. --resolve .github/workflows/release.yml:12:41=rewrite")
     })
-}
-
-/// `.git/rebranch/` of a repository (shared by all its worktrees).
-fn state_dir(repo: &git2::Repository) -> PathBuf {
-    repo.commondir().join("rebranch")
 }
 
 /// Writes a file atomically, or says which file could not be written.

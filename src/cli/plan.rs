@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, Ctx, state_dir, write_atomic};
-use crate::exec::journal::{Journal, StepState};
+use super::error::detailed;
+use super::{CliError, Ctx, write_atomic};
+use crate::ops::{self, PlanOptions};
 use crate::render;
 
 #[derive(Debug, Default, Args)]
@@ -27,9 +28,19 @@ pub struct StatusArgs {
 
 pub fn cmd_plan(ctx: &Ctx<'_>, args: &PlanArgs) -> Result<u8, CliError> {
     let repo = ctx.open()?;
-    let (_, _, plan) = ctx.plan(&repo)?;
+    plan(ctx, &repo, &ctx.plan_options()?, args)
+}
+
+/// Plans `opts` and shows the plan (and saves it with `--out`).
+pub fn plan(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    opts: &PlanOptions,
+    args: &PlanArgs,
+) -> Result<u8, CliError> {
+    let plan = ctx.plan(repo, opts)?.plan;
     if let Some(path) = &args.out {
-        write_atomic(path, super::apply::seal(&plan).as_bytes())?;
+        write_atomic(path, ops::saved::seal(&plan).as_bytes())?;
         ctx.ui.status(&format!(
             "Saved the plan to {}; apply it with `rebranch apply {}`.",
             path.display(),
@@ -41,17 +52,29 @@ pub fn cmd_plan(ctx: &Ctx<'_>, args: &PlanArgs) -> Result<u8, CliError> {
     } else {
         ctx.ui.out(&render::plan_text(&plan, ctx.ui.out_style));
     }
-    if let Some(note) = unfinished_note(&repo)? {
+    if let Some(note) = ops::status::unfinished_note(repo)? {
         ctx.ui.warn(&note);
     }
-    Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()))
+    Ok(detailed(args.detailed_exitcode, !plan.is_empty()))
 }
 
 pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
     let repo = ctx.open()?;
-    let (target, obs, plan) = ctx.plan(&repo)?;
-    let unfinished = unfinished_note(&repo)?;
-    let flow = super::flow::status(ctx, &repo, &target, &obs.remote_heads);
+    status(ctx, &repo, &ctx.plan_options()?, args)
+}
+
+/// Says whether the repository matches the target of `opts`, and what is left.
+pub fn status(
+    ctx: &Ctx<'_>,
+    repo: &git2::Repository,
+    opts: &PlanOptions,
+    args: &StatusArgs,
+) -> Result<u8, CliError> {
+    let env = ctx.lookup();
+    let status = ops::status::status(repo, opts, &ops::Services::new(&env), &ctx.ui)?;
+    let ops::plan::Planned { target, observation: obs, plan } = &status.planned;
+    let unfinished = status.unfinished;
+    let flow = status.flow.as_ref().map(|health| super::flow::status(ctx, health));
     if ctx.json() {
         let doc = serde_json::json!({
             "format_version": crate::plan::FORMAT_VERSION,
@@ -64,7 +87,7 @@ pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
         });
         ctx.ui.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
     } else {
-        ctx.ui.out(&status_text(ctx, &target, &obs, &plan));
+        ctx.ui.out(&status_text(ctx, target, obs, plan));
         if let Some((text, _)) = &flow {
             ctx.ui.out(text);
         }
@@ -72,9 +95,8 @@ pub fn cmd_status(ctx: &Ctx<'_>, args: &StatusArgs) -> Result<u8, CliError> {
             ctx.ui.warn(note);
         }
     }
-    Ok(super::error::detailed(args.detailed_exitcode, !plan.is_empty()))
+    Ok(detailed(args.detailed_exitcode, !plan.is_empty()))
 }
-
 fn status_text(
     ctx: &Ctx<'_>,
     target: &crate::spec::Target,
@@ -133,20 +155,4 @@ fn status_text(
         out.push_str(&format!("{} {w}\n", style.paint("33", "warning:")));
     }
     out
-}
-
-/// A note when the last apply stopped part way, naming the way on.
-pub fn unfinished_note(repo: &git2::Repository) -> Result<Option<String>, CliError> {
-    let Some(journal) = Journal::latest(&Journal::dir(&state_dir(repo)))? else {
-        return Ok(None);
-    };
-    if !journal.is_unfinished() {
-        return Ok(None);
-    }
-    let done = journal.states.iter().filter(|s| **s == StepState::Done).count();
-    Ok(Some(format!(
-        "an apply stopped part way (run {}, {done} of {} steps done): `rebranch apply` resumes it, `rebranch rollback` undoes it",
-        journal.run,
-        journal.states.len()
-    )))
 }

@@ -116,6 +116,25 @@ fn direct_upload_project_switches_without_source() {
 }
 
 #[test]
+fn the_journal_records_the_unverified_switch_that_ran() {
+    let s = Sandbox::new();
+    let p = Pages::with(StandInProject::direct_upload(ACCOUNT, PROJECT, "charts"));
+    p.run(&s, &["apply", "--yes", "--no-verify"]).expect(0);
+    let journals = walk(&s.clone.join(".git/rebranch/journal"));
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let text = std::fs::read_to_string(&journals[0]).unwrap();
+    let begin: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let pages: Vec<&serde_json::Value> = begin["plan"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "pages")
+        .collect();
+    assert_eq!(pages.len(), 1, "{}", begin["plan"]["actions"]);
+    assert_eq!(pages[0]["verify"], false, "the plan that ran, not the one before --no-verify");
+}
+
+#[test]
 fn unknown_project_is_one_clear_error_before_any_change() {
     let s = Sandbox::new();
     let p = Pages::with(StandInProject::git(ACCOUNT, "other-project", "charts"));
