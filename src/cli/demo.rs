@@ -1,5 +1,6 @@
-//! `rebranch demo`: builds the sample repository and a local stand-in of the Cloudflare
-//! Pages API, then runs plan → apply → status → rollback on them, printing each as a user
+//! `rebranch demo`: builds the sample repository and local stand-ins of the Cloudflare
+//! Pages API and of the GitHub API (an open pull request based on `charts`, a protected
+//! `charts`), then runs plan → apply → status → rollback on them, printing each as a user
 //! would see it. No network, no token.
 
 use std::collections::BTreeMap;
@@ -14,11 +15,14 @@ use crate::ops::plan::Flow;
 use crate::ops::rollback::RollbackOptions;
 use crate::ops::{self, PlanOptions};
 use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::github::{GhAccess, GhRepo, GitHubStandIn};
 
 /// The stand-in's account, project and token (not secrets: they exist only in the demo).
 const DEMO_ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const DEMO_PROJECT: &str = "acme-helm-charts";
 const DEMO_TOKEN: &str = "demo-token-for-the-local-stand-in";
+const DEMO_REPOSITORY: &str = "acme/helm-charts";
+const DEMO_GITHUB_TOKEN: &str = "demo-github-token-for-the-local-stand-in";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -33,15 +37,20 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
     let project = StandInProject::git(DEMO_ACCOUNT, DEMO_PROJECT, "charts");
     let standin = StandIn::start(vec![project], vec![TokenRule::edit(DEMO_TOKEN)])
         .map_err(|e| fail(&format!("cannot start the local Pages stand-in: {e}")))?;
+    let github = github_standin(&sample)?;
     ctx.ui.status(&format!(
-        "Built a sample Helm chart repository in {} (its remote: {}),\nand a local stand-in of the Cloudflare Pages API at {} serving project \"{DEMO_PROJECT}\" from `charts`.\nNo network and no real token are used.\n",
+        "Built a sample Helm chart repository in {} (its remote: {}),\na local stand-in of the Cloudflare Pages API at {} serving project \"{DEMO_PROJECT}\" from `charts`,\nand a local stand-in of the GitHub API at {} where {DEMO_REPOSITORY} has `charts` protected\nand a chart-releaser pull request open against it.\nNo network and no real token are used.\n",
         sample.clone.display(),
         sample.origin.display(),
-        standin.base_url()
+        standin.base_url(),
+        github.base_url()
     ));
     let opts = PlanOptions {
         repo_path: sample.clone.clone(),
-        sets: vec![("cloudflare.project".to_string(), DEMO_PROJECT.to_string())],
+        sets: vec![
+            ("cloudflare.project".to_string(), DEMO_PROJECT.to_string()),
+            ("github.repository".to_string(), DEMO_REPOSITORY.to_string()),
+        ],
         resolves: super::parse_resolves(&crate::demo::SAMPLE_RESOLUTIONS.map(str::to_string))?,
         ..PlanOptions::default()
     };
@@ -50,10 +59,15 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         ("CLOUDFLARE_API_TOKEN".to_string(), DEMO_TOKEN.to_string()),
         ("CLOUDFLARE_ACCOUNT_ID".to_string(), DEMO_ACCOUNT.to_string()),
         ("REBRANCH_PAGES_POLL_MS".to_string(), "200".to_string()),
+        ("GITHUB_API_URL".to_string(), github.base_url()),
+        ("GH_TOKEN".to_string(), DEMO_GITHUB_TOKEN.to_string()),
+        ("REBRANCH_GITHUB_MUTATION_GAP_MS".to_string(), "100".to_string()),
     ]);
     let inner = Ctx { global: ctx.global, ui: ctx.ui, format: Format::Text, env };
     let show = |cmd: &str| {
-        let mut line = format!("rebranch {cmd} --set cloudflare.project={DEMO_PROJECT}");
+        let mut line = format!(
+            "rebranch {cmd} --set cloudflare.project={DEMO_PROJECT} --set github.repository={DEMO_REPOSITORY}"
+        );
         if cmd == "plan" || cmd.starts_with("apply") {
             for r in crate::demo::SAMPLE_RESOLUTIONS {
                 line.push_str(&format!(" \\\n    --resolve {r}"));
@@ -76,8 +90,9 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
     run_flow(&inner, &sample, &apply_opts, &show)?;
     let served = standin.state();
     inner.ui.out(&format!(
-        "\nThe Pages stand-in received {} API requests; it stops now.\nThe sample repository is left in {} for you to explore:\n  cd {}\n  git log --oneline --all --graph\n",
+        "\nThe Pages stand-in received {} API requests, the GitHub stand-in {}; they stop now.\nThe sample repository is left in {} for you to explore:\n  cd {}\n  git log --oneline --all --graph\n",
         standin.requests().len(),
+        github.requests().len(),
         root.display(),
         sample.clone.display()
     ));
@@ -119,6 +134,36 @@ fn run_flow(
     show("status");
     plan::status(ctx, &open()?, &opts.plan, &plan::StatusArgs::default())?;
     Ok(())
+}
+
+/// The GitHub stand-in for the sample's origin: `charts` protected, and the pull request
+/// chart-releaser's `--pr` mode would have opened against it.
+fn github_standin(sample: &crate::demo::Sample) -> Result<GitHubStandIn, CliError> {
+    let (owner, name) = DEMO_REPOSITORY.split_once('/').expect("OWNER/NAME");
+    let origin = git2::Repository::open_bare(&sample.origin)
+        .map_err(|e| fail(&format!("cannot open the sample's origin: {e}")))?;
+    let charts = origin
+        .find_branch("charts", git2::BranchType::Local)
+        .and_then(|b| b.get().peel_to_commit())
+        .map_err(|e| fail(&format!("the sample has no `charts`: {e}")))?;
+    origin
+        .branch("cr/podinfo-lite-1.1.0", &charts, false)
+        .map_err(|e| fail(&format!("cannot create the pull request's branch: {e}")))?;
+    let github = GitHubStandIn::start(
+        vec![GhRepo::new(owner, name, &sample.origin)],
+        vec![(DEMO_GITHUB_TOKEN.to_string(), GhAccess::Admin)],
+    )
+    .map_err(|e| fail(&format!("cannot start the local GitHub stand-in: {e}")))?;
+    github.add_pull(owner, name, "cr/podinfo-lite-1.1.0", "charts", "Release podinfo-lite 1.1.0");
+    github.protect(
+        owner,
+        name,
+        "charts",
+        serde_json::json!({"required_status_checks": null, "enforce_admins": true,
+            "required_pull_request_reviews": null, "restrictions": null,
+            "allow_force_pushes": false, "allow_deletions": false}),
+    );
+    Ok(github)
 }
 
 fn demo_root(args: &DemoArgs) -> Result<PathBuf, CliError> {

@@ -229,7 +229,15 @@ fn demo_runs_without_network_or_token() {
     assert!(run.stdout.contains("- origin/chart/podinfo-lite"), "{}", run.stdout);
     let heads = crate::support::ls_remote(&target.join("origin.git"));
     let names: Vec<&str> = heads.keys().map(String::as_str).collect();
-    assert_eq!(names, ["chart/redis-cache", "integration", "main", "release"]);
+    // The chart-releaser pull request's branch stays; the pull request follows `release`.
+    assert_eq!(
+        names,
+        ["chart/redis-cache", "cr/podinfo-lite-1.1.0", "integration", "main", "release"]
+    );
+    assert!(run.stdout.contains(
+        "pull request #1 \"Release podinfo-lite 1.1.0\": base: \"charts\" → \"release\""
+    ));
+    assert!(run.stdout.contains("review gate on `integration`"), "{}", run.stdout);
 }
 
 #[test]
