@@ -56,14 +56,6 @@ impl Ui {
         !ci && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
-    /// Asks a yes/no question on the terminal; `false` when it cannot be asked.
-    pub fn confirm(&self, question: &str) -> bool {
-        if !self.can_prompt() {
-            return false;
-        }
-        dialoguer::Confirm::new().with_prompt(question).default(false).interact().unwrap_or(false)
-    }
-
     /// Prints deployment polls (`deploy: active`) on stderr while waiting for Pages.
     pub fn deploy_progress(&self) -> DeployLines {
         DeployLines { ui: *self, last: std::sync::Mutex::new(String::new()) }
@@ -144,6 +136,39 @@ impl crate::cloudflare::Progress for DeployLines {
 /// A prompt the user cancelled (Ctrl-C or Esc): nothing was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cancelled;
+
+/// Questions to a person: the terminal's ([`Ui`]), or scripted answers in tests, so the
+/// guided commands (`migrate`) run in process without a terminal.
+pub trait Prompt: Sync {
+    /// Whether a person can answer: a terminal, not in CI.
+    fn can_prompt(&self) -> bool;
+    /// Picks one of `items`.
+    fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, Cancelled>;
+    /// A yes/no question.
+    fn ask(&self, question: &str, default: bool) -> Result<bool, Cancelled>;
+    /// A line of text.
+    fn input(&self, prompt: &str) -> Result<String, Cancelled>;
+    /// A secret, typed without echo.
+    fn secret(&self, prompt: &str) -> Result<String, Cancelled>;
+}
+
+impl Prompt for Ui {
+    fn can_prompt(&self) -> bool {
+        Ui::can_prompt(self)
+    }
+    fn select(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, Cancelled> {
+        Ui::select(self, prompt, items, default)
+    }
+    fn ask(&self, question: &str, default: bool) -> Result<bool, Cancelled> {
+        Ui::ask(self, question, default)
+    }
+    fn input(&self, prompt: &str) -> Result<String, Cancelled> {
+        Ui::input(self, prompt)
+    }
+    fn secret(&self, prompt: &str) -> Result<String, Cancelled> {
+        Ui::secret(self, prompt)
+    }
+}
 
 impl Ui {
     fn theme() -> dialoguer::theme::ColorfulTheme {

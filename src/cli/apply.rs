@@ -138,7 +138,7 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<()
     if yes {
         return Ok(());
     }
-    if !ctx.ui.can_prompt() {
+    if !ctx.prompt.can_prompt() {
         let how = if command == "apply" {
             "pass --yes, or apply a reviewed plan file"
         } else {
@@ -147,7 +147,7 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, question: &str, command: &str) -> Result<()
         return Err(CliError::new(Kind::Failure, format!("{command} changes the repository and its remote, and there is no terminal to confirm it"))
             .hint(format!("{how}; nothing was changed")));
     }
-    if ctx.ui.confirm(question) {
+    if ctx.prompt.ask(question, false).unwrap_or(false) {
         Ok(())
     } else {
         Err(CliError::new(Kind::Failure, "declined: nothing was changed"))

@@ -63,7 +63,8 @@ pub fn cmd_demo(ctx: &Ctx<'_>, args: &DemoArgs) -> Result<u8, CliError> {
         ("GH_TOKEN".to_string(), DEMO_GITHUB_TOKEN.to_string()),
         ("REBRANCH_GITHUB_MUTATION_GAP_MS".to_string(), "100".to_string()),
     ]);
-    let inner = Ctx { global: ctx.global, ui: ctx.ui, format: Format::Text, env };
+    let inner =
+        Ctx { global: ctx.global, ui: ctx.ui, prompt: ctx.prompt, format: Format::Text, env };
     let show = |cmd: &str| {
         let mut line = format!(
             "rebranch {cmd} --set cloudflare.project={DEMO_PROJECT} --set github.repository={DEMO_REPOSITORY}"

@@ -132,7 +132,7 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, which: Flow) -> Result<(), CliError> {
         return Ok(());
     }
     let name = name(which);
-    if !ctx.ui.can_prompt() {
+    if !ctx.prompt.can_prompt() {
         return Err(CliError::new(
             Kind::Failure,
             format!("{name} changes the remote's branches, and there is no terminal to confirm it"),
@@ -141,7 +141,7 @@ fn confirm(ctx: &Ctx<'_>, yes: bool, which: Flow) -> Result<(), CliError> {
             "pass --yes (look first with `rebranch {name} --dry-run`); nothing was changed"
         )));
     }
-    if ctx.ui.confirm("Push these changes?") {
+    if ctx.prompt.ask("Push these changes?", false).unwrap_or(false) {
         Ok(())
     } else {
         Err(CliError::new(Kind::Failure, "declined: nothing was changed"))

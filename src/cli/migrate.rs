@@ -30,7 +30,7 @@ pub struct MigrateArgs {
 }
 
 pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
-    if !ctx.ui.can_prompt() {
+    if !ctx.prompt.can_prompt() {
         return Err(CliError::new(
             Kind::Failure,
             "migrate asks questions, and there is no terminal to ask them on (or CI is set)",
@@ -90,7 +90,7 @@ pub fn cmd_migrate(ctx: &Ctx<'_>, args: &MigrateArgs) -> Result<u8, CliError> {
     }
     ctx.ui.out(&teammates_note(&target, &plan));
     let question = format!("Apply these {} changes?", plan.actions.len());
-    if !ctx.ui.ask(&question, false).map_err(cancelled)? {
+    if !ctx.prompt.ask(&question, false).map_err(cancelled)? {
         ctx.ui.out("Nothing was changed.\n");
         return Ok(0);
     }
@@ -112,8 +112,8 @@ fn confirm_detected(
     for d in &found.2 {
         let items = vec![format!("{} ({})", d.value, d.why), "another branch".to_string()];
         let question = format!("Which branch is `{}` of the plan?", d.key);
-        if ctx.ui.select(&question, &items, 0).map_err(cancelled)? == 1 {
-            let name = ctx.ui.input(&format!("Branch for `{}`", d.key)).map_err(cancelled)?;
+        if ctx.prompt.select(&question, &items, 0).map_err(cancelled)? == 1 {
+            let name = ctx.prompt.input(&format!("Branch for `{}`", d.key)).map_err(cancelled)?;
             sets.push((d.key.clone(), name.trim().to_string()));
             changed = true;
         }
@@ -136,7 +136,7 @@ fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, St
             "No, or not now: leave the hosting as it is".to_string(),
         ];
         let question = "Is the Helm index served by a Cloudflare Pages project?";
-        if ctx.ui.select(question, &items, 0)? == 1 {
+        if ctx.prompt.select(question, &items, 0)? == 1 {
             return Ok(env);
         }
     }
@@ -145,7 +145,7 @@ fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, St
     };
     if lookup(&env, "CLOUDFLARE_API_TOKEN").is_none() && lookup(&env, "CF_API_TOKEN").is_none() {
         ctx.ui.status("A token with \"Account › Cloudflare Pages › Edit\" is needed (set CLOUDFLARE_API_TOKEN to skip this question next time).");
-        let token = ctx.ui.secret("Cloudflare API token")?;
+        let token = ctx.prompt.secret("Cloudflare API token")?;
         env.insert("CLOUDFLARE_API_TOKEN".into(), token);
     }
     if pages.account_id.is_empty() {
@@ -153,7 +153,7 @@ fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, St
             Some(id) => pages.account_id = id,
             None => {
                 ctx.ui.status("The account id is the 32-character id in the dashboard's URL (CLOUDFLARE_ACCOUNT_ID skips this question).");
-                pages.account_id = ctx.ui.input("Cloudflare account id")?;
+                pages.account_id = ctx.prompt.input("Cloudflare account id")?;
             }
         }
     }
@@ -163,9 +163,10 @@ fn setup_pages(ctx: &Ctx<'_>, target: &mut Target) -> Result<BTreeMap<String, St
     let lookup = |k: &str| env.get(k).cloned().or_else(|| ctx.env(k));
     let names = ops::Services::new(&lookup).projects(&pages.account_id, &ctx.ui);
     pages.project = match names.len() {
-        0 => ctx.ui.input("Pages project name")?,
+        0 => ctx.prompt.input("Pages project name")?,
         1 => names[0].clone(),
-        _ => names[ctx.ui.select("Which Pages project serves the Helm index?", &names, 0)?].clone(),
+        _ => names[ctx.prompt.select("Which Pages project serves the Helm index?", &names, 0)?]
+            .clone(),
     };
     target.variables.insert("cloudflare.project".into(), pages.project.clone());
     Ok(env)
@@ -258,7 +259,7 @@ fn review(
         ));
         ctx.ui.out(&context_lines(ctx, item));
         let pick =
-            ctx.ui.select(&format!("`{}` here", item.word), &choices, 0).map_err(cancelled)?;
+            ctx.prompt.select(&format!("`{}` here", item.word), &choices, 0).map_err(cancelled)?;
         let verdict = if pick == 0 { Verdict::Rewrite } else { Verdict::Keep };
         target.resolutions.insert((item.path.clone(), item.line, item.column), verdict);
         ops::request::save_answers(answers, &target.resolutions)?;
@@ -417,7 +418,7 @@ fn failure(
         "Roll back now: undo the steps that were done".to_string(),
         "Stop here: keep them; `rebranch apply` resumes later".to_string(),
     ];
-    let choice = ctx.ui.select("What now?", &items, 0).unwrap_or(1);
+    let choice = ctx.prompt.select("What now?", &items, 0).unwrap_or(1);
     if choice == 1 {
         return Err(CliError::new(Kind::Partial, format!("stopped at step {}", stop.step))
             .hint("`rebranch apply` resumes; `rebranch rollback` undoes")
@@ -449,4 +450,124 @@ fn none_if_empty(ids: Vec<String>) -> String {
 
 fn cancelled(_: Cancelled) -> CliError {
     CliError::new(Kind::Interrupted, "cancelled: nothing was changed")
+}
+
+/// `migrate` in process, on the sample repository, with scripted answers instead of a
+/// terminal (the pty tests in `tests/cli/migrate.rs` keep one real terminal in the loop).
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::ui::Prompt;
+
+    #[derive(Debug)]
+    enum Answer {
+        Pick(usize),
+        Yes(bool),
+    }
+
+    /// Answers in order; a question with no answer left (or of another kind) cancels.
+    struct Script {
+        answers: Mutex<Vec<Answer>>,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl Script {
+        fn new(mut answers: Vec<Answer>) -> Script {
+            answers.reverse();
+            Script { answers: Mutex::new(answers), asked: Mutex::default() }
+        }
+
+        fn next(&self, question: &str) -> Option<Answer> {
+            self.asked.lock().unwrap().push(question.to_string());
+            self.answers.lock().unwrap().pop()
+        }
+    }
+
+    impl Prompt for Script {
+        fn can_prompt(&self) -> bool {
+            true
+        }
+        fn select(&self, q: &str, _: &[String], _: usize) -> Result<usize, Cancelled> {
+            match self.next(q) {
+                Some(Answer::Pick(i)) => Ok(i),
+                _ => Err(Cancelled),
+            }
+        }
+        fn ask(&self, q: &str, _: bool) -> Result<bool, Cancelled> {
+            match self.next(q) {
+                Some(Answer::Yes(y)) => Ok(y),
+                _ => Err(Cancelled),
+            }
+        }
+        fn input(&self, q: &str) -> Result<String, Cancelled> {
+            self.next(q);
+            Err(Cancelled)
+        }
+        fn secret(&self, q: &str) -> Result<String, Cancelled> {
+            self.next(q);
+            Err(Cancelled)
+        }
+    }
+
+    fn migrate(sample: &crate::demo::Sample, script: &Script) -> Result<u8, CliError> {
+        let mut args = vec!["rebranch".to_string(), "--repo".to_string()];
+        args.push(sample.clone.display().to_string());
+        for r in crate::demo::SAMPLE_RESOLUTIONS {
+            args.extend(["--resolve".to_string(), r.to_string()]);
+        }
+        args.push("migrate".to_string());
+        let cli = Cli::try_parse_from(args).expect("arguments");
+        let Command::Migrate(m) = &cli.command else { unreachable!("migrate") };
+        let ctx = Ctx {
+            global: &cli.global,
+            ui: Ui::new(true, 0),
+            prompt: script,
+            format: cli.global.format,
+            env: BTreeMap::new(),
+        };
+        cmd_migrate(&ctx, m)
+    }
+
+    fn heads(sample: &crate::demo::Sample) -> Vec<String> {
+        let repo = git2::Repository::open_bare(&sample.origin).unwrap();
+        let names = repo.branches(Some(git2::BranchType::Local)).unwrap();
+        let mut out: Vec<String> = names
+            .flatten()
+            .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_string))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn answered_it_migrates_after_one_question_about_pages_and_one_about_the_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = crate::demo::create(dir.path()).unwrap();
+        let script = Script::new(vec![Answer::Pick(1), Answer::Yes(true)]);
+        assert_eq!(migrate(&sample, &script).unwrap(), 0);
+        let asked = script.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 2, "{asked:?}");
+        assert!(asked[0].contains("Cloudflare Pages"), "{asked:?}");
+        assert!(asked[1].starts_with("Apply these"), "{asked:?}");
+        assert_eq!(heads(&sample), ["integration", "main", "release"]);
+    }
+
+    #[test]
+    fn declined_or_cancelled_it_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = crate::demo::create(dir.path()).unwrap();
+        let before = heads(&sample);
+        let declined = Script::new(vec![Answer::Pick(1), Answer::Yes(false)]);
+        assert_eq!(migrate(&sample, &declined).unwrap(), 0);
+        assert_eq!(heads(&sample), before);
+        let cancelled = Script::new(Vec::new());
+        let e = migrate(&sample, &cancelled).unwrap_err();
+        assert_eq!(e.kind, Kind::Interrupted, "{e}");
+        assert_eq!(heads(&sample), before);
+    }
 }

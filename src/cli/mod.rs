@@ -174,7 +174,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let ui = Ui::new(cli.global.quiet, cli.global.verbose);
-    let ctx = Ctx { global: &cli.global, ui, format: cli.global.format, env: BTreeMap::new() };
+    let ctx = Ctx {
+        global: &cli.global,
+        ui,
+        prompt: &ui,
+        format: cli.global.format,
+        env: BTreeMap::new(),
+    };
     let result = match &cli.command {
         Command::Plan(a) => plan::cmd_plan(&ctx, a),
         Command::Apply(a) => apply::cmd_apply(&ctx, a),
@@ -220,6 +226,8 @@ fn cmd_man(ctx: &Ctx<'_>) -> Result<u8, CliError> {
 struct Ctx<'a> {
     global: &'a GlobalArgs,
     ui: Ui,
+    /// Where questions go: the terminal, or scripted answers in tests.
+    prompt: &'a dyn crate::ui::Prompt,
     format: Format,
     /// Values that take precedence over the process environment (the demo's stand-in).
     env: BTreeMap<String, String>,
