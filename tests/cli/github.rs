@@ -124,7 +124,9 @@ fn a_github_repository_migrates_with_nothing_served_going_down_and_rolls_back() 
     let refs_before = ls_remote(&h.s.origin);
     let protection_before = h.gh.protection_json(OWNER, NAME, "charts");
 
+    h.gh.clear_requests();
     let plan = h.run(&["plan"], Some(ADMIN), &[]).expect(0);
+    let plan_trips = h.gh.requests().len();
     for expected in [
         "pull request #1 \"Release podinfo 1.2.0\": base: \"charts\" → \"release\"",
         "protection of `release` (copied from `charts`)",
@@ -135,7 +137,23 @@ fn a_github_repository_migrates_with_nothing_served_going_down_and_rolls_back() 
         assert!(plan.stdout.contains(expected), "{expected} in:\n{}", plan.stdout);
     }
 
+    h.gh.clear_requests();
     h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
+    let recorded = h.gh.requests();
+    let changes = recorded.iter().filter(|r| r.method != "GET").count();
+    eprintln!(
+        "GitHub round trips: plan {plan_trips}, apply {} ({changes} changes)",
+        recorded.len()
+    );
+    // A few reads to plan; the apply plans again, then per step a read and a change.
+    assert!(plan_trips <= 12, "plan: {plan_trips}");
+    assert_eq!(
+        changes,
+        6,
+        "{:?}",
+        recorded.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>()
+    );
+    assert!(recorded.len() <= 2 * plan_trips + 16, "apply: {}", recorded.len());
     let heads = ls_remote(&h.s.origin);
     assert!(heads.contains_key("release") && !heads.contains_key("charts"), "{heads:?}");
     assert_eq!(h.base_of(1), "release", "the PR follows");
