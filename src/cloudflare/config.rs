@@ -1,46 +1,20 @@
 //! Client configuration: the API base URL, the token and the account, read from the
 //! environment through a lookup function so tests pass their own.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The public API's base URL, used when `CLOUDFLARE_API_BASE_URL` is unset.
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 
-/// An API token. It prints as `***` and is not serializable, so it cannot reach output,
-/// a plan file or the journal by accident; only the `Authorization` header sees it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+/// An API token: it never prints (see [`Secret`]).
+pub use crate::http::Secret as Token;
 
-impl Token {
-    /// Wraps a token, refusing characters that cannot go in an HTTP header.
-    pub fn new(value: impl Into<String>) -> Result<Self, ConfigError> {
-        let value = value.into().trim().to_owned();
-        if value.is_empty() {
-            return Err(ConfigError::MissingToken);
-        }
-        if !value.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::MalformedToken);
-        }
-        Ok(Self(value))
+/// A token from the environment: missing and malformed are told apart.
+fn parse_token(value: &str) -> Result<Token, ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::MissingToken);
     }
-
-    /// Returns the secret, for the `Authorization` header and for redaction only.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
+    Token::new(value).ok_or(ConfigError::MalformedToken)
 }
 
 /// Where and as whom the client talks to the Pages API.
@@ -111,7 +85,7 @@ impl Config {
             (None, None) => None,
         };
         let base = get("CLOUDFLARE_API_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let mut config = Self::new(base.trim(), Token::new(token)?, account_id)?;
+        let mut config = Self::new(base.trim(), parse_token(&token)?, account_id)?;
         config.warnings = warnings;
         Ok(config)
     }

@@ -52,36 +52,8 @@ impl FromStr for Repository {
     }
 }
 
-/// A GitHub token. It prints as `***` and is not serializable; only the `Authorization`
-/// header sees it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    /// Wraps a token (trimmed); `None` when it is empty or cannot go in an HTTP header.
-    pub fn new(value: impl Into<String>) -> Option<Self> {
-        let value = value.into().trim().to_owned();
-        let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic());
-        ok.then_some(Self(value))
-    }
-
-    /// Returns the secret: for building the `Authorization` header (and redaction) only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A GitHub token: it never prints (see [`Secret`]).
+pub use crate::http::Secret as Token;
 
 /// The client's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

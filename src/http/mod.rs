@@ -6,10 +6,12 @@
 
 mod reqwest_transport;
 mod retry;
+mod secret;
 mod transport;
 
 pub use reqwest_transport::{ReqwestTransport, TransportOptions};
 pub use retry::{Sleeper, ThreadSleeper, retry_after};
+pub use secret::Secret;
 pub use transport::{
     Body, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
 };

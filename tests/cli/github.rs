@@ -23,9 +23,9 @@ struct Hub {
     outputs: std::cell::RefCell<Vec<String>>,
 }
 
-/// The repository: GitHub Pages builds from `charts`, an open pull request is based
-/// on `charts` (chart-releaser's `--pr` mode), `charts` is protected.
-fn hub() -> Hub {
+/// The sample's origin behind a git daemon, and the GitHub stand-in serving it with a pull
+/// request open against `charts` (from a branch chart-releaser's `--pr` mode would push).
+fn served() -> Hub {
     let s = Sandbox::new();
     git(&s.origin, &["config", "receive.denyDeletes", "false"]);
     let daemon = Daemon::serve(s.origin.parent().unwrap());
@@ -39,10 +39,17 @@ fn hub() -> Hub {
         ],
     )
     .expect("GitHub stand-in");
-    // A branch a chart release PR comes from.
     git(&s.clone, &["push", "-q", "origin", "refs/heads/charts:refs/heads/cr-podinfo-1.2.0"]);
     gh.add_pull(OWNER, NAME, "cr-podinfo-1.2.0", "charts", "Release podinfo 1.2.0");
-    gh.protect(
+    gh.install_hooks(OWNER, NAME).expect("hooks");
+    Hub { s, gh, _daemon: daemon, outputs: Default::default() }
+}
+
+/// The repository: as [`served`], and GitHub Pages builds from `charts`, which is
+/// protected.
+fn hub() -> Hub {
+    let h = served();
+    h.gh.protect(
         OWNER,
         NAME,
         "charts",
@@ -50,9 +57,8 @@ fn hub() -> Hub {
                "required_pull_request_reviews": null, "restrictions": null,
                "allow_force_pushes": false, "allow_deletions": false}),
     );
-    gh.enable_pages(OWNER, NAME, "charts", "/", Some("charts.example.org"));
-    gh.install_hooks(OWNER, NAME).expect("hooks");
-    Hub { s, gh, _daemon: daemon, outputs: Default::default() }
+    h.gh.enable_pages(OWNER, NAME, "charts", "/", Some("charts.example.org"));
+    h
 }
 
 impl Hub {
@@ -212,18 +218,7 @@ fn a_read_only_token_is_refused_before_any_change_and_says_which_permission() {
 
 #[test]
 fn without_pages_and_protection_the_pull_request_still_follows_and_a_rate_limit_is_waited_out() {
-    let s = Sandbox::new();
-    git(&s.origin, &["config", "receive.denyDeletes", "false"]);
-    let daemon = Daemon::serve(s.origin.parent().unwrap());
-    git(&s.clone, &["remote", "set-url", "origin", &daemon.url("origin.git")]);
-    let gh = GitHubStandIn::start(
-        vec![GhRepo::new(OWNER, NAME, &s.origin)],
-        vec![(ADMIN.to_string(), GhAccess::Admin)],
-    )
-    .unwrap();
-    git(&s.clone, &["push", "-q", "origin", "refs/heads/charts:refs/heads/cr-x"]);
-    gh.add_pull(OWNER, NAME, "cr-x", "charts", "Release x");
-    let h = Hub { s, gh, _daemon: daemon, outputs: Default::default() };
+    let h = served();
     h.gh.inject(GhFault::SecondaryRateLimit { times: 1, retry_after: Some(1) });
     let plan = h.run(&["plan"], Some(ADMIN), &[]).expect(0);
     assert!(!plan.stdout.contains("GitHub Pages source"), "404 Pages: no step");
