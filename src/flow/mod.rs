@@ -24,7 +24,9 @@ use git2::Oid;
 pub use observe::{Chart, ChartBranch, FlowObservation};
 
 use crate::plan::action::{Action, ChartCommit, Identity, RemoteBranch};
-use crate::plan::{FORMAT_VERSION, Observed, Plan, PlanError, PlanInfo, RepositoryInfo, Step};
+use crate::plan::{
+    FORMAT_VERSION, Plan, PlanError, PlanInfo, RefFingerprint, RepositoryInfo, Step,
+};
 use crate::spec::Target;
 use naming::Pattern;
 
@@ -375,7 +377,7 @@ fn flow_plan(
             remote_url: obs.remote_url.clone(),
         },
         variables: cfg.variables.clone(),
-        observed: Observed::new(refs),
+        observed: RefFingerprint::new(refs),
         actions: actions
             .into_iter()
             .enumerate()

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{Error, Kind, Notices, Services};
 use crate::git::remote::RemoteListing;
 use crate::observe;
-use crate::plan::{FORMAT_VERSION, Observed, Plan};
+use crate::plan::{FORMAT_VERSION, Plan, RefFingerprint};
 
 /// A plan as `plan --out` saves it: the JSON document with a `digest` of its content, so
 /// that a plan changed after review (by hand, or by a broken copy) is refused before it runs.
@@ -87,7 +87,7 @@ pub fn check(
     }
     let pages = services.observe_plan(plan, notices)?;
     let (refs, listing) = observe::current_refs(repo, remote, &plan.observed.refs, pages.as_ref())?;
-    let moved = plan.observed.moved(&Observed::new(refs));
+    let moved = plan.observed.moved(&RefFingerprint::new(refs));
     if moved.is_empty() {
         return Ok(listing);
     }

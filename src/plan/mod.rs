@@ -46,7 +46,7 @@ pub struct Plan {
     pub plan: PlanInfo,
     pub repository: RepositoryInfo,
     pub variables: BTreeMap<String, String>,
-    pub observed: Observed,
+    pub observed: RefFingerprint,
     pub actions: Vec<Step>,
     pub warnings: Vec<String>,
     /// What the plan found or assumed that a reviewer should know: branches detected on the
@@ -78,7 +78,7 @@ pub struct RepositoryInfo {
 
 /// The observation the plan depends on: each ref it reads, and their fingerprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observed {
+pub struct RefFingerprint {
     pub fingerprint: String,
     pub refs: BTreeMap<String, Option<String>>,
 }
@@ -112,9 +112,9 @@ impl Plan {
     }
 }
 
-impl Observed {
+impl RefFingerprint {
     /// Records the refs and computes their fingerprint.
-    pub fn new(refs: BTreeMap<String, Option<String>>) -> Observed {
+    pub fn new(refs: BTreeMap<String, Option<String>>) -> RefFingerprint {
         let mut canon = String::new();
         for (k, v) in &refs {
             canon.push_str(&format!("{k}={}\n", v.as_deref().unwrap_or("-")));
@@ -122,11 +122,11 @@ impl Observed {
         let fingerprint = Oid::hash_object(git2::ObjectType::Blob, canon.as_bytes())
             .map(|o| o.to_string())
             .unwrap_or_default();
-        Observed { fingerprint, refs }
+        RefFingerprint { fingerprint, refs }
     }
 
     /// The refs that differ from `now`, one line each: `remote charts: 9c0ffee → 1a2b3c4`.
-    pub fn moved(&self, now: &Observed) -> Vec<String> {
+    pub fn moved(&self, now: &RefFingerprint) -> Vec<String> {
         let show = |v: Option<&Option<String>>| match v.cloned().flatten() {
             Some(o) => action::short(&o).to_string(),
             None => "(absent)".to_string(),
@@ -188,7 +188,7 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
             remote_url: obs.remote_url.clone(),
         },
         variables: target.variables.clone(),
-        observed: Observed::new(obs.refs(&observe::target_names(target))),
+        observed: RefFingerprint::new(obs.refs(&observe::target_names(target))),
         actions,
         warnings: b.warnings,
         notes: b.notes,
