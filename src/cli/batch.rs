@@ -267,7 +267,7 @@ impl crate::exec::Progress for RepoSink {
 }
 
 impl ops::Progress for RepoSink {
-    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress> {
+    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls> {
         Box::new(self.ui.deploy_progress())
     }
 

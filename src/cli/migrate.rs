@@ -354,7 +354,7 @@ impl crate::exec::Progress for Watch {
 }
 
 impl ops::Progress for Watch {
-    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress> {
+    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls> {
         Box::new(self.spinners.deployments())
     }
 

@@ -302,7 +302,7 @@ impl crate::exec::Progress for Sink<'_> {
 }
 
 impl ops::Progress for Sink<'_> {
-    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress> {
+    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls> {
         Box::new(self.ui.deploy_progress())
     }
 

@@ -28,7 +28,7 @@ pub use config::{
 };
 pub use error::{ApiError, ErrorContext, human_message};
 pub use switch::{
-    BranchFields, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions, Progress,
+    BranchFields, DeployPolls, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions,
     ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,
     SwitchRecord, apply_switch, apply_switch_from, build_patch, observe, plan_switch,
     projects_for_repository, rollback_switch, verify_deployment,

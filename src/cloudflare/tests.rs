@@ -87,7 +87,7 @@ fn switch(c: &Client) -> (SwitchPlan, SwitchRecord) {
 #[derive(Default)]
 struct Stages(Mutex<Vec<String>>);
 
-impl Progress for Stages {
+impl DeployPolls for Stages {
     fn on_poll(&self, stage: &str, status: &str) {
         self.0.lock().expect("stages").push(format!("{stage}/{status}"));
     }

@@ -91,7 +91,7 @@ pub trait Effects {
 pub struct PagesAccess {
     pub client: PagesClient<ReqwestTransport>,
     pub poll: PollOptions,
-    pub progress: Box<dyn cloudflare::Progress>,
+    pub progress: Box<dyn cloudflare::DeployPolls>,
 }
 
 /// The real effects on a repository. The remote is listed once per run (one connection)

@@ -50,7 +50,7 @@ pub trait Notices {
 /// polls while a switch is verified.
 pub trait Progress: Notices + crate::exec::Progress {
     /// The sink of a Pages deployment's polls.
-    fn deployments(&self) -> Box<dyn crate::cloudflare::Progress>;
+    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls>;
     /// Steps are about to run: from here on an interrupt should stop the run between steps.
     fn started(&mut self) {}
     /// What a batch's repository is doing (cloning, planning, applying…).
