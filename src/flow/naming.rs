@@ -115,10 +115,9 @@ fn clash(pattern: &str, branch: &str, example: &str) -> PlanError {
     }
 }
 
+/// A branch name as plan variables take it (git's rules, no option-like or `refs/` names).
 fn valid_branch(name: &str) -> bool {
-    name != "HEAD"
-        && !name.starts_with('-')
-        && git2::Reference::is_valid_name(&format!("refs/heads/{name}"))
+    crate::spec::check_branch_name("branch", name).is_ok()
 }
 
 #[cfg(test)]
