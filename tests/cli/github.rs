@@ -341,3 +341,42 @@ fn a_main_that_requires_pull_requests_gets_the_rewrite_through_one_and_apply_goe
     assert_eq!(h.pages_branch(), "charts");
     h.assert_no_secret();
 }
+
+#[test]
+fn a_batch_carries_github_per_repository() {
+    let h = hub();
+    let resolve: Vec<String> =
+        rebranch::demo::SAMPLE_RESOLUTIONS.iter().map(|r| format!("{r:?}")).collect();
+    let file = h.s.dir.path().join("repos.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[repo]]\nname = \"charts-repo\"\npath = {:?}\nresolve = [{}]\nset = {{ \"github.repository\" = \"{OWNER}/{NAME}\" }}\n",
+            h.s.clone.display().to_string(),
+            resolve.join(", ")
+        ),
+    )
+    .unwrap();
+    let base = h.gh.base_url();
+    let env = [
+        ("GITHUB_API_URL", base.as_str()),
+        ("GH_TOKEN", ADMIN),
+        ("REBRANCH_PAGES_POLL_MS", "20"),
+        ("REBRANCH_GITHUB_MUTATION_GAP_MS", "0"),
+    ];
+    let dir = h.s.dir.path();
+    let args = ["batch", "apply", "--yes", "--repos", file.to_str().unwrap()];
+    let run = crate::support::rebranch_env(dir, dir, &args, &env);
+    h.outputs.borrow_mut().push(run.all());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(h.base_of(1), "release");
+    assert_eq!(h.pages_branch(), "release");
+    assert!(h.gate().is_some());
+    let args = ["batch", "rollback", "--yes", "--repos", file.to_str().unwrap()];
+    let run = crate::support::rebranch_env(dir, dir, &args, &env);
+    h.outputs.borrow_mut().push(run.all());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!((h.base_of(1), h.pages_branch()), ("charts".to_string(), "charts".to_string()));
+    assert!(h.gate().is_none());
+    h.assert_no_secret();
+}
