@@ -70,6 +70,8 @@ pub struct Seen {
     pub pages: Option<Known<Option<PagesSite>>>,
     /// Rules that apply to the CI branch (rulesets at every level).
     pub ci_rules: Option<Known<Vec<Value>>>,
+    /// Rules that apply to each renamed branch, from rulesets at every level.
+    pub old_rules: BTreeMap<String, Known<Vec<Value>>>,
     pub round_trips: usize,
 }
 
@@ -92,6 +94,7 @@ pub fn read<T: Transport>(gh: &GitHub<T>, w: &Wants) -> Seen {
         if w.remote_heads.contains(new) {
             seen.protection.insert(new.clone(), known(gh.protection(new)));
         }
+        seen.old_rules.insert(old.clone(), known(gh.branch_rules(old)));
         seen.pulls_base.insert(old.clone(), known(gh.open_pulls(Some(old), None)));
         seen.pulls_head.insert(old.clone(), known(gh.open_pulls(None, Some(old))));
     }
@@ -285,7 +288,40 @@ impl Builder<'_> {
         self.pulls(old, new);
         self.protection(old, new);
         self.rulesets(old, new);
+        self.inherited_rules(old, new);
         self.pages(old, new);
+    }
+
+    /// Rules that reach the old branch from rulesets above the repository (organisation,
+    /// enterprise): rebranch cannot move them; one that forbids deletion would stop the
+    /// apply at the delete, so it is refused now.
+    fn inherited_rules(&mut self, old: &str, new: &str) {
+        let Some(Ok(rules)) = self.seen.old_rules.get(old) else { return };
+        let mut inherited: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in rules {
+            let level =
+                r.get("ruleset_source_type").and_then(Value::as_str).unwrap_or("Repository");
+            if level == "Repository" {
+                continue;
+            }
+            let source = r.get("ruleset_source").and_then(Value::as_str).unwrap_or("?");
+            let id = r.get("ruleset_id").map(Value::to_string).unwrap_or_default();
+            let kind = r.get("type").and_then(Value::as_str).unwrap_or("?").to_string();
+            inherited.entry(format!("{level} ruleset {id} of {source}")).or_default().push(kind);
+        }
+        for (ruleset, kinds) in inherited {
+            if kinds.iter().any(|k| k == "deletion") {
+                self.refuse((
+                    format!("the {ruleset} forbids deleting `{old}`, and rebranch cannot change it: the apply would stop before deleting `{old}`"),
+                    format!("ask an admin of that {} to exclude `{old}` (and cover `{new}`), then plan again", ruleset.split(' ').next().unwrap_or("ruleset").to_lowercase()),
+                ));
+            } else {
+                self.out.warnings.push(format!(
+                    "the {ruleset} applies to `{old}` ({}); it is not moved to `{new}`: ask its admin to cover `{new}` too",
+                    kinds.join(", ")
+                ));
+            }
+        }
     }
 
     fn pulls(&mut self, old: &str, new: &str) {

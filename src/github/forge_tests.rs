@@ -1,5 +1,7 @@
 //! What GitHub brings to a plan, from what was seen: pure, no requests.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use super::*;
@@ -80,6 +82,7 @@ fn seen(admin: bool) -> Seen {
         pulls_head: [("charts".to_string(), Ok(vec![pull(13, "main", "charts")]))].into(),
         pages: Some(Ok(Some(site("charts")))),
         ci_rules: Some(Ok(Vec::new())),
+        old_rules: BTreeMap::new(),
         round_trips: 9,
     }
 }
@@ -245,4 +248,28 @@ fn holds_reads_defaults_as_unset_and_extra_keys_as_anything() {
     assert!(!holds(&json!(null), &want));
     assert!(holds(&json!({"a": [1, 2]}), &json!({"a": [1, 2]})));
     assert!(!holds(&json!({"a": [1]}), &json!({"a": [1, 2]})));
+}
+
+#[test]
+fn rules_inherited_from_the_organisation_are_named_and_a_deletion_rule_refuses() {
+    let mut s = seen(true);
+    let rule = |kind: &str| json!({"type": kind, "ruleset_source_type": "Organization", "ruleset_source": "acme", "ruleset_id": 42});
+    s.old_rules.insert("charts".into(), Ok(vec![rule("non_fast_forward")]));
+    let c = contribution(&s, &wants());
+    assert_eq!(c.refusal, None);
+    assert!(
+        c.warnings.iter().any(
+            |w| w.contains("Organization ruleset 42 of acme") && w.contains("non_fast_forward")
+        ),
+        "{:?}",
+        c.warnings
+    );
+    s.old_rules.insert("charts".into(), Ok(vec![rule("deletion")]));
+    let (message, hint) = contribution(&s, &wants()).refusal.expect("refused");
+    assert!(message.contains("forbids deleting `charts`"), "{message}");
+    assert!(hint.contains("organization"), "{hint}");
+    // The repository's own rulesets are moved, not refused.
+    let own = json!({"type": "deletion", "ruleset_source_type": "Repository", "ruleset_id": 7});
+    s.old_rules.insert("charts".into(), Ok(vec![own]));
+    assert_eq!(contribution(&s, &wants()).refusal, None);
 }
