@@ -125,6 +125,34 @@ pub fn read<T: Transport>(gh: &GitHub<T>, w: &Wants) -> Seen {
     seen
 }
 
+/// The pull requests the per-chart flow opens: one from each chart branch `split` creates
+/// or moves into `base`, unless one is open already (`open_heads`). Each is a setting the
+/// split's run opens and its rollback closes.
+pub fn chart_reviews(
+    repository: &str,
+    remote: &str,
+    base: &str,
+    charts: &[(String, String)],
+    open_heads: &BTreeSet<String>,
+) -> Vec<SettingChange> {
+    charts
+        .iter()
+        .filter(|(branch, _)| !open_heads.contains(branch))
+        .map(|(branch, chart)| SettingChange {
+            service: SERVICE.to_string(),
+            scope: repository.to_string(),
+            key: format!("pulls/open/{branch}"),
+            label: format!("pull request from `{branch}` into `{base}` (chart {chart})"),
+            from: Value::Null,
+            to: json!({"base": base, "head": branch, "title": format!("chart {chart}: from integration")}),
+            remote: remote.to_string(),
+            needs: vec![branch.clone()],
+            serves: None,
+            back: false,
+        })
+        .collect()
+}
+
 /// The name of the review gate's ruleset on `branch`.
 pub fn gate_name(branch: &str) -> String {
     format!("rebranch: review gate on {branch}")

@@ -86,6 +86,41 @@ pub fn observe(
     Ok(Some(forge::contribution(&seen, &wants)))
 }
 
+/// The pull requests `split` opens for the chart branches it creates or moves, `(branch,
+/// chart)`, into `base`; none when the repository is not on GitHub, and none for a chart
+/// branch that has an open pull request already or when the token cannot list them.
+pub fn chart_reviews(
+    target: &Target,
+    remote: &str,
+    remote_url: &str,
+    base: &str,
+    charts: &[(String, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<crate::service::SettingChange>, Vec<String>), SetupError> {
+    let Some(gh) = client(target, remote_url, env)? else { return Ok((Vec::new(), Vec::new())) };
+    if gh.config().token.is_none() || charts.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut open = std::collections::BTreeSet::new();
+    for (branch, _) in charts {
+        match gh.open_pulls(Some(base), Some(branch)) {
+            Ok(pulls) if !pulls.is_empty() => {
+                open.insert(branch.clone());
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let warning = format!(
+                    "GitHub {}: cannot list the pull requests of `{branch}` ({e}); no pull request is opened for the chart branches",
+                    gh.repository_name()
+                );
+                return Ok((Vec::new(), vec![warning]));
+            }
+        }
+    }
+    let repository = gh.repository_name().to_string();
+    Ok((forge::chart_reviews(&repository, remote, base, charts, &open), Vec::new()))
+}
+
 /// The service an apply or rollback of `plan` writes GitHub settings through, when the
 /// plan has any (for the repository they name).
 pub fn service(

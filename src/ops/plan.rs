@@ -114,8 +114,58 @@ pub fn plan_flow(
     let cfg = crate::flow::FlowConfig::of(&target)?;
     let obs = crate::flow::observe::observe(repo, &cfg, opts.no_fetch)?;
     let plan = match which {
-        Flow::Split => crate::flow::split(&cfg, &obs)?,
+        Flow::Split => {
+            let plan = crate::flow::split(&cfg, &obs)?;
+            with_chart_reviews(plan, &target, &obs.remote_url, &cfg.main, services)?
+        }
         Flow::Prune => crate::flow::prune(&cfg, &obs)?,
     };
     Ok((plan, obs.listing))
+}
+
+/// On GitHub, each chart branch the split creates or moves gets a pull request into
+/// `main`, opened right after its push (the ADR's `integration → chart → main`).
+fn with_chart_reviews(
+    mut plan: Plan,
+    target: &Target,
+    remote_url: &str,
+    main: &str,
+    services: &Services<'_>,
+) -> Result<Plan, Error> {
+    use crate::plan::{Action, Step};
+    let charts: Vec<(String, String)> = plan
+        .actions
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::ChartCommit(c) => Some((c.branch.clone(), c.chart.clone())),
+            _ => None,
+        })
+        .collect();
+    let remote = plan.repository.remote.clone();
+    let (reviews, warnings) =
+        crate::github::setup::chart_reviews(target, &remote, remote_url, main, &charts, &|k| {
+            services.env(k)
+        })
+        .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
+    plan.warnings.extend(warnings);
+    if reviews.is_empty() {
+        return Ok(plan);
+    }
+    let mut actions = Vec::new();
+    for step in std::mem::take(&mut plan.actions) {
+        let branch = match &step.action {
+            Action::ChartCommit(c) => Some(c.branch.clone()),
+            _ => None,
+        };
+        actions.push(step.action);
+        if let Some(review) = reviews.iter().find(|r| Some(&r.needs[0]) == branch.as_ref()) {
+            actions.push(Action::Setting(Box::new(review.clone())));
+        }
+    }
+    plan.actions = actions
+        .into_iter()
+        .enumerate()
+        .map(|(i, action)| Step { id: i + 1, summary: action.summary(), action })
+        .collect();
+    Ok(plan)
 }

@@ -380,3 +380,39 @@ fn a_batch_carries_github_per_repository() {
     assert!(h.gate().is_none());
     h.assert_no_secret();
 }
+
+#[test]
+fn split_opens_a_pull_request_per_chart_branch_and_its_rollback_closes_them() {
+    let h = hub();
+    // Without the review gate, so the teammate below can push to integration directly.
+    let apply = ["apply", "--yes", "--set", "github.integration_approvals=0"];
+    h.run(&apply, Some(ADMIN), &[]).expect(0);
+    let sample = rebranch::demo::Sample { clone: h.s.clone.clone(), origin: h.s.origin.clone() };
+    rebranch::demo::change_two_charts(&sample).unwrap();
+    let split = h.run(&["split", "--yes"], Some(ADMIN), &[]).expect(0);
+    assert!(
+        split.all().contains("pull request from `chart/podinfo-lite` into `main`"),
+        "{}",
+        split.all()
+    );
+    let opened = |head: &str| {
+        (2..=3)
+            .map(|n| h.gh.pull_json(OWNER, NAME, n))
+            .find(|p| p["head"]["ref"] == head)
+            .unwrap_or_else(|| panic!("a pull request from {head}"))
+    };
+    for head in ["chart/podinfo-lite", "chart/redis-cache"] {
+        let p = opened(head);
+        assert_eq!((p["base"]["ref"].as_str(), p["state"].as_str()), (Some("main"), Some("open")));
+    }
+    // Split again: the branches are up to date and their pull requests open: nothing to do.
+    let again = h.run(&["split", "--dry-run", "--detailed-exitcode"], Some(ADMIN), &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    // The split's rollback deletes the chart branches and closes their pull requests.
+    h.run(&["rollback", "--yes"], Some(ADMIN), &[]).expect(0);
+    for head in ["chart/podinfo-lite", "chart/redis-cache"] {
+        assert_eq!(opened(head)["state"], "closed", "{head}");
+        assert!(!ls_remote(&h.s.origin).contains_key(head));
+    }
+    h.assert_no_secret();
+}
