@@ -48,7 +48,10 @@ pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
         return out;
     }
     // One searcher per run of matches; a match that is not a whole word restarts the
-    // search one character later, since a whole word may overlap it.
+    // search one character later, since a whole word may overlap it. Two occurrences can
+    // overlap only when a proper prefix of the word is also its suffix: for any other word
+    // (every usual branch name) the first searcher finds them all.
+    let overlaps = (1..word.len()).any(|n| word.is_char_boundary(n) && word.ends_with(&word[..n]));
     let mut from = 0;
     'search: loop {
         for (pos, _) in text[from..].match_indices(word) {
@@ -60,7 +63,7 @@ pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
             let after_ok = !text[end..].chars().next().is_some_and(is_word_char);
             if before_ok && after_ok {
                 out.push(start);
-            } else {
+            } else if overlaps {
                 from = start + text[start..].chars().next().map_or(1, char::len_utf8);
                 continue 'search;
             }

@@ -27,7 +27,7 @@ pub(crate) fn analyse(
             hits,
             env,
             out: vec![None; hits.len()],
-            spans: Vec::new(),
+            spans: Vec::with_capacity(events.len() / 2),
             analysis: Analysis::default(),
             foreign: None,
         };
