@@ -45,7 +45,7 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
     for cmd in &script.commands {
         for (wi, w) in cmd.iter().enumerate() {
             if let Some(ti) = w.text_index(at) {
-                let context = format!("{key}: {}", command_text(src, cmd));
+                let context = command_context(key, src, cmd);
                 let contiguous = w.source_of(ti + len - 1) == Some(at + len - 1);
                 let c = if contiguous {
                     word_call(src, cmd, wi, ti, len, env)
@@ -59,21 +59,34 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
     Judgement::new(call(Verdict::Review, "shell text the splitter could not place"), key)
 }
 
-fn command_text(src: &str, cmd: &[Word]) -> String {
+/// `KEY: COMMAND`, the command's source with its blanks and line continuations made single
+/// spaces, cut to 77 characters and `...` when longer than 80.
+fn command_context(key: &str, src: &str, cmd: &[Word]) -> String {
+    let mut out = String::with_capacity(key.len() + 2 + 84);
+    out.push_str(key);
+    out.push_str(": ");
     let (Some(first), Some(last)) = (cmd.first(), cmd.last()) else {
-        return String::new();
+        return out;
     };
-    let raw: String = src[first.start..last.end]
-        .split_whitespace()
-        .filter(|w| *w != "\\")
-        .collect::<Vec<_>>()
-        .join(" ");
-    if raw.chars().count() > 80 {
-        let cut: String = raw.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        raw
+    // Characters of the text so far, and the byte length of its first 77.
+    let (mut chars, mut cut) = (0, None);
+    for (n, w) in src[first.start..last.end].split_whitespace().filter(|w| *w != "\\").enumerate() {
+        for part in [if n == 0 { "" } else { " " }, w] {
+            for c in part.chars() {
+                if chars == 77 {
+                    cut = Some(out.len());
+                }
+                if chars == 80 {
+                    out.truncate(cut.unwrap_or(out.len()));
+                    out.push_str("...");
+                    return out;
+                }
+                out.push(c);
+                chars += 1;
+            }
+        }
     }
+    out
 }
 
 const KEYWORDS: &[&str] = &[
@@ -533,6 +546,30 @@ fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Inserti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_context_cuts_long_commands() {
+        let reference = |src: &str| {
+            let raw: String =
+                src.split_whitespace().filter(|w| *w != "\\").collect::<Vec<_>>().join(" ");
+            if raw.chars().count() > 80 {
+                format!("run: {}...", raw.chars().take(77).collect::<String>())
+            } else {
+                format!("run: {raw}")
+            }
+        };
+        let long = "é".repeat(30) + " x \\\n  " + &"a".repeat(45);
+        for n in [0, 1, 70, 76, 77, 78, 79, 80, 81, 82, 90, 200] {
+            for src in [format!("git  push {}", "b".repeat(n)), long.chars().take(n + 40).collect()]
+            {
+                let Some(src) = src.get(..).filter(|s| !s.trim().is_empty()) else { continue };
+                let script = split(src, false);
+                let cmd = &script.commands[0];
+                let words = &src[cmd[0].start..cmd[cmd.len() - 1].end];
+                assert_eq!(command_context("run", src, cmd), reference(words), "{src:?}");
+            }
+        }
+    }
     use crate::rewrite::words::find_hits;
     use crate::rewrite::{BranchMap, FileKind, RepoContext};
 

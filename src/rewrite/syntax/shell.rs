@@ -15,7 +15,9 @@ pub(crate) struct Word {
     /// An element of an array assignment, `NAME=(a b)`: the assignment is the command's
     /// last word before it that is not an element.
     pub in_array: bool,
-    runs: Vec<Run>,
+    /// The first run, kept inline (most words are one run of source text), then the rest.
+    first: Option<Run>,
+    more: Vec<Run>,
 }
 
 /// `len` bytes of a word's text starting at `text` came from the source at `src`.
@@ -28,7 +30,14 @@ struct Run {
 
 impl Word {
     fn new(at: usize) -> Self {
-        Self { start: at, end: at, text: String::new(), in_array: false, runs: Vec::new() }
+        Self {
+            start: at,
+            end: at,
+            text: String::new(),
+            in_array: false,
+            first: None,
+            more: Vec::new(),
+        }
     }
 
     /// Appends `src[at..end]` (unquoted text taken as it is).
@@ -36,21 +45,27 @@ impl Word {
         let len = end - at;
         let text = self.text.len();
         self.text.push_str(&src[at..end]);
-        match self.runs.last_mut() {
+        let run = Run { text, src: at, len };
+        match self.more.last_mut().or(self.first.as_mut()) {
             Some(r) if r.text + r.len == text && r.src + r.len == at => r.len += len,
-            _ => self.runs.push(Run { text, src: at, len }),
+            Some(_) => self.more.push(run),
+            None => self.first = Some(run),
         }
         self.end = end;
     }
 
     /// The index in `text` of the byte that came from source offset `at`.
     pub fn text_index(&self, at: usize) -> Option<usize> {
-        self.runs.iter().find(|r| r.src <= at && at < r.src + r.len).map(|r| r.text + at - r.src)
+        self.runs().find(|r| r.src <= at && at < r.src + r.len).map(|r| r.text + at - r.src)
     }
 
     /// The source offset the byte at `ti` of `text` came from.
     pub fn source_of(&self, ti: usize) -> Option<usize> {
-        self.runs.iter().find(|r| r.text <= ti && ti < r.text + r.len).map(|r| r.src + ti - r.text)
+        self.runs().find(|r| r.text <= ti && ti < r.text + r.len).map(|r| r.src + ti - r.text)
+    }
+
+    fn runs(&self) -> impl Iterator<Item = &Run> {
+        self.first.iter().chain(&self.more)
     }
 }
 

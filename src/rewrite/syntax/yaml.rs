@@ -148,8 +148,7 @@ pub(crate) fn each_event(
 
 /// All events of a text, with markers.
 pub(crate) fn marked_events(text: &str) -> Result<Events, AnalyseError> {
-    // About one event per 12 bytes in CI files: sized so that it rarely grows.
-    let mut out = Vec::with_capacity(text.len() / 12 + 16);
+    let mut out = Vec::new();
     each_event(text, |ev, mark| {
         out.push((ev, mark));
         true
@@ -230,6 +229,16 @@ impl<'t, 'e> Node<'t, 'e> {
     /// Byte offset of the node's start (a quoted scalar's opening quote).
     pub(crate) fn start(self) -> usize {
         self.tree.bytes.of(self.tree.events[self.i].1.index())
+    }
+
+    /// Byte offset of the event after the node's last one (the end of the text when none
+    /// follows): no text of the node lies at or after it.
+    pub(crate) fn end_bound(self) -> usize {
+        let tree = self.tree;
+        match tree.events.get(tree.next[self.i]) {
+            Some((_, mark)) => tree.bytes.of(mark.index()),
+            None => tree.text.len(),
+        }
     }
 
     pub(crate) fn kind(self) -> Kind<'t, 'e> {
