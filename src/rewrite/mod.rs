@@ -409,6 +409,7 @@ pub fn rewrite_as(
         Syntax::Shell | Syntax::Make => syntax::shell::verify(text, &rewritten, map, &inserted),
         Syntax::Yaml => syntax::yaml::verify(text, &yaml_events, &rewritten, map, &inserted),
     };
+    syntax::yaml::recycle(yaml_events);
     verified.map_err(|message| RewriteError::Verify { path: path.to_string(), message })?;
     let notes = analysis.insertions.iter().map(|i| i.note.clone()).collect();
     let mut notes: Vec<String> = notes;

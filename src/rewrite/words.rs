@@ -123,7 +123,11 @@ impl<'t> LineCursor<'t> {
             *self = Self { at: 0, line: 1, line_start: 0, ..*self };
         }
         let bytes = &self.text.as_bytes()[self.at..at];
-        let breaks: usize = bytes.iter().map(|&b| usize::from(b == b'\n')).sum();
+        // Counted 255 bytes at a time in bytes, which the compiler does 16 or 32 at once.
+        let breaks: usize = bytes
+            .chunks(255)
+            .map(|c| usize::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+            .sum();
         if breaks > 0 {
             self.line += breaks;
             self.line_start = self.at + bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0) + 1;

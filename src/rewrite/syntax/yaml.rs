@@ -139,7 +139,7 @@ pub(crate) fn each_event(
         if depth > MAX_DEPTH {
             return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
         }
-        let end = ev == Event::StreamEnd;
+        let end = matches!(ev, Event::StreamEnd);
         if !each(ev, mark) || end {
             return Ok(());
         }
@@ -148,12 +148,31 @@ pub(crate) fn each_event(
 
 /// All events of a text, with markers.
 pub(crate) fn marked_events(text: &str) -> Result<Events, AnalyseError> {
-    let mut out = Vec::new();
+    let mut out = SPARE_EVENTS.with_borrow_mut(std::mem::take);
     each_event(text, |ev, mark| {
         out.push((ev, mark));
         true
     })?;
     Ok(out)
+}
+
+thread_local! {
+    /// An empty vector kept from the last file, so that each file's events do not grow a
+    /// new one from nothing.
+    static SPARE_EVENTS: std::cell::RefCell<Events> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Gives a file's events back once they are no longer needed: they are dropped, and the
+/// vector is kept for the next file (unless a huge file made it large).
+pub(crate) fn recycle(mut events: Events) {
+    events.clear();
+    if events.capacity() <= 1 << 14 {
+        SPARE_EVENTS.with_borrow_mut(|spare| {
+            if spare.capacity() < events.capacity() {
+                *spare = events;
+            }
+        });
+    }
 }
 
 /// The document trees of a text, laid over its events without copying them: each event
