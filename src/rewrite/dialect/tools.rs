@@ -68,23 +68,23 @@ fn command_context(key: &str, src: &str, cmd: &[Word]) -> String {
     let (Some(first), Some(last)) = (cmd.first(), cmd.last()) else {
         return out;
     };
-    // Characters of the text so far, and the byte length of its first 77.
-    let (mut chars, mut cut) = (0, None);
-    for (n, w) in src[first.start..last.end].split_whitespace().filter(|w| *w != "\\").enumerate() {
-        for part in [if n == 0 { "" } else { " " }, w] {
-            for c in part.chars() {
-                if chars == 77 {
-                    cut = Some(out.len());
-                }
-                if chars == 80 {
-                    out.truncate(cut.unwrap_or(out.len()));
-                    out.push_str("...");
-                    return out;
-                }
-                out.push(c);
-                chars += 1;
-            }
+    let from = out.len();
+    let words = src[first.start..last.end].split_whitespace().filter(|w| *w != "\\");
+    for (n, w) in words.enumerate() {
+        if n > 0 {
+            out.push(' ');
         }
+        out.push_str(w);
+    }
+    let command = &out[from..];
+    let long = if command.is_ascii() {
+        (command.len() > 80).then_some(77)
+    } else {
+        (command.chars().count() > 80).then(|| command.char_indices().nth(77).map_or(0, |(i, _)| i))
+    };
+    if let Some(cut) = long {
+        out.truncate(from + cut);
+        out.push_str("...");
     }
     out
 }

@@ -25,13 +25,18 @@ pub(crate) fn analyse(
         let docs = tree.docs();
         // Without a renamed gh-pages nothing is added for implicit defaults, so only the
         // nodes holding a hit need a walk. A hit no scalar judged (a comment, an anchor)
-        // needs every scalar's span, and then the walk is made again in full.
+        // needs every scalar's span; should one of them hold it after all, the walk is
+        // made again in full.
         let partial = renamed_gh_pages(env).is_none();
         let mut walker = Walker::new(text, hits, env, partial);
         walker.walk_docs(&docs);
         if partial && walker.out.iter().any(Option::is_none) {
-            walker = Walker::new(text, hits, env, false);
-            walker.walk_docs(&docs);
+            walker.spans = tree.scalar_spans();
+            let inside = |h: &Hit| walker.spans.iter().any(|&(s, e)| s <= h.start && h.end() <= e);
+            if walker.out.iter().zip(hits).any(|(j, h)| j.is_none() && inside(h)) {
+                walker = Walker::new(text, hits, env, false);
+                walker.walk_docs(&docs);
+            }
         }
         walker.finish()?
     };

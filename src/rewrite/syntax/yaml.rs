@@ -206,6 +206,17 @@ impl<'e> Tree<'e> {
         Self { text, events, bytes, ascii, next }
     }
 
+    /// The content span of every scalar, in the order of the text.
+    pub(crate) fn scalar_spans(&self) -> Vec<(usize, usize)> {
+        (0..self.events.len())
+            .filter(|&i| matches!(self.events[i].0, Event::Scalar(..)))
+            .filter_map(|i| match (Node { tree: self, i }).kind() {
+                Kind::Scalar { content, .. } => Some(content),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The top-level nodes: each document's root.
     pub(crate) fn docs(&self) -> Vec<Node<'_, 'e>> {
         let mut docs = Vec::new();
