@@ -232,11 +232,11 @@ impl<'a> Walker<'a> {
     fn finish(mut self) -> Result<Analysis, AnalyseError> {
         self.spans.sort_unstable();
         let text = self.text;
-        let judgements = self
-            .out
-            .iter()
+        let spans = &self.spans;
+        let judgements = std::mem::take(&mut self.out)
+            .into_iter()
             .zip(self.hits)
-            .map(|(j, h)| j.clone().unwrap_or_else(|| outside_scalar(text, h, &self.spans)))
+            .map(|(j, h)| j.unwrap_or_else(|| outside_scalar(text, h, spans)))
             .collect();
         self.analysis.judgements = judgements;
         Ok(self.analysis)
