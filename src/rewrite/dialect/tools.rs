@@ -106,14 +106,14 @@ fn assignment_eq(text: &str) -> Option<usize> {
 /// Index of the command name: the first word that is neither a keyword nor an assignment.
 fn head(cmd: &[Word]) -> Option<usize> {
     cmd.iter().position(|w| {
-        !w.in_array && !KEYWORDS.contains(&w.text.as_str()) && assignment_eq(&w.text).is_none()
+        !w.in_array && !KEYWORDS.contains(&w.text.as_ref()) && assignment_eq(&w.text).is_none()
     })
 }
 
 /// An element of `NAME=(a b)`: a branch when NAME names one and the element is the whole
 /// name, a path or prose by the usual rules otherwise.
 fn array_element_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Call {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     let name = cmd[..wi]
         .iter()
         .rev()
@@ -134,7 +134,7 @@ fn basename(word: &str) -> &str {
 }
 
 fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Call {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     if let Some(c) = rules::url_call(t, ti, len, env) {
         return c;
     }
@@ -204,7 +204,7 @@ fn case_pattern_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize) 
 }
 
 fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usize) -> Call {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     if matches!(name, "echo" | "printf" | "::notice" | "logger") || t.contains(' ') {
         let (s, e) = (cmd[wi].start, cmd[wi].end);
         return rules::prose_call(&src[s..e], cmd[wi].source_of(ti).unwrap_or(s) - s, len);
@@ -213,7 +213,7 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
     if whole && mentions_branch_variable(cmd) {
         return call(Verdict::Rewrite, "compared with a branch variable");
     }
-    let prev = wi.checked_sub(1).map_or("", |p| cmd[p].text.as_str());
+    let prev = wi.checked_sub(1).map_or("", |p| cmd[p].text.as_ref());
     let file_test = ["-d", "-e", "-f", "-r", "-s", "-w", "-x", "-L"].contains(&prev);
     if matches!(name, "[" | "[[" | "test") && file_test {
         return call(Verdict::Keep, "a file test's path");
@@ -294,7 +294,7 @@ fn assignment_call(t: &str, ti: usize, len: usize, env: &Env) -> Option<Call> {
 }
 
 fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Option<Call> {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     if t.starts_with("--")
         && let Some(eq) = t.find('=').filter(|&eq| ti > eq)
     {
@@ -303,7 +303,7 @@ fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Opt
     if t.starts_with('-') || wi == 0 {
         return None;
     }
-    let prev = cmd[wi - 1].text.as_str();
+    let prev = cmd[wi - 1].text.as_ref();
     let name = prev.trim_start_matches('-');
     let known = rules::is_branch_key(name)
         || rules::is_path_key(name)
@@ -379,16 +379,16 @@ const PATH_SUBS: &[&str] =
 fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call {
     let mut k = head + 1;
     while k < cmd.len() && cmd[k].text.starts_with('-') {
-        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") { 2 } else { 1 };
+        k += if matches!(cmd[k].text.as_ref(), "-C" | "-c") { 2 } else { 1 };
     }
     if wi <= k || k >= cmd.len() {
         return call(Verdict::Keep, "a git option value (a path)");
     }
-    let sub = cmd[k].text.as_str();
+    let sub = cmd[k].text.as_ref();
     let mut positional = 0;
     let mut dashdash = false;
     for (i, w) in cmd.iter().enumerate().skip(k + 1) {
-        let prev = cmd[i - 1].text.as_str();
+        let prev = cmd[i - 1].text.as_ref();
         if i == wi {
             return git_arg_call(sub, &w.text, ti, len, positional, dashdash, prev);
         }
