@@ -108,7 +108,9 @@ impl<'a> Walker<'a> {
                     self.foreign = foreign_repo(node, self.env);
                 }
                 for (k, v) in pairs {
-                    if let Kind::Scalar { value, content, literal } = k.kind() {
+                    if self.partial && !self.hits_under(k) {
+                        // A key without a hit: nothing to judge in it.
+                    } else if let Kind::Scalar { value, content, literal } = k.kind() {
                         self.scalar(value, (content, literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);

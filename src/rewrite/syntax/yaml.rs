@@ -100,6 +100,7 @@ fn same_event(a: &Event, b: &Event, map: &BranchMap, insertions: &[String]) -> b
         (Event::Scalar(va, sa, aa, ta), Event::Scalar(vb, sb, ab, tb)) => {
             sa == sb && aa == ab && ta == tb && same_value(va, vb, map, insertions)
         }
+        (Event::MappingEnd, Event::MappingEnd) | (Event::SequenceEnd, Event::SequenceEnd) => true,
         _ => a == b,
     }
 }
