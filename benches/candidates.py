@@ -1,36 +1,27 @@
 #!/usr/bin/env python3
-"""The paths a plan file's [rewrite] files globs select at a commit, as rebranch reads them:
-each pattern is DIR/GLOB, DIR literal, GLOB matching one name (`*`, `?`), regular files only.
+"""The blobs `rebranch plan` reads at a commit: every regular file of the tree. The plan
+searches the whole tree of the stable branch for the old names (src/observe/ci.rs); the
+plan file's [rewrite] files globs only choose which of those files the rewriter parses, so
+they do not change what is read. PLAN.toml is still taken, for the callers' sake.
 usage: candidates.py PLAN.toml CLONE COMMIT > paths.txt"""
 
-import fnmatch
 import subprocess
 import sys
-import tomllib
 
 
 def main():
-    plan_file, clone, commit = sys.argv[1:4]
-    with open(plan_file, "rb") as f:
-        patterns = tomllib.load(f)["rewrite"]["files"]
+    _plan_file, clone, commit = sys.argv[1:4]
     listing = subprocess.run(
-        ["git", "-C", clone, "ls-tree", "-r", "--full-tree", commit],
+        ["git", "-C", clone, "ls-tree", "-r", "--full-tree", "-z", commit],
         check=True, capture_output=True, text=True,
     ).stdout
-    by_dir = {}
-    for line in listing.splitlines():
-        meta, path = line.split("\t", 1)
-        mode = meta.split()[0]
-        if mode not in ("100644", "100755"):
+    out = []
+    for item in listing.split("\0"):
+        if not item:
             continue
-        d, _, name = path.rpartition("/")
-        by_dir.setdefault(d, []).append(name)
-    out = set()
-    for p in patterns:
-        d, _, glob = p.rpartition("/")
-        for name in by_dir.get(d, []):
-            if fnmatch.fnmatchcase(name, glob):
-                out.add(f"{d}/{name}" if d else name)
+        meta, path = item.split("\t", 1)
+        if meta.split()[0] in ("100644", "100755"):
+            out.append(path)
     sys.stdout.write("".join(p + "\n" for p in sorted(out)))
 
 

@@ -47,6 +47,11 @@ gen() { # DIR ARGS...
   local stamp="$*"
   if [[ ! -f $dir/sizes.json || $(cat "$dir/.args" 2>/dev/null) != "$stamp" ]]; then
     python3 "$ROOT/benches/gen.py" "$dir" --quiet "$@"
+    # As in benches/startup.sh: no file left racily clean, as after any `git status` (not
+    # in the smoke run, which times nothing and should stay quick).
+    if [[ $MODE != smoke && -d $dir/clone ]]; then
+      sleep 1 && git -C "$dir/clone" status --porcelain >/dev/null
+    fi
     echo "$stamp" >"$dir/.args"
   fi
 }

@@ -271,12 +271,27 @@ pub fn shell_shebang(text: &str) -> bool {
 
 /// Tells the kind of a file from its repository path.
 pub fn detect_kind(path: &str) -> Option<FileKind> {
-    let path = path.replace('\\', "/");
-    let path = path.trim_start_matches("./");
+    let path = if path.contains('\\') {
+        std::borrow::Cow::Owned(path.replace('\\', "/"))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    };
+    // `trim_start_matches` and `trim_end_matches` by hand: with a string pattern each call
+    // builds a substring searcher, and every blob of a tree comes through here.
+    let mut path: &str = &path;
+    while let Some(rest) = path.strip_prefix("./") {
+        path = rest;
+    }
     let base = path.rsplit('/').next().unwrap_or(path);
     let lower = base.to_ascii_lowercase();
     let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
-    let stem = lower.trim_end_matches(".yaml").trim_end_matches(".yml");
+    let mut stem = lower.as_str();
+    while let Some(rest) = stem.strip_suffix(".yaml") {
+        stem = rest;
+    }
+    while let Some(rest) = stem.strip_suffix(".yml") {
+        stem = rest;
+    }
     if yaml && (path.starts_with(".github/workflows/") || path.contains("/.github/workflows/")) {
         return Some(FileKind::GithubWorkflow);
     }
@@ -409,6 +424,7 @@ pub fn rewrite_as(
         Syntax::Shell | Syntax::Make => syntax::shell::verify(text, &rewritten, map, &inserted),
         Syntax::Yaml => syntax::yaml::verify(text, &yaml_events, &rewritten, map, &inserted),
     };
+    syntax::yaml::recycle(yaml_events);
     verified.map_err(|message| RewriteError::Verify { path: path.to_string(), message })?;
     let notes = analysis.insertions.iter().map(|i| i.note.clone()).collect();
     let mut notes: Vec<String> = notes;

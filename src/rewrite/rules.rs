@@ -62,11 +62,15 @@ impl AnalyseError {
 
 /// Tells whether a key (input, variable, option) names a branch.
 pub(crate) fn is_branch_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    (k.contains("branch") && !k.contains("branches_dir"))
-        || k.ends_with("_ref")
-        || k.ends_with("-ref")
-        || k == "target_commitish"
+    // As `key.to_ascii_lowercase()` compared with lowercase words, without the copy.
+    let k = key.as_bytes();
+    let contains = |w: &str| k.windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes()));
+    let ends_with =
+        |w: &str| k.len() >= w.len() && k[k.len() - w.len()..].eq_ignore_ascii_case(w.as_bytes());
+    (contains("branch") && !contains("branches_dir"))
+        || ends_with("_ref")
+        || ends_with("-ref")
+        || key.eq_ignore_ascii_case("target_commitish")
 }
 
 /// Tells whether a name says ref or branch as one of its words (`git_ref_to_deploy`,

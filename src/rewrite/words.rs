@@ -48,19 +48,24 @@ pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
         return out;
     }
     // One searcher per run of matches; a match that is not a whole word restarts the
-    // search one character later, since a whole word may overlap it.
+    // search one character later, since a whole word may overlap it. Two occurrences can
+    // overlap only when a proper prefix of the word is also its suffix: for any other word
+    // (every usual branch name) the first searcher finds them all.
+    let overlaps = (1..word.len()).any(|n| word.is_char_boundary(n) && word.ends_with(&word[..n]));
+    let whole = |start: usize| {
+        let end = start + word.len();
+        // `${VAR:-charts}`: the `-` of a shell default is an operator, not part of a word.
+        let before_ok = !text[..start].chars().next_back().is_some_and(is_word_char)
+            || text[..start].ends_with(":-");
+        before_ok && !text[end..].chars().next().is_some_and(is_word_char)
+    };
     let mut from = 0;
     'search: loop {
         for (pos, _) in text[from..].match_indices(word) {
             let start = from + pos;
-            let end = start + word.len();
-            // `${VAR:-charts}`: the `-` of a shell default is an operator, not part of a word.
-            let before_ok = !text[..start].chars().next_back().is_some_and(is_word_char)
-                || text[..start].ends_with(":-");
-            let after_ok = !text[end..].chars().next().is_some_and(is_word_char);
-            if before_ok && after_ok {
+            if whole(start) {
                 out.push(start);
-            } else {
+            } else if overlaps {
                 from = start + text[start..].chars().next().map_or(1, char::len_utf8);
                 continue 'search;
             }
@@ -120,7 +125,11 @@ impl<'t> LineCursor<'t> {
             *self = Self { at: 0, line: 1, line_start: 0, ..*self };
         }
         let bytes = &self.text.as_bytes()[self.at..at];
-        let breaks: usize = bytes.iter().map(|&b| usize::from(b == b'\n')).sum();
+        // Counted 255 bytes at a time in bytes, which the compiler does 16 or 32 at once.
+        let breaks: usize = bytes
+            .chunks(255)
+            .map(|c| usize::from(c.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+            .sum();
         if breaks > 0 {
             self.line += breaks;
             self.line_start = self.at + bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0) + 1;
@@ -188,6 +197,32 @@ mod tests {
         }
         assert_eq!(find_word("chartscharts charts", "charts"), vec![13]);
         assert_eq!(find_word("${B:-charts} x-charts", "charts"), vec![5]);
+    }
+
+    #[test]
+    fn every_whole_word_is_found() {
+        // Every whole-word occurrence, by trying each offset (the words have no overlaps).
+        let naive = |text: &str, word: &str| -> Vec<usize> {
+            (0..text.len())
+                .filter(|&i| text.is_char_boundary(i) && text[i..].starts_with(word))
+                .filter(|&i| {
+                    let end = i + word.len();
+                    (!text[..i].chars().next_back().is_some_and(is_word_char)
+                        || text[..i].ends_with(":-"))
+                        && !text[end..].chars().next().is_some_and(is_word_char)
+                })
+                .collect()
+        };
+        let texts = [
+            "charts chartscharts charts-x x-charts ${A:-charts} é charts ü charts.\ncharts",
+            "ccharts c charts charts/charts:charts charts_ (charts) ccc",
+            "gh-pages gh-pagesgh-pages gh-gh-pages gh-pages/gh-pages",
+        ];
+        for text in texts {
+            for word in ["charts", "gh-pages", "c", "ü"] {
+                assert_eq!(find_word(text, word), naive(text, word), "{word} in {text:?}");
+            }
+        }
     }
 
     #[test]

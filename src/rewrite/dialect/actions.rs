@@ -10,12 +10,12 @@ pub(crate) fn action_is(owner: Owner, name: &str) -> bool {
 }
 
 pub(crate) fn action_name(uses: &str) -> String {
-    let base = uses.split('@').next().unwrap_or(uses).to_ascii_lowercase();
-    let mut parts = base.splitn(3, '/');
-    match (parts.next(), parts.next()) {
-        (Some(o), Some(r)) => format!("{o}/{r}"),
-        _ => base,
+    let mut base = uses.split('@').next().unwrap_or(uses).to_ascii_lowercase();
+    // `owner/repo`: everything before a second `/` (a path inside the repository).
+    if let Some(second) = base.match_indices('/').nth(1).map(|(i, _)| i) {
+        base.truncate(second);
     }
+    base
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -45,7 +45,7 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
     for cmd in &script.commands {
         for (wi, w) in cmd.iter().enumerate() {
             if let Some(ti) = w.text_index(at) {
-                let context = format!("{key}: {}", command_text(src, cmd));
+                let context = command_context(key, src, cmd);
                 let contiguous = w.source_of(ti + len - 1) == Some(at + len - 1);
                 let c = if contiguous {
                     word_call(src, cmd, wi, ti, len, env)
@@ -59,21 +59,34 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
     Judgement::new(call(Verdict::Review, "shell text the splitter could not place"), key)
 }
 
-fn command_text(src: &str, cmd: &[Word]) -> String {
+/// `KEY: COMMAND`, the command's source with its blanks and line continuations made single
+/// spaces, cut to 77 characters and `...` when longer than 80.
+fn command_context(key: &str, src: &str, cmd: &[Word]) -> String {
+    let mut out = String::with_capacity(key.len() + 2 + 84);
+    out.push_str(key);
+    out.push_str(": ");
     let (Some(first), Some(last)) = (cmd.first(), cmd.last()) else {
-        return String::new();
+        return out;
     };
-    let raw: String = src[first.start..last.end]
-        .split_whitespace()
-        .filter(|w| *w != "\\")
-        .collect::<Vec<_>>()
-        .join(" ");
-    if raw.chars().count() > 80 {
-        let cut: String = raw.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        raw
+    let from = out.len();
+    let words = src[first.start..last.end].split_whitespace().filter(|w| *w != "\\");
+    for (n, w) in words.enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
     }
+    let command = &out[from..];
+    let long = if command.is_ascii() {
+        (command.len() > 80).then_some(77)
+    } else {
+        (command.chars().count() > 80).then(|| command.char_indices().nth(77).map_or(0, |(i, _)| i))
+    };
+    if let Some(cut) = long {
+        out.truncate(from + cut);
+        out.push_str("...");
+    }
+    out
 }
 
 const KEYWORDS: &[&str] = &[
@@ -93,14 +106,14 @@ fn assignment_eq(text: &str) -> Option<usize> {
 /// Index of the command name: the first word that is neither a keyword nor an assignment.
 fn head(cmd: &[Word]) -> Option<usize> {
     cmd.iter().position(|w| {
-        !w.in_array && !KEYWORDS.contains(&w.text.as_str()) && assignment_eq(&w.text).is_none()
+        !w.in_array && !KEYWORDS.contains(&w.text.as_ref()) && assignment_eq(&w.text).is_none()
     })
 }
 
 /// An element of `NAME=(a b)`: a branch when NAME names one and the element is the whole
 /// name, a path or prose by the usual rules otherwise.
 fn array_element_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Call {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     let name = cmd[..wi]
         .iter()
         .rev()
@@ -121,7 +134,7 @@ fn basename(word: &str) -> &str {
 }
 
 fn word_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Call {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     if let Some(c) = rules::url_call(t, ti, len, env) {
         return c;
     }
@@ -191,7 +204,7 @@ fn case_pattern_call(src: &str, cmd: &[Word], wi: usize, ti: usize, len: usize) 
 }
 
 fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usize) -> Call {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     if matches!(name, "echo" | "printf" | "::notice" | "logger") || t.contains(' ') {
         let (s, e) = (cmd[wi].start, cmd[wi].end);
         return rules::prose_call(&src[s..e], cmd[wi].source_of(ti).unwrap_or(s) - s, len);
@@ -200,7 +213,7 @@ fn args_call(src: &str, cmd: &[Word], name: &str, wi: usize, ti: usize, len: usi
     if whole && mentions_branch_variable(cmd) {
         return call(Verdict::Rewrite, "compared with a branch variable");
     }
-    let prev = wi.checked_sub(1).map_or("", |p| cmd[p].text.as_str());
+    let prev = wi.checked_sub(1).map_or("", |p| cmd[p].text.as_ref());
     let file_test = ["-d", "-e", "-f", "-r", "-s", "-w", "-x", "-L"].contains(&prev);
     if matches!(name, "[" | "[[" | "test") && file_test {
         return call(Verdict::Keep, "a file test's path");
@@ -281,7 +294,7 @@ fn assignment_call(t: &str, ti: usize, len: usize, env: &Env) -> Option<Call> {
 }
 
 fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Option<Call> {
-    let t = cmd[wi].text.as_str();
+    let t = cmd[wi].text.as_ref();
     if t.starts_with("--")
         && let Some(eq) = t.find('=').filter(|&eq| ti > eq)
     {
@@ -290,7 +303,7 @@ fn option_call(cmd: &[Word], wi: usize, ti: usize, len: usize, env: &Env) -> Opt
     if t.starts_with('-') || wi == 0 {
         return None;
     }
-    let prev = cmd[wi - 1].text.as_str();
+    let prev = cmd[wi - 1].text.as_ref();
     let name = prev.trim_start_matches('-');
     let known = rules::is_branch_key(name)
         || rules::is_path_key(name)
@@ -366,16 +379,16 @@ const PATH_SUBS: &[&str] =
 fn git_call(cmd: &[Word], head: usize, wi: usize, ti: usize, len: usize) -> Call {
     let mut k = head + 1;
     while k < cmd.len() && cmd[k].text.starts_with('-') {
-        k += if matches!(cmd[k].text.as_str(), "-C" | "-c") { 2 } else { 1 };
+        k += if matches!(cmd[k].text.as_ref(), "-C" | "-c") { 2 } else { 1 };
     }
     if wi <= k || k >= cmd.len() {
         return call(Verdict::Keep, "a git option value (a path)");
     }
-    let sub = cmd[k].text.as_str();
+    let sub = cmd[k].text.as_ref();
     let mut positional = 0;
     let mut dashdash = false;
     for (i, w) in cmd.iter().enumerate().skip(k + 1) {
-        let prev = cmd[i - 1].text.as_str();
+        let prev = cmd[i - 1].text.as_ref();
         if i == wi {
             return git_arg_call(sub, &w.text, ti, len, positional, dashdash, prev);
         }
@@ -533,6 +546,30 @@ fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Inserti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_context_cuts_long_commands() {
+        let reference = |src: &str| {
+            let raw: String =
+                src.split_whitespace().filter(|w| *w != "\\").collect::<Vec<_>>().join(" ");
+            if raw.chars().count() > 80 {
+                format!("run: {}...", raw.chars().take(77).collect::<String>())
+            } else {
+                format!("run: {raw}")
+            }
+        };
+        let long = "é".repeat(30) + " x \\\n  " + &"a".repeat(45);
+        for n in [0, 1, 70, 76, 77, 78, 79, 80, 81, 82, 90, 200] {
+            for src in [format!("git  push {}", "b".repeat(n)), long.chars().take(n + 40).collect()]
+            {
+                let Some(src) = src.get(..).filter(|s| !s.trim().is_empty()) else { continue };
+                let script = split(src, false);
+                let cmd = &script.commands[0];
+                let words = &src[cmd[0].start..cmd[cmd.len() - 1].end];
+                assert_eq!(command_context("run", src, cmd), reference(words), "{src:?}");
+            }
+        }
+    }
     use crate::rewrite::words::find_hits;
     use crate::rewrite::{BranchMap, FileKind, RepoContext};
 

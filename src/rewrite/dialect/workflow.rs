@@ -22,18 +22,21 @@ pub(crate) fn analyse(
     let events = marked_events(text)?;
     let analysis = {
         let tree = Tree::new(text, &events);
-        let mut walker = Walker {
-            text,
-            hits,
-            env,
-            out: vec![None; hits.len()],
-            spans: Vec::new(),
-            analysis: Analysis::default(),
-            foreign: None,
-        };
-        for doc in tree.docs() {
-            walker.walk(doc, &mut Vec::new(), None);
-            walker.implicit_cr_yaml(doc);
+        let docs = tree.docs();
+        // Without a renamed gh-pages nothing is added for implicit defaults, so only the
+        // nodes holding a hit need a walk. A hit no scalar judged (a comment, an anchor)
+        // needs every scalar's span; should one of them hold it after all, the walk is
+        // made again in full.
+        let partial = renamed_gh_pages(env).is_none();
+        let mut walker = Walker::new(text, hits, env, partial);
+        walker.walk_docs(&docs);
+        if partial && walker.out.iter().any(Option::is_none) {
+            walker.spans = tree.scalar_spans();
+            let inside = |h: &Hit| walker.spans.iter().any(|&(s, e)| s <= h.start && h.end() <= e);
+            if walker.out.iter().zip(hits).any(|(j, h)| j.is_none() && inside(h)) {
+                walker = Walker::new(text, hits, env, false);
+                walker.walk_docs(&docs);
+            }
         }
         walker.finish()?
     };
@@ -49,12 +52,44 @@ struct Walker<'a> {
     analysis: Analysis,
     /// Inside a step whose `with:` names another repository (`repository:`).
     foreign: Option<bool>,
+    /// Only nodes whose text holds a hit are walked, and no span is recorded.
+    partial: bool,
 }
 
 impl<'a> Walker<'a> {
+    fn new(text: &'a str, hits: &'a [Hit], env: &'a Env<'a>, partial: bool) -> Self {
+        Walker {
+            text,
+            hits,
+            env,
+            out: vec![None; hits.len()],
+            spans: Vec::with_capacity(if partial { 0 } else { text.len() / 24 }),
+            analysis: Analysis::default(),
+            foreign: None,
+            partial,
+        }
+    }
+
+    fn walk_docs(&mut self, docs: &[Node]) {
+        for &doc in docs {
+            self.walk(doc, &mut Vec::new(), None);
+            self.implicit_cr_yaml(doc);
+        }
+    }
+
+    /// Tells whether a hit starts inside the node's text.
+    fn hits_under(&self, node: Node) -> bool {
+        let start = node.start();
+        let lo = self.hits.partition_point(|h| h.start < start);
+        self.hits.get(lo).is_some_and(|h| h.start < node.end_bound())
+    }
+
     /// Walks a node; `path` holds the mapping keys above it (sequence levels are not
     /// recorded: rules look at keys only).
     fn walk<'e>(&mut self, node: Node<'_, 'e>, path: &mut Vec<&'e str>, owner: Owner) {
+        if self.partial && !self.hits_under(node) {
+            return;
+        }
         match node.kind() {
             Kind::Scalar { value, content, literal } => {
                 self.scalar(value, (content, literal), path, owner, false)
@@ -73,7 +108,9 @@ impl<'a> Walker<'a> {
                     self.foreign = foreign_repo(node, self.env);
                 }
                 for (k, v) in pairs {
-                    if let Kind::Scalar { value, content, literal } = k.kind() {
+                    if self.partial && !self.hits_under(k) {
+                        // A key without a hit: nothing to judge in it.
+                    } else if let Kind::Scalar { value, content, literal } = k.kind() {
                         self.scalar(value, (content, literal), path, uses, true);
                     } else {
                         self.walk(k, path, uses);
@@ -102,7 +139,9 @@ impl<'a> Walker<'a> {
         owner: Owner,
         is_key: bool,
     ) {
-        self.spans.push(content);
+        if !self.partial {
+            self.spans.push(content);
+        }
         let range = self.hits_in(content);
         if range.is_empty() && renamed_gh_pages(self.env).is_none() {
             return;
@@ -195,11 +234,11 @@ impl<'a> Walker<'a> {
     fn finish(mut self) -> Result<Analysis, AnalyseError> {
         self.spans.sort_unstable();
         let text = self.text;
-        let judgements = self
-            .out
-            .iter()
+        let spans = &self.spans;
+        let judgements = std::mem::take(&mut self.out)
+            .into_iter()
             .zip(self.hits)
-            .map(|(j, h)| j.clone().unwrap_or_else(|| outside_scalar(text, h, &self.spans)))
+            .map(|(j, h)| j.unwrap_or_else(|| outside_scalar(text, h, spans)))
             .collect();
         self.analysis.judgements = judgements;
         Ok(self.analysis)

@@ -2,20 +2,25 @@
 //! comments, here-documents) that keeps, for every word, where each byte of its unquoted
 //! text came from. What a word means to git, cr or helm is the dialects' business.
 
+use std::borrow::Cow;
+
 use crate::rewrite::BranchMap;
 use crate::rewrite::words;
 
 /// A shell word: its raw span in the source, its unquoted text, and where each byte of the
 /// text came from in the source, as runs that map linearly.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Word {
+pub(crate) struct Word<'a> {
     pub start: usize,
     pub end: usize,
-    pub text: String,
+    /// The source text itself while the word is one run of it (most words are).
+    pub text: Cow<'a, str>,
     /// An element of an array assignment, `NAME=(a b)`: the assignment is the command's
     /// last word before it that is not an element.
     pub in_array: bool,
-    runs: Vec<Run>,
+    /// The first run, kept inline (most words are one run of source text), then the rest.
+    first: Option<Run>,
+    more: Vec<Run>,
 }
 
 /// `len` bytes of a word's text starting at `text` came from the source at `src`.
@@ -26,39 +31,64 @@ struct Run {
     len: usize,
 }
 
-impl Word {
+impl<'a> Word<'a> {
     fn new(at: usize) -> Self {
-        Self { start: at, end: at, text: String::new(), in_array: false, runs: Vec::new() }
+        Self {
+            start: at,
+            end: at,
+            text: Cow::Borrowed(""),
+            in_array: false,
+            first: None,
+            more: Vec::new(),
+        }
     }
 
     /// Appends `src[at..end]` (unquoted text taken as it is).
-    fn push(&mut self, src: &str, at: usize, end: usize) {
+    fn push(&mut self, src: &'a str, at: usize, end: usize) {
         let len = end - at;
         let text = self.text.len();
-        self.text.push_str(&src[at..end]);
-        match self.runs.last_mut() {
-            Some(r) if r.text + r.len == text && r.src + r.len == at => r.len += len,
-            _ => self.runs.push(Run { text, src: at, len }),
+        let run = Run { text, src: at, len };
+        match self.more.last_mut().or(self.first.as_mut()) {
+            Some(r) if r.text + r.len == text && r.src + r.len == at => {
+                r.len += len;
+                match &mut self.text {
+                    // One run: still the source from its start.
+                    Cow::Borrowed(_) => self.text = Cow::Borrowed(&src[r.src..end]),
+                    Cow::Owned(t) => t.push_str(&src[at..end]),
+                }
+            }
+            Some(_) => {
+                self.more.push(run);
+                self.text.to_mut().push_str(&src[at..end]);
+            }
+            None => {
+                self.first = Some(run);
+                self.text = Cow::Borrowed(&src[at..end]);
+            }
         }
         self.end = end;
     }
 
     /// The index in `text` of the byte that came from source offset `at`.
     pub fn text_index(&self, at: usize) -> Option<usize> {
-        self.runs.iter().find(|r| r.src <= at && at < r.src + r.len).map(|r| r.text + at - r.src)
+        self.runs().find(|r| r.src <= at && at < r.src + r.len).map(|r| r.text + at - r.src)
     }
 
     /// The source offset the byte at `ti` of `text` came from.
     pub fn source_of(&self, ti: usize) -> Option<usize> {
-        self.runs.iter().find(|r| r.text <= ti && ti < r.text + r.len).map(|r| r.src + ti - r.text)
+        self.runs().find(|r| r.text <= ti && ti < r.text + r.len).map(|r| r.src + ti - r.text)
+    }
+
+    fn runs(&self) -> impl Iterator<Item = &Run> {
+        self.first.iter().chain(&self.more)
     }
 }
 
 /// A script split into commands (lists of words), comments and here-document bodies (byte
 /// ranges).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Script {
-    pub commands: Vec<Vec<Word>>,
+pub(crate) struct Script<'a> {
+    pub commands: Vec<Vec<Word<'a>>>,
     pub comments: Vec<(usize, usize)>,
     pub heredocs: Vec<(usize, usize)>,
 }
@@ -85,7 +115,7 @@ pub(crate) fn verify(
 /// Splits `src` into commands and words. Never fails: unterminated quotes end at the end.
 /// With `folded`, a single line break is a space (YAML folds it so), and only a blank
 /// line ends a command.
-pub(crate) fn split(src: &str, folded: bool) -> Script {
+pub(crate) fn split(src: &str, folded: bool) -> Script<'_> {
     let mut sp = Splitter {
         src,
         i: 0,
@@ -115,9 +145,9 @@ const SPECIAL: [bool; 256] = {
 struct Splitter<'a> {
     src: &'a str,
     i: usize,
-    script: Script,
-    cmd: Vec<Word>,
-    word: Option<Word>,
+    script: Script<'a>,
+    cmd: Vec<Word<'a>>,
+    word: Option<Word<'a>>,
     folded: bool,
     /// Here-documents opened on the current line: delimiter, and whether `<<-` strips tabs.
     pending: Vec<(String, bool)>,

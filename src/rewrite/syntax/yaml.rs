@@ -24,8 +24,17 @@ pub(crate) type Events = Vec<(Event, Marker)>;
 /// and carriage return, or DEL. yaml-rust2 reads some of them as content, so a NUL in a
 /// workflow (which GitHub refuses) would otherwise be rewritten like text.
 pub(crate) fn check_chars(text: &str) -> Result<(), AnalyseError> {
-    let bad =
-        text.bytes().position(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f);
+    let forbidden = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f;
+    // Nearly every file has none: whole blocks are checked without an early exit (which the
+    // compiler turns into vector instructions), and only a file with one is searched again.
+    let clean = text
+        .as_bytes()
+        .chunks(256)
+        .all(|block| block.iter().fold(0u8, |any, &b| any | u8::from(forbidden(b))) == 0);
+    if clean {
+        return Ok(());
+    }
+    let bad = text.bytes().position(forbidden);
     let Some(at) = bad else { return Ok(()) };
     let (line, column) = words::LineCursor::new(text).line_col(at);
     Err(AnalyseError {
@@ -91,6 +100,7 @@ fn same_event(a: &Event, b: &Event, map: &BranchMap, insertions: &[String]) -> b
         (Event::Scalar(va, sa, aa, ta), Event::Scalar(vb, sb, ab, tb)) => {
             sa == sb && aa == ab && ta == tb && same_value(va, vb, map, insertions)
         }
+        (Event::MappingEnd, Event::MappingEnd) | (Event::SequenceEnd, Event::SequenceEnd) => true,
         _ => a == b,
     }
 }
@@ -130,7 +140,7 @@ pub(crate) fn each_event(
         if depth > MAX_DEPTH {
             return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
         }
-        let end = ev == Event::StreamEnd;
+        let end = matches!(ev, Event::StreamEnd);
         if !each(ev, mark) || end {
             return Ok(());
         }
@@ -139,12 +149,31 @@ pub(crate) fn each_event(
 
 /// All events of a text, with markers.
 pub(crate) fn marked_events(text: &str) -> Result<Events, AnalyseError> {
-    let mut out = Vec::new();
+    let mut out = SPARE_EVENTS.with_borrow_mut(std::mem::take);
     each_event(text, |ev, mark| {
         out.push((ev, mark));
         true
     })?;
     Ok(out)
+}
+
+thread_local! {
+    /// An empty vector kept from the last file, so that each file's events do not grow a
+    /// new one from nothing.
+    static SPARE_EVENTS: std::cell::RefCell<Events> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Gives a file's events back once they are no longer needed: they are dropped, and the
+/// vector is kept for the next file (unless a huge file made it large).
+pub(crate) fn recycle(mut events: Events) {
+    events.clear();
+    if events.capacity() <= 1 << 14 {
+        SPARE_EVENTS.with_borrow_mut(|spare| {
+            if spare.capacity() < events.capacity() {
+                *spare = events;
+            }
+        });
+    }
 }
 
 /// The document trees of a text, laid over its events without copying them: each event
@@ -176,6 +205,17 @@ impl<'e> Tree<'e> {
             }
         }
         Self { text, events, bytes, ascii, next }
+    }
+
+    /// The content span of every scalar, in the order of the text.
+    pub(crate) fn scalar_spans(&self) -> Vec<(usize, usize)> {
+        (0..self.events.len())
+            .filter(|&i| matches!(self.events[i].0, Event::Scalar(..)))
+            .filter_map(|i| match (Node { tree: self, i }).kind() {
+                Kind::Scalar { content, .. } => Some(content),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The top-level nodes: each document's root.
@@ -220,6 +260,16 @@ impl<'t, 'e> Node<'t, 'e> {
     /// Byte offset of the node's start (a quoted scalar's opening quote).
     pub(crate) fn start(self) -> usize {
         self.tree.bytes.of(self.tree.events[self.i].1.index())
+    }
+
+    /// Byte offset of the event after the node's last one (the end of the text when none
+    /// follows): no text of the node lies at or after it.
+    pub(crate) fn end_bound(self) -> usize {
+        let tree = self.tree;
+        match tree.events.get(tree.next[self.i]) {
+            Some((_, mark)) => tree.bytes.of(mark.index()),
+            None => tree.text.len(),
+        }
     }
 
     pub(crate) fn kind(self) -> Kind<'t, 'e> {
