@@ -187,6 +187,11 @@ pub trait Service {
     /// Moves the setting from `change.from` (just checked) to `change.to`, and waits until
     /// the service reports it in effect.
     fn write(&mut self, change: &SettingChange) -> Result<(), ServiceError>;
+    /// Where people find the live object a setting is about (a pull request's page), for
+    /// messages; `None` when there is none or it cannot be read.
+    fn describe(&mut self, _change: &SettingChange) -> Option<String> {
+        None
+    }
     /// Requests made so far.
     fn round_trips(&self) -> usize {
         0

@@ -68,6 +68,8 @@ pub trait Effects {
     fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError>;
     /// Moves a hosted service's setting from `change.from` to `change.to`.
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError>;
+    /// Where people find what a setting is about (a pull request's page), if anywhere.
+    fn describe_setting(&mut self, change: &SettingChange) -> Option<String>;
     /// The Pages project's branch settings and its live production deployment, read live.
     fn pages_fields(
         &mut self,
@@ -263,6 +265,10 @@ impl Effects for GitEffects<'_> {
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
         let service = self.service(change)?;
         service.write(change).map_err(|e| ExecError::Service(e.0))
+    }
+
+    fn describe_setting(&mut self, change: &SettingChange) -> Option<String> {
+        self.service(change).ok()?.describe(change)
     }
 
     fn pages_fields(

@@ -268,10 +268,16 @@ fn check_await(a: &Await, fx: &mut dyn Effects) -> Result<Readiness, ExecError> 
             crate::git::short(t),
             short(&a.commit)
         ))),
-        _ => Ok(Readiness::Waiting(format!(
-            "`{}/{}` does not have the CI rewrite yet: {}; then run `rebranch apply` again",
-            a.remote, a.branch, a.hint
-        ))),
+        _ => {
+            let what = match a.review.as_ref().and_then(|r| fx.describe_setting(r)) {
+                Some(page) => format!("merge {page} into `{}`", a.branch),
+                None => a.hint.clone(),
+            };
+            Ok(Readiness::Waiting(format!(
+                "`{}/{}` does not have the CI rewrite yet: {what}; then run `rebranch apply` again",
+                a.remote, a.branch
+            )))
+        }
     }
 }
 

@@ -103,6 +103,9 @@ impl Effects for Faulty<'_> {
         self.change("setting")?;
         self.inner.set_setting(change)
     }
+    fn describe_setting(&mut self, change: &SettingChange) -> Option<String> {
+        self.inner.describe_setting(change)
+    }
     fn pages_fields(
         &mut self,
         project: &str,

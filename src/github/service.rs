@@ -232,6 +232,15 @@ impl<T: Transport> Service for GitHubService<T> {
         Ok(())
     }
 
+    fn describe(&mut self, change: &SettingChange) -> Option<String> {
+        let pull = match parse(&change.key).ok()? {
+            Key::PullFrom(head) => self.gh.open_pulls(None, Some(head)).ok()?.into_iter().next()?,
+            Key::PullBase(n) => self.gh.pull(n).ok()?,
+            _ => return None,
+        };
+        Some(format!("pull request #{} ({})", pull.number, pull.html_url))
+    }
+
     fn round_trips(&self) -> usize {
         self.gh.requests_sent()
     }

@@ -89,7 +89,7 @@ pub struct CiCommit {
 /// Waits until `branch` has the CI rewrite, merged through a review by people: done when
 /// the branch is at `commit`, or has every rewritten file's new content on top of other
 /// work (a squash or merge commit), in which case the rest of the plan is planned again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Await {
     pub remote: String,
     pub branch: String,
@@ -98,6 +98,9 @@ pub struct Await {
     pub files: Vec<(String, String)>,
     /// What to do, e.g. "merge the pull request from `rebranch/ci-main` (URL)".
     pub hint: String,
+    /// The setting that opened the review, so the wait can name it as it is now (its page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Box<SettingChange>>,
 }
 
 /// Author and committer of the rewrite commit.

@@ -280,6 +280,7 @@ impl Builder<'_> {
                 commit: commit.commit.clone(),
                 files: commit.files.iter().map(|f| (f.path.clone(), f.new_blob.clone())).collect(),
                 hint: review.hint.clone(),
+                review: Some(Box::new(review.open.clone())),
             };
             self.push(Phase::CiRewrite, Action::CiCommit(Box::new(commit)));
             self.push(Phase::CiRewrite, Action::Setting(Box::new(review.open)));

@@ -292,11 +292,9 @@ fn a_main_that_requires_pull_requests_gets_the_rewrite_through_one_and_apply_goe
 
     let waiting = h.run(&["apply", "--yes"], Some(ADMIN), &[]);
     assert_eq!(waiting.code, 6, "{}", waiting.all());
-    assert!(
-        waiting.stderr.contains("merge the pull request from `rebranch/ci-main`"),
-        "{}",
-        waiting.stderr
-    );
+    // The pull request itself is named, with its page.
+    let page = format!("merge pull request #2 ({}/{OWNER}/{NAME}/pull/2)", h.gh.base_url());
+    assert!(waiting.stderr.contains(&page), "{}", waiting.stderr);
     let heads = ls_remote(&h.s.origin);
     assert_eq!(heads["main"], main_before, "main only through the pull request");
     assert!(heads.contains_key("rebranch/ci-main") && heads.contains_key("charts"));
