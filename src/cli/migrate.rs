@@ -515,8 +515,20 @@ mod tests {
     }
 
     fn migrate(sample: &crate::demo::Sample, script: &Script) -> Result<u8, CliError> {
+        migrate_with(sample, script, &[], BTreeMap::new())
+    }
+
+    fn migrate_with(
+        sample: &crate::demo::Sample,
+        script: &Script,
+        sets: &[&str],
+        env: BTreeMap<String, String>,
+    ) -> Result<u8, CliError> {
         let mut args = vec!["rebranch".to_string(), "--repo".to_string()];
         args.push(sample.clone.display().to_string());
+        for s in sets {
+            args.extend(["--set".to_string(), s.to_string()]);
+        }
         for r in crate::demo::SAMPLE_RESOLUTIONS {
             args.extend(["--resolve".to_string(), r.to_string()]);
         }
@@ -528,7 +540,7 @@ mod tests {
             ui: Ui::new(true, 0),
             prompt: script,
             format: cli.global.format,
-            env: BTreeMap::new(),
+            env,
         };
         cmd_migrate(&ctx, m)
     }
@@ -555,6 +567,33 @@ mod tests {
         assert!(asked[0].contains("Cloudflare Pages"), "{asked:?}");
         assert!(asked[1].starts_with("Apply these"), "{asked:?}");
         assert_eq!(heads(&sample), ["integration", "main", "release"]);
+    }
+
+    #[test]
+    fn on_github_the_pull_request_and_the_review_gate_follow() {
+        use rebranch_standin::github::{GhAccess, GhRepo, GitHubStandIn};
+        let dir = tempfile::tempdir().unwrap();
+        let sample = crate::demo::create(dir.path()).unwrap();
+        let gh = GitHubStandIn::start(
+            vec![GhRepo::new("acme", "charts", &sample.origin)],
+            vec![("ghp_MIGRATE_SENTINEL".to_string(), GhAccess::Admin)],
+        )
+        .unwrap();
+        let origin = git2::Repository::open_bare(&sample.origin).unwrap();
+        let tip = origin.revparse_single("charts").unwrap().peel_to_commit().unwrap();
+        origin.branch("cr/x", &tip, false).unwrap();
+        gh.add_pull("acme", "charts", "cr/x", "charts", "Release x");
+        let env = BTreeMap::from([
+            ("GITHUB_API_URL".to_string(), gh.base_url()),
+            ("GH_TOKEN".to_string(), "ghp_MIGRATE_SENTINEL".to_string()),
+            ("REBRANCH_GITHUB_MUTATION_GAP_MS".to_string(), "0".to_string()),
+        ]);
+        let script = Script::new(vec![Answer::Pick(1), Answer::Yes(true)]);
+        let sets = ["github.repository=acme/charts"];
+        assert_eq!(migrate_with(&sample, &script, &sets, env).unwrap(), 0);
+        assert_eq!(gh.pull_json("acme", "charts", 1)["base"]["ref"], "release");
+        let gates = gh.rulesets_json("acme", "charts");
+        assert!(gates.iter().any(|r| r["name"] == "rebranch: review gate on integration"));
     }
 
     #[test]
