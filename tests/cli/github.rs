@@ -144,8 +144,30 @@ fn a_github_repository_migrates_with_nothing_served_going_down_and_rolls_back() 
     }
 
     h.gh.clear_requests();
-    h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
-    let recorded = h.gh.requests();
+    // Someone reads the Helm index all through the apply: it is never missing.
+    let (stop, reads) = (std::sync::atomic::AtomicBool::new(false), std::sync::Mutex::new(0));
+    let gh = &h.gh;
+    let missing = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let mut missing = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if gh.site_file(OWNER, NAME, "index.yaml").as_deref() != Some(index.as_slice()) {
+                    missing += 1;
+                }
+                *reads.lock().unwrap() += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            missing
+        });
+        h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        watcher.join().unwrap()
+    });
+    let reads = *reads.lock().unwrap();
+    assert!(reads > 10, "the site was read {reads} times during the apply");
+    assert_eq!(missing, 0, "the index was missing or different {missing} of {reads} times");
+    let recorded: Vec<_> =
+        h.gh.requests().into_iter().filter(|r| !r.path.starts_with("/__pages/")).collect();
     let changes = recorded.iter().filter(|r| r.method != "GET").count();
     eprintln!(
         "GitHub round trips: plan {plan_trips}, apply {} ({changes} changes)",
