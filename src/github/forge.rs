@@ -84,6 +84,12 @@ fn known<T>(r: Result<T, ApiError>) -> Known<T> {
 pub fn read<T: Transport>(gh: &GitHub<T>, w: &Wants) -> Seen {
     let mut seen = Seen { repository: gh.repository_name().to_string(), ..Seen::default() };
     seen.repo = Some(known(gh.repository()));
+    if matches!(seen.repo, Some(Err(_))) {
+        // Unreachable or unreadable: the rest would fail the same way (each after its own
+        // retries), and nothing is planned on GitHub without the repository.
+        seen.round_trips = gh.requests_sent();
+        return seen;
+    }
     for (old, new) in &w.renames {
         let lookup = known(gh.branch(old));
         let protected = matches!(lookup, Ok(BranchLookup::Found { protected: true, .. }));
