@@ -85,7 +85,7 @@ pub struct GitHub<T: Transport> {
     sleeper: Arc<dyn Sleeper>,
     sent: AtomicUsize,
     pace: Option<Pace>,
-    budget: std::sync::Mutex<Budget>,
+    budget: Arc<std::sync::Mutex<Budget>>,
 }
 
 impl<T: Transport> std::fmt::Debug for GitHub<T> {
@@ -115,7 +115,7 @@ impl<T: Transport> GitHub<T> {
             sleeper: Arc::new(ThreadSleeper),
             sent: AtomicUsize::new(0),
             pace: None,
-            budget: std::sync::Mutex::new(Budget::default()),
+            budget: Arc::default(),
         }
     }
 
@@ -123,6 +123,29 @@ impl<T: Transport> GitHub<T> {
     pub fn with_pace(mut self, pace: Pace) -> Self {
         self.pace = Some(pace);
         self
+    }
+
+    /// Paces requests with the budget every client of this process shares for the same API
+    /// and token: the repositories a batch runs at once together keep the gap between
+    /// changes and the reserve, not each on its own.
+    pub fn with_shared_pace(mut self, pace: Pace) -> Self {
+        type Budgets = std::sync::Mutex<Vec<(String, Arc<std::sync::Mutex<Budget>>)>>;
+        static SHARED: std::sync::OnceLock<Budgets> = std::sync::OnceLock::new();
+        // The token's own digest keys it, so two tokens keep two budgets and none is stored.
+        let token = self.config.token.as_ref().map(|t| t.expose()).unwrap_or_default();
+        let key = format!("{} {:x}", self.config.api_base, fnv(token.as_bytes()));
+        let mut all =
+            SHARED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        self.budget = match all.iter().find(|(k, _)| *k == key) {
+            Some((_, b)) => Arc::clone(b),
+            None => {
+                let b = Arc::<std::sync::Mutex<Budget>>::default();
+                all.push((key, Arc::clone(&b)));
+                b
+            }
+        };
+        drop(all);
+        self.with_pace(pace)
     }
 
     /// Replaces the retry policy.
@@ -750,6 +773,13 @@ fn next_backoff(backoff: &mut Duration, max: Duration) -> Duration {
 }
 
 /// `METHOD /path` for messages.
+/// FNV-1a, 64 bits: a key for a token that is not the token.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 fn request(method: Method, path: &str) -> String {
     format!("{method} {path}")
 }

@@ -33,7 +33,7 @@ pub fn client(
     let Some(config) = Config::from_env(Some(remote_url), repository, env)? else {
         return Ok(None);
     };
-    Ok(Some(GitHub::new(transport(env)?, config).with_pace(pace(env))))
+    Ok(Some(GitHub::new(transport(env)?, config).with_shared_pace(pace(env))))
 }
 
 /// What the plan asks of GitHub, given what the remote holds.
@@ -140,7 +140,7 @@ pub fn service(
     if let Some(ms) = env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
         wait.interval = Duration::from_millis(ms);
     }
-    let gh = GitHub::new(transport(env)?, config).with_pace(pace(env));
+    let gh = GitHub::new(transport(env)?, config).with_shared_pace(pace(env));
     Ok(Some(GitHubService::new(gh, wait)))
 }
 

@@ -931,3 +931,31 @@ fn a_small_budget_keeps_only_a_tenth_in_reserve() {
     gh.pull(1).expect("10 left of 60 is above the reserve of 6");
     assert!(waits.all().is_empty());
 }
+
+#[test]
+fn clients_of_one_process_share_the_pace_of_one_token() {
+    let soon = (crate::time::now_secs() + 20).to_string();
+    let pull = json!({"number": 1, "title": "t", "html_url": "u", "state": "open", "base": {"ref": "b"}, "head": {"ref": "h", "repo": null}});
+    let low = [("x-ratelimit-remaining", "3"), ("x-ratelimit-reset", soon.as_str())];
+    let a_script = Script::new(vec![with_headers(200, &low, pull.clone())]);
+    let b_script = Script::new(vec![ok(200, pull.clone())]);
+    let c_script = Script::new(vec![ok(200, pull)]);
+    let shared = |script, token: &str| {
+        let waits = Arc::new(Waits::default());
+        let config = Config { api_base: "https://shared.example".into(), ..config(Some(token)) };
+        let gh = GitHub::new(script, config)
+            .with_sleeper(waits.clone())
+            .with_shared_pace(Pace { mutation_gap: Duration::ZERO, reserve: 10 });
+        (gh, waits)
+    };
+    let (a, _) = shared(&a_script, TOKEN);
+    let (b, b_waits) = shared(&b_script, TOKEN);
+    a.pull(1).unwrap();
+    // B learnt nothing itself, yet waits for the reset A saw.
+    b.pull(1).unwrap();
+    assert_eq!(b_waits.all().len(), 1, "{:?}", b_waits.all());
+    // Another token keeps its own budget.
+    let (c, c_waits) = shared(&c_script, "ghp_anotherTOKEN");
+    c.pull(1).unwrap();
+    assert!(c_waits.all().is_empty());
+}
