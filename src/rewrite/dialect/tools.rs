@@ -5,7 +5,7 @@
 use crate::rewrite::Verdict;
 use crate::rewrite::edits::Insertion;
 use crate::rewrite::rules::{self, Analysis, Call, Env, Judgement, call};
-use crate::rewrite::syntax::shell::{Script, Word, split};
+use crate::rewrite::syntax::shell::{Script, Word, split_keeping};
 use crate::rewrite::words::Hit;
 
 /// Judges every hit of a shell script file.
@@ -24,7 +24,10 @@ pub(crate) fn judge(
     folded: bool,
     env: &Env,
 ) -> (Vec<Judgement>, Vec<Insertion>) {
-    let script = split(src, folded);
+    // Only `cr index` without `--pages-branch` needs every command, and only when gh-pages
+    // is renamed; otherwise the commands without a hit are not collected.
+    let keep = env.map.new_name("gh-pages").is_none().then_some((hits, base));
+    let script = split_keeping(src, folded, keep);
     let judgements =
         hits.iter().map(|h| judge_hit(src, &script, h.start - base, h.len, key, env)).collect();
     let insertions = implicit_pages_branch(&script, base, env);
@@ -546,6 +549,7 @@ fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Inserti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rewrite::syntax::shell::split;
 
     #[test]
     fn command_context_cuts_long_commands() {
