@@ -107,14 +107,14 @@ fn same_event(a: &Event, b: &Event, map: &BranchMap, insertions: &[String]) -> b
 
 /// Equal up to renamed branches and, inside shell values, appended options.
 fn same_value(a: &str, b: &str, map: &BranchMap, insertions: &[String]) -> bool {
-    if a == b || words::normalize(a, map) == words::normalize(b, map) {
+    if a == b || words::same_normalized(a, b, map) {
         return true;
     }
     let mut stripped = b.to_string();
     for ins in insertions.iter().filter(|i| i.starts_with(' ')) {
         stripped = stripped.replacen(ins.as_str(), "", 1);
     }
-    words::normalize(a, map) == words::normalize(&stripped, map)
+    words::same_normalized(a, &stripped, map)
 }
 
 fn parse_error(message: String, m: Marker) -> AnalyseError {
