@@ -477,6 +477,7 @@ fn build_occurrences(
             let mut verdict = j.verdict;
             let mut reason = j.reason;
             if verdict == Verdict::Review
+                && !resolutions.is_empty()
                 && let Some(&resolved) = resolutions
                     .get(&(path.to_string(), line, column))
                     .or_else(|| resolutions.get(&(path.to_string(), line, 0)))

@@ -44,8 +44,19 @@ pub(crate) fn find_hits(text: &str, map: &BranchMap) -> Vec<Hit> {
 /// Byte offsets of whole-word occurrences of `word` in `text`.
 pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
     let mut out = Vec::new();
+    each_word(text, word, |start| out.push(start));
+    out
+}
+
+/// Texts up to this length are searched byte by byte: a substring searcher costs more to
+/// set up than such a text takes to scan.
+const SHORT: usize = 128;
+
+/// Calls `found` with the byte offset of each whole-word occurrence of `word` in `text`,
+/// in order.
+pub(crate) fn each_word(text: &str, word: &str, mut found: impl FnMut(usize)) {
     if word.is_empty() {
-        return out;
+        return;
     }
     // One searcher per run of matches; a match that is not a whole word restarts the
     // search one character later, since a whole word may overlap it. Two occurrences can
@@ -59,18 +70,142 @@ pub(crate) fn find_word(text: &str, word: &str) -> Vec<usize> {
             || text[..start].ends_with(":-");
         before_ok && !text[end..].chars().next().is_some_and(is_word_char)
     };
+    if text.len() <= SHORT {
+        // The same matches as the searcher's: the word's first byte starts a character, so
+        // a byte match is at a character boundary, and after a match the scan goes on
+        // where the searcher would (its end, or one character later).
+        let (t, w) = (text.as_bytes(), word.as_bytes());
+        let mut i = 0;
+        while i + w.len() <= t.len() {
+            if t[i] != w[0] || t[i..i + w.len()] != *w {
+                i += 1;
+            } else if whole(i) {
+                found(i);
+                i += w.len();
+            } else {
+                i += if overlaps { 1 } else { w.len() };
+            }
+        }
+        return;
+    }
     let mut from = 0;
     'search: loop {
         for (pos, _) in text[from..].match_indices(word) {
             let start = from + pos;
             if whole(start) {
-                out.push(start);
+                found(start);
             } else if overlaps {
                 from = start + text[start..].chars().next().map_or(1, char::len_utf8);
                 continue 'search;
             }
         }
-        return out;
+        return;
+    }
+}
+
+/// Tells whether `normalize(a, map) == normalize(b, map)`, without building either.
+pub(crate) fn same_normalized(a: &str, b: &str, map: &BranchMap) -> bool {
+    let (Some(pa), Some(pb)) = (Placeholders::of(a, map), Placeholders::of(b, map)) else {
+        return normalize(a, map) == normalize(b, map);
+    };
+    let mut a = Pieces::new(a, pa.spans());
+    let mut b = Pieces::new(b, pb.spans());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            let Some(p) = a.next() else { break };
+            x = p;
+        }
+        while y.is_empty() {
+            let Some(p) = b.next() else { break };
+            y = p;
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.is_empty() && y.is_empty();
+        }
+        let n = x.len().min(y.len());
+        if x[..n] != y[..n] {
+            return false;
+        }
+        (x, y) = (&x[n..], &y[n..]);
+    }
+}
+
+/// The spans [`normalize`] replaces, found the same way, held without allocating; `None`
+/// when the map or the spans are too many for that.
+struct Placeholders {
+    n: usize,
+    spans: [(usize, usize); 32],
+}
+
+impl Placeholders {
+    fn of(value: &str, map: &BranchMap) -> Option<Self> {
+        let mut names = [""; 8];
+        if map.pairs().len() * 2 > names.len() {
+            return None;
+        }
+        for (i, (o, n)) in map.pairs().iter().enumerate() {
+            (names[2 * i], names[2 * i + 1]) = (o.as_str(), n.as_str());
+        }
+        let names = &mut names[..map.pairs().len() * 2];
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let mut out = Self { n: 0, spans: [(0, 0); 32] };
+        let mut full = false;
+        for name in names.iter() {
+            each_word(value, name, |start| {
+                let end = start + name.len();
+                if out.spans().iter().all(|&(s, e)| end <= s || start >= e) {
+                    if out.n == out.spans.len() {
+                        full = true;
+                    } else {
+                        out.spans[out.n] = (start, end);
+                        out.n += 1;
+                    }
+                }
+            });
+        }
+        out.spans[..out.n].sort_unstable();
+        (!full).then_some(out)
+    }
+
+    fn spans(&self) -> &[(usize, usize)] {
+        &self.spans[..self.n]
+    }
+}
+
+/// The pieces of a normalised value: the text between the spans, each span a NUL byte.
+struct Pieces<'v> {
+    value: &'v [u8],
+    spans: &'v [(usize, usize)],
+    at: usize,
+    nul: bool,
+    done: bool,
+}
+
+impl<'v> Pieces<'v> {
+    fn new(value: &'v str, spans: &'v [(usize, usize)]) -> Self {
+        Self { value: value.as_bytes(), spans, at: 0, nul: false, done: false }
+    }
+}
+
+impl<'v> Iterator for Pieces<'v> {
+    type Item = &'v [u8];
+
+    fn next(&mut self) -> Option<&'v [u8]> {
+        if self.nul {
+            self.nul = false;
+            return Some(b"\0");
+        }
+        if let Some((&(s, e), rest)) = self.spans.split_first() {
+            let piece = &self.value[self.at..s];
+            (self.at, self.spans, self.nul) = (e, rest, true);
+            return Some(piece);
+        }
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        Some(&self.value[self.at..])
     }
 }
 
@@ -82,12 +217,12 @@ pub(crate) fn normalize(value: &str, map: &BranchMap) -> String {
     names.sort_by_key(|n| std::cmp::Reverse(n.len()));
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for name in names {
-        for start in find_word(value, name) {
+        each_word(value, name, |start| {
             let end = start + name.len();
             if spans.iter().all(|&(s, e)| end <= s || start >= e) {
                 spans.push((start, end));
             }
-        }
+        });
     }
     spans.sort_unstable();
     let mut out = String::with_capacity(value.len());
@@ -218,9 +353,61 @@ mod tests {
             "ccharts c charts charts/charts:charts charts_ (charts) ccc",
             "gh-pages gh-pagesgh-pages gh-gh-pages gh-pages/gh-pages",
         ];
-        for text in texts {
-            for word in ["charts", "gh-pages", "c", "ü"] {
-                assert_eq!(find_word(text, word), naive(text, word), "{word} in {text:?}");
+        // Short texts are scanned byte by byte, long ones with the searcher.
+        for text in texts.iter().flat_map(|t| [t.to_string(), t.repeat(3)]) {
+            for word in ["charts", "gh-pages", "c", "ü", "a.a", "aa"] {
+                assert_eq!(find_word(&text, word), naive(&text, word), "{word} in {text:?}");
+            }
+        }
+        for text in ["xa.a.a", "aaa aa", "a.a.a.a a.a"] {
+            for word in ["a.a", "aa"] {
+                assert_eq!(
+                    find_word(text, word),
+                    find_word(&format!("{text}{}", " ".repeat(200)), word)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn same_normalized_is_normalize_compared() {
+        let maps = [
+            map(),
+            BranchMap::new(vec![
+                ("charts".into(), "release".into()),
+                ("gh-pages".into(), "charts-pages".into()),
+                ("charts/dev".into(), "dev".into()),
+            ])
+            .expect("valid"),
+        ];
+        let values = [
+            "",
+            "charts",
+            "release",
+            "a charts b",
+            "a release b",
+            "a main b",
+            "x\0 charts",
+            "x\0 release",
+            "x charts\0",
+            "charts/dev gh-pages charts-pages dev",
+            "release/dev charts-pages release-pages dev",
+            "dev dev charts/dev",
+        ];
+        // Long values: searched with the searcher; with more spans than are held without
+        // allocating, and with fewer.
+        let long: Vec<String> = values
+            .iter()
+            .flat_map(|v| {
+                [format!("{v} {}", "charts ".repeat(40)), format!("{v} {}", "xy ".repeat(60))]
+            })
+            .collect();
+        for m in &maps {
+            for a in values.iter().copied().chain(long.iter().map(String::as_str)) {
+                for b in values.iter().copied().chain(long.iter().map(String::as_str)) {
+                    let expected = normalize(a, m) == normalize(b, m);
+                    assert_eq!(same_normalized(a, b, m), expected, "{a:?} vs {b:?}");
+                }
             }
         }
     }

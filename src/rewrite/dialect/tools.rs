@@ -5,7 +5,7 @@
 use crate::rewrite::Verdict;
 use crate::rewrite::edits::Insertion;
 use crate::rewrite::rules::{self, Analysis, Call, Env, Judgement, call};
-use crate::rewrite::syntax::shell::{Script, Word, split};
+use crate::rewrite::syntax::shell::{Script, Word, split_keeping};
 use crate::rewrite::words::Hit;
 
 /// Judges every hit of a shell script file.
@@ -24,14 +24,30 @@ pub(crate) fn judge(
     folded: bool,
     env: &Env,
 ) -> (Vec<Judgement>, Vec<Insertion>) {
-    let script = split(src, folded);
-    let judgements =
-        hits.iter().map(|h| judge_hit(src, &script, h.start - base, h.len, key, env)).collect();
+    // Only `cr index` without `--pages-branch` needs every command, and only when gh-pages
+    // is renamed; otherwise the commands without a hit are not collected.
+    let keep = env.map.new_name("gh-pages").is_none().then_some((hits, base));
+    let script = split_keeping(src, folded, keep);
+    // The context of a command holding several hits is made once.
+    let mut context = None;
+    let judgements = hits
+        .iter()
+        .map(|h| judge_hit(src, &script, h.start - base, h.len, key, env, &mut context))
+        .collect();
     let insertions = implicit_pages_branch(&script, base, env);
     (judgements, insertions)
 }
 
-fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: &Env) -> Judgement {
+/// `context` keeps the last command's index and context, for the next hit in it.
+fn judge_hit(
+    src: &str,
+    script: &Script,
+    at: usize,
+    len: usize,
+    key: &str,
+    env: &Env,
+    context: &mut Option<(usize, String)>,
+) -> Judgement {
     if let Some(&(s, e)) = script.comments.iter().find(|(s, e)| *s <= at && at < *e) {
         let context = format!("{key}: comment");
         return Judgement::new(rules::prose_call(&src[s..e], at - s, len), context);
@@ -42,10 +58,17 @@ fn judge_hit(src: &str, script: &Script, at: usize, len: usize, key: &str, env: 
         let context = format!("{key}: here-document");
         return Judgement::new(rules::prose_call(&src[ls..le], at - ls, len), context);
     }
-    for cmd in &script.commands {
+    for (ci, cmd) in script.commands.iter().enumerate() {
         for (wi, w) in cmd.iter().enumerate() {
             if let Some(ti) = w.text_index(at) {
-                let context = command_context(key, src, cmd);
+                let context = match context {
+                    Some((c, text)) if *c == ci => text.clone(),
+                    _ => {
+                        let text = command_context(key, src, cmd);
+                        *context = Some((ci, text.clone()));
+                        text
+                    }
+                };
                 let contiguous = w.source_of(ti + len - 1) == Some(at + len - 1);
                 let c = if contiguous {
                     word_call(src, cmd, wi, ti, len, env)
@@ -69,12 +92,35 @@ fn command_context(key: &str, src: &str, cmd: &[Word]) -> String {
         return out;
     };
     let from = out.len();
-    let words = src[first.start..last.end].split_whitespace().filter(|w| *w != "\\");
-    for (n, w) in words.enumerate() {
-        if n > 0 {
-            out.push(' ');
+    let raw = &src[first.start..last.end];
+    let mut push = |w: &str| {
+        if w != "\\" {
+            if out.len() > from {
+                out.push(' ');
+            }
+            out.push_str(w);
         }
-        out.push_str(w);
+    };
+    if raw.is_ascii() {
+        // `split_whitespace` without decoding characters: in ASCII text its blanks are
+        // these bytes.
+        let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            while i < bytes.len() && blank(bytes[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < bytes.len() && !blank(bytes[i]) {
+                i += 1;
+            }
+            if start < i {
+                push(&raw[start..i]);
+            }
+        }
+    } else {
+        raw.split_whitespace().for_each(push);
     }
     let command = &out[from..];
     let long = if command.is_ascii() {
@@ -546,6 +592,7 @@ fn implicit_pages_branch(script: &Script, base: usize, env: &Env) -> Vec<Inserti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rewrite::syntax::shell::split;
 
     #[test]
     fn command_context_cuts_long_commands() {
@@ -560,8 +607,12 @@ mod tests {
         };
         let long = "é".repeat(30) + " x \\\n  " + &"a".repeat(45);
         for n in [0, 1, 70, 76, 77, 78, 79, 80, 81, 82, 90, 200] {
-            for src in [format!("git  push {}", "b".repeat(n)), long.chars().take(n + 40).collect()]
-            {
+            let blanks = format!("git \\\n\tpush\x0b\x0corigin \\ {}\r\n", "b".repeat(n));
+            for src in [
+                format!("git  push {}", "b".repeat(n)),
+                long.chars().take(n + 40).collect(),
+                blanks,
+            ] {
                 let Some(src) = src.get(..).filter(|s| !s.trim().is_empty()) else { continue };
                 let script = split(src, false);
                 let cmd = &script.commands[0];

@@ -19,9 +19,9 @@ pub(crate) fn analyse(
     hits: &[Hit],
     env: &Env,
 ) -> Result<(Analysis, Events), AnalyseError> {
-    let events = marked_events(text)?;
+    let (events, next) = marked_events(text)?;
     let analysis = {
-        let tree = Tree::new(text, &events);
+        let tree = Tree::new(text, &events, next);
         let docs = tree.docs();
         // Without a renamed gh-pages nothing is added for implicit defaults, so only the
         // nodes holding a hit need a walk. A hit no scalar judged (a comment, an anchor)
@@ -84,6 +84,13 @@ impl<'a> Walker<'a> {
         self.hits.get(lo).is_some_and(|h| h.start < node.end_bound())
     }
 
+    /// Tells whether a hit starts inside the text of a key or its value (or between them).
+    fn hits_under_pair(&self, key: Node, value: Node) -> bool {
+        let start = key.start();
+        let lo = self.hits.partition_point(|h| h.start < start);
+        self.hits.get(lo).is_some_and(|h| h.start < value.end_bound())
+    }
+
     /// Walks a node; `path` holds the mapping keys above it (sequence levels are not
     /// recorded: rules look at keys only).
     fn walk<'e>(&mut self, node: Node<'_, 'e>, path: &mut Vec<&'e str>, owner: Owner) {
@@ -108,6 +115,10 @@ impl<'a> Walker<'a> {
                     self.foreign = foreign_repo(node, self.env);
                 }
                 for (k, v) in pairs {
+                    if self.partial && !self.hits_under_pair(k, v) {
+                        // Neither the key nor the value holds a hit.
+                        continue;
+                    }
                     if self.partial && !self.hits_under(k) {
                         // A key without a hit: nothing to judge in it.
                     } else if let Kind::Scalar { value, content, literal } = k.kind() {

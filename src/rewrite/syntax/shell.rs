@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::rewrite::BranchMap;
-use crate::rewrite::words;
+use crate::rewrite::words::{self, Hit};
 
 /// A shell word: its raw span in the source, its unquoted text, and where each byte of the
 /// text came from in the source, as runs that map linearly.
@@ -105,7 +105,7 @@ pub(crate) fn verify(
     for ins in insertions {
         stripped = stripped.replacen(ins.as_str(), "", 1);
     }
-    if words::normalize(original, map) == words::normalize(&stripped, map) {
+    if words::same_normalized(original, &stripped, map) {
         Ok(())
     } else {
         Err("the script changed beyond the renamed branches".to_string())
@@ -115,7 +115,21 @@ pub(crate) fn verify(
 /// Splits `src` into commands and words. Never fails: unterminated quotes end at the end.
 /// With `folded`, a single line break is a space (YAML folds it so), and only a blank
 /// line ends a command.
+#[cfg(test)]
 pub(crate) fn split(src: &str, folded: bool) -> Script<'_> {
+    split_keeping(src, folded, None)
+}
+
+/// Like [`split`]; with `hits` (sorted, at file offsets, `src` starting at file offset
+/// `base`), only the commands whose source (from their first word's start to their last
+/// word's end) holds the start of a hit are kept. Every word a hit's first byte came from
+/// is in a kept command, so looking a hit up gives the same word as in the whole split;
+/// the other commands are not collected.
+pub(crate) fn split_keeping<'a>(
+    src: &'a str,
+    folded: bool,
+    hits: Option<(&[Hit], usize)>,
+) -> Script<'a> {
     let mut sp = Splitter {
         src,
         i: 0,
@@ -125,6 +139,7 @@ pub(crate) fn split(src: &str, folded: bool) -> Script<'_> {
         folded,
         pending: Vec::new(),
         array: false,
+        keep: hits,
     };
     sp.run();
     sp.script
@@ -142,7 +157,7 @@ const SPECIAL: [bool; 256] = {
     table
 };
 
-struct Splitter<'a> {
+struct Splitter<'a, 'k> {
     src: &'a str,
     i: usize,
     script: Script<'a>,
@@ -153,9 +168,11 @@ struct Splitter<'a> {
     pending: Vec<(String, bool)>,
     /// Inside the parentheses of an array assignment.
     array: bool,
+    /// When given, only the commands holding the start of one of these hits are kept.
+    keep: Option<(&'k [Hit], usize)>,
 }
 
-impl Splitter<'_> {
+impl Splitter<'_, '_> {
     fn run(&mut self) {
         let bytes = self.src.as_bytes();
         while self.i < bytes.len() {
@@ -346,8 +363,18 @@ impl Splitter<'_> {
     }
 
     fn next_command(&mut self) {
-        if !self.cmd.is_empty() {
+        let (Some(first), Some(last)) = (self.cmd.first(), self.cmd.last()) else {
+            return;
+        };
+        let wanted = self.keep.is_none_or(|(hits, base)| {
+            let i = hits.partition_point(|h| h.start < base + first.start);
+            hits.get(i).is_some_and(|h| h.start < base + last.end)
+        });
+        if wanted {
             self.script.commands.push(std::mem::take(&mut self.cmd));
+        } else {
+            // Cleared, not taken: the next command reuses the vector.
+            self.cmd.clear();
         }
     }
 }
@@ -363,5 +390,20 @@ mod tests {
         assert_eq!(s.commands[0][3].text, "HEAD:charts");
         assert_eq!(s.commands[1].len(), 3);
         assert_eq!(s.comments.len(), 1);
+    }
+
+    #[test]
+    fn keeps_only_the_commands_holding_a_hit() {
+        let src =
+            "cd x && git push origin 'HEAD:'charts\n; echo \"a b\" | tr charts y # charts\nls";
+        let all = split(src, false);
+        let at = |needle: &str, n: usize| src.match_indices(needle).nth(n).map(|(i, _)| i);
+        let hits: Vec<Hit> = [at("charts", 0), at("charts", 1), at("charts", 2)]
+            .into_iter()
+            .map(|s| Hit { start: 10 + s.expect("in src"), name: 0, len: 6 })
+            .collect();
+        let kept = split_keeping(src, false, Some((&hits, 10)));
+        assert_eq!(kept.commands, vec![all.commands[1].clone(), all.commands[3].clone()]);
+        assert_eq!((kept.comments, kept.heredocs), (all.comments, all.heredocs));
     }
 }

@@ -63,9 +63,9 @@ pub(crate) fn verify(
     let mut i = 0;
     let mut unexpected = None;
     each_event(rewritten, |ev, _| {
-        if i < before.len() && same_event(&before[i].0, &ev, map, insertions) {
+        if i < before.len() && same_event(&before[i].0, ev, map, insertions) {
             i += 1;
-        } else if insertions.is_empty() || !insertable(&ev, map, insertions) {
+        } else if insertions.is_empty() || !insertable(ev, map, insertions) {
             unexpected = Some(format!("unexpected change near {ev:?}"));
             return false;
         }
@@ -107,14 +107,14 @@ fn same_event(a: &Event, b: &Event, map: &BranchMap, insertions: &[String]) -> b
 
 /// Equal up to renamed branches and, inside shell values, appended options.
 fn same_value(a: &str, b: &str, map: &BranchMap, insertions: &[String]) -> bool {
-    if a == b || words::normalize(a, map) == words::normalize(b, map) {
+    if a == b || words::same_normalized(a, b, map) {
         return true;
     }
     let mut stripped = b.to_string();
     for ins in insertions.iter().filter(|i| i.starts_with(' ')) {
         stripped = stripped.replacen(ins.as_str(), "", 1);
     }
-    words::normalize(a, map) == words::normalize(&stripped, map)
+    words::same_normalized(a, &stripped, map)
 }
 
 fn parse_error(message: String, m: Marker) -> AnalyseError {
@@ -125,36 +125,66 @@ fn parse_error(message: String, m: Marker) -> AnalyseError {
 /// refusing nesting deeper than [`MAX_DEPTH`].
 pub(crate) fn each_event(
     text: &str,
-    mut each: impl FnMut(Event, Marker) -> bool,
+    mut each: impl FnMut(&Event, Marker) -> bool,
 ) -> Result<(), AnalyseError> {
     let mut parser = Parser::new_from_str(text);
     let mut depth = 0usize;
     loop {
         let (ev, mark) =
             parser.next_token().map_err(|e| parse_error(e.info().to_string(), *e.marker()))?;
-        match ev {
-            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        if depth > MAX_DEPTH {
-            return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
-        }
-        let end = matches!(ev, Event::StreamEnd);
-        if !each(ev, mark) || end {
+        nest(&ev, mark, &mut depth)?;
+        if !each(&ev, mark) || matches!(ev, Event::StreamEnd) {
             return Ok(());
         }
     }
 }
 
-/// All events of a text, with markers.
-pub(crate) fn marked_events(text: &str) -> Result<Events, AnalyseError> {
+/// Counts the nesting an event opens or closes, refusing more than [`MAX_DEPTH`] levels.
+fn nest(ev: &Event, mark: Marker, depth: &mut usize) -> Result<(), AnalyseError> {
+    match ev {
+        Event::SequenceStart(..) | Event::MappingStart(..) => *depth += 1,
+        Event::SequenceEnd | Event::MappingEnd => *depth = depth.saturating_sub(1),
+        _ => {}
+    }
+    if *depth > MAX_DEPTH {
+        return Err(parse_error(format!("nesting deeper than {MAX_DEPTH} levels"), mark));
+    }
+    Ok(())
+}
+
+/// All events of a text, with markers, and for each event the index of the event after
+/// the node it starts (what [`Tree`] walks by). Each event is moved once, from the parser
+/// into the vector, and looked at there.
+pub(crate) fn marked_events(text: &str) -> Result<(Events, Vec<usize>), AnalyseError> {
     let mut out = SPARE_EVENTS.with_borrow_mut(std::mem::take);
-    each_event(text, |ev, mark| {
-        out.push((ev, mark));
-        true
-    })?;
-    Ok(out)
+    let mut next = Vec::with_capacity(out.capacity());
+    let mut open = Vec::new();
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok(pair) => out.push(pair),
+            Err(e) => return Err(parse_error(e.info().to_string(), *e.marker())),
+        }
+        let i = out.len() - 1;
+        next.push(i + 1);
+        let (ev, mark) = &out[i];
+        match ev {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                open.push(i);
+                if open.len() > MAX_DEPTH {
+                    let message = format!("nesting deeper than {MAX_DEPTH} levels");
+                    return Err(parse_error(message, *mark));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(start) = open.pop() {
+                    next[start] = i + 1;
+                }
+            }
+            Event::StreamEnd => return Ok((out, next)),
+            _ => {}
+        }
+    }
 }
 
 thread_local! {
@@ -188,22 +218,10 @@ pub(crate) struct Tree<'e> {
 }
 
 impl<'e> Tree<'e> {
-    pub(crate) fn new(text: &'e str, events: &'e [(Event, Marker)]) -> Self {
+    /// The tree over `events`, with `next` as [`marked_events`] returned it.
+    pub(crate) fn new(text: &'e str, events: &'e [(Event, Marker)], next: Vec<usize>) -> Self {
         let bytes = ByteOffsets::new(text);
         let ascii = matches!(bytes, ByteOffsets::Ascii(_));
-        let mut next: Vec<usize> = (1..=events.len()).collect();
-        let mut open = Vec::new();
-        for (i, (ev, _)) in events.iter().enumerate() {
-            match ev {
-                Event::SequenceStart(..) | Event::MappingStart(..) => open.push(i),
-                Event::SequenceEnd | Event::MappingEnd => {
-                    if let Some(start) = open.pop() {
-                        next[start] = i + 1;
-                    }
-                }
-                _ => {}
-            }
-        }
         Self { text, events, bytes, ascii, next }
     }
 
@@ -439,8 +457,8 @@ mod tests {
     fn scalar_spans() {
         let text =
             "a: 'x''charts'\nb: \"q\\\"charts\"\nc: |\n  one\n  charts\nd: plain\n  charts # c\n";
-        let events = marked_events(text).expect("parses");
-        let tree = Tree::new(text, &events);
+        let (events, next) = marked_events(text).expect("parses");
+        let tree = Tree::new(text, &events, next);
         let Kind::Map(pairs) = tree.docs()[0].kind() else { panic!("map") };
         let spans: Vec<&str> = pairs
             .filter_map(|(_, v)| match v.kind() {
