@@ -188,3 +188,56 @@ fn reason(status: u16) -> &'static str {
         _ => "Unknown",
     }
 }
+
+/// A loopback server: an accept loop on its own thread, one thread per connection, each
+/// handed to `serve`; it stops when dropped.
+pub struct Server {
+    addr: std::net::SocketAddr,
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves each connection `listener` accepts with `serve`.
+    pub fn start<S: Send + Sync + 'static>(
+        listener: std::net::TcpListener,
+        name: &str,
+        shared: std::sync::Arc<S>,
+        serve: fn(&S, &TcpStream),
+    ) -> std::io::Result<Server> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let addr = listener.local_addr()?;
+        let stopping = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stopping);
+        let conn = format!("{name}-conn");
+        let accept = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let shared = std::sync::Arc::clone(&shared);
+                let _ = std::thread::Builder::new()
+                    .name(conn.clone())
+                    .spawn(move || serve(&shared, &stream));
+            }
+        })?;
+        Ok(Server { addr, stopping, accept: Some(accept) })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the blocking accept so the loop sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, std::time::Duration::from_secs(1));
+        if let Some(handle) = self.accept.take() {
+            let _ = handle.join();
+        }
+    }
+}

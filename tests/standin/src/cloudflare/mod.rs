@@ -9,10 +9,8 @@
 
 mod api;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -163,9 +161,8 @@ pub struct RecordedRequest {
 
 /// The running stand-in; it stops when dropped.
 pub struct StandIn {
-    addr: SocketAddr,
+    server: http::Server,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
 }
 
 struct Shared {
@@ -173,7 +170,6 @@ struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     faults: Mutex<Vec<Fault>>,
     tokens: Vec<TokenRule>,
-    stopping: AtomicBool,
 }
 
 impl StandIn {
@@ -182,24 +178,19 @@ impl StandIn {
     /// `canonical_deployment` to roll back to.
     pub fn start(projects: Vec<StandInProject>, tokens: Vec<TokenRule>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(initial_state(projects)),
             requests: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
             tokens,
-            stopping: AtomicBool::new(false),
         });
-        let for_thread = Arc::clone(&shared);
-        let accept = std::thread::Builder::new()
-            .name("pages-standin".to_owned())
-            .spawn(move || accept_loop(&listener, &for_thread))?;
-        Ok(Self { addr, shared, accept: Some(accept) })
+        let server = http::Server::start(listener, "pages-standin", Arc::clone(&shared), serve)?;
+        Ok(Self { server, shared })
     }
 
     /// The base URL to give the client, e.g. `http://127.0.0.1:41234/client/v4`.
     pub fn base_url(&self) -> String {
-        format!("http://{}{}", self.addr, api::PREFIX)
+        format!("http://{}{}", self.server.addr(), api::PREFIX)
     }
 
     /// A snapshot of the server's state (secrets included, as stored).
@@ -233,20 +224,9 @@ impl StandIn {
     }
 }
 
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the loop sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
 impl std::fmt::Debug for StandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StandIn").field("addr", &self.addr).finish()
+        f.debug_struct("StandIn").field("addr", &self.server.addr()).finish()
     }
 }
 
@@ -265,19 +245,6 @@ fn initial_state(projects: Vec<StandInProject>) -> ApiState {
         state.seed_deployment(index, &branch, trigger);
     }
     state
-}
-
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let shared = Arc::clone(shared);
-        let _ = std::thread::Builder::new()
-            .name("pages-standin-conn".to_owned())
-            .spawn(move || serve(&shared, &stream));
-    }
 }
 
 fn serve(shared: &Shared, stream: &TcpStream) {

@@ -38,11 +38,9 @@ mod model;
 #[cfg(test)]
 mod tests;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -120,14 +118,12 @@ impl GhRecorded {
 
 /// The running stand-in; it stops when dropped.
 pub struct GitHubStandIn {
-    addr: SocketAddr,
+    server: http::Server,
     shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
 }
 
 struct Shared {
     state: Mutex<State>,
-    stopping: AtomicBool,
 }
 
 impl GitHubStandIn {
@@ -138,18 +134,14 @@ impl GitHubStandIn {
         let base = format!("http://{addr}");
         let state = State::new(base, repos, tokens);
         state.write_all_rules();
-        let shared =
-            Arc::new(Shared { state: Mutex::new(state), stopping: AtomicBool::new(false) });
-        let for_thread = Arc::clone(&shared);
-        let accept = std::thread::Builder::new()
-            .name("github-standin".to_owned())
-            .spawn(move || accept_loop(&listener, &for_thread))?;
-        Ok(Self { addr, shared, accept: Some(accept) })
+        let shared = Arc::new(Shared { state: Mutex::new(state) });
+        let server = http::Server::start(listener, "github-standin", Arc::clone(&shared), serve)?;
+        Ok(Self { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, to give the client as `GITHUB_API_URL`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Where a repository's Pages site is served: what its `html_url` points at.
@@ -279,33 +271,9 @@ impl GitHubStandIn {
     }
 }
 
-impl Drop for GitHubStandIn {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the loop sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
 impl std::fmt::Debug for GitHubStandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitHubStandIn").field("addr", &self.addr).finish()
-    }
-}
-
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    for stream in listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let shared = Arc::clone(shared);
-        let _ = std::thread::Builder::new()
-            .name("github-standin-conn".to_owned())
-            .spawn(move || serve(&shared, &stream));
+        f.debug_struct("GitHubStandIn").field("addr", &self.server.addr()).finish()
     }
 }
 
