@@ -193,10 +193,21 @@ fn a_github_repository_migrates_with_nothing_served_going_down_and_rolls_back() 
     assert_eq!(gate["rules"][0]["parameters"]["required_approving_review_count"], 1);
     assert_eq!(gate["conditions"]["ref_name"]["include"], json!(["refs/heads/integration"]));
 
-    // Again: nothing to do, on git or on GitHub.
+    // Again: nothing to do, on git or on GitHub; apply again changes nothing anywhere.
     let again = h.run(&["plan", "--detailed-exitcode"], Some(ADMIN), &[]);
     assert_eq!(again.code, 0, "{}", again.all());
     h.run(&["status"], Some(ADMIN), &[]).expect(0);
+    let refs = ls_remote(&h.s.origin);
+    h.gh.clear_requests();
+    h.run(&["apply", "--yes"], Some(ADMIN), &[]).expect(0);
+    assert_eq!(ls_remote(&h.s.origin), refs);
+    let writes: Vec<String> =
+        h.gh.requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+    assert!(writes.is_empty(), "a second apply wrote {writes:?}");
 
     h.run(&["rollback", "--yes"], Some(ADMIN), &[]).expect(0);
     assert_eq!(ls_remote(&h.s.origin), refs_before, "every branch as before");
