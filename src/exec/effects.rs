@@ -55,6 +55,9 @@ pub trait Effects {
     fn has_file(&self, commit: Oid, path: &str) -> bool;
     /// The bytes of the file at `path` in the commit's tree.
     fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>>;
+    /// The blob id of the file at `path` in the commit's tree (read from the tree, not
+    /// hashed from the content).
+    fn blob_at(&self, commit: Oid, path: &str) -> Option<Oid>;
     /// The body of an unauthenticated GET of a public URL (https, or http to loopback).
     fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError>;
     /// Writes the rewrite commit's objects; returns the commit id git gave it.
@@ -329,9 +332,14 @@ impl Effects for GitEffects<'_> {
     }
 
     fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
+        let blob = self.blob_at(commit, path)?;
+        Some(self.repo.find_blob(blob).ok()?.content().to_vec())
+    }
+
+    fn blob_at(&self, commit: Oid, path: &str) -> Option<Oid> {
         let tree = self.repo.find_commit(commit).ok()?.tree().ok()?;
         let entry = tree.get_path(std::path::Path::new(path)).ok()?;
-        Some(self.repo.find_blob(entry.id()).ok()?.content().to_vec())
+        (entry.kind() == Some(git2::ObjectType::Blob)).then(|| entry.id())
     }
 
     fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError> {
@@ -361,8 +369,12 @@ impl Effects for GitEffects<'_> {
         let mut tree = parent.tree().map_err(err)?.id();
         for f in &c.files {
             let blob = repo.blob(f.content.as_bytes()).map_err(err)?;
-            let parts: Vec<&str> = f.path.split('/').collect();
-            tree = replace_in_tree(repo, tree, &parts, blob).map_err(err)?;
+            // The file keeps its mode (an executable script stays executable).
+            let entry =
+                repo.find_tree(tree).and_then(|t| t.get_path(std::path::Path::new(&f.path)));
+            let mode = entry.map_err(err)?.filemode();
+            tree =
+                crate::git::tree::set_path(repo, tree, &f.path, Some((blob, mode))).map_err(err)?;
         }
         let tree = repo.find_tree(tree).map_err(err)?;
         let when = git2::Time::new(c.author.time, 0);
@@ -449,25 +461,6 @@ fn finish_half_checkout(
 }
 
 /// Returns the id of `tree` with the blob at `path` replaced (its mode kept).
-fn replace_in_tree(
-    repo: &Repository,
-    tree: Oid,
-    path: &[&str],
-    blob: Oid,
-) -> Result<Oid, git2::Error> {
-    let tree = repo.find_tree(tree)?;
-    let mut builder = repo.treebuilder(Some(&tree))?;
-    let (name, rest) = path.split_first().ok_or_else(|| git2::Error::from_str("empty path"))?;
-    let entry = tree.get_name(name).ok_or_else(|| git2::Error::from_str("path not in the tree"))?;
-    if rest.is_empty() {
-        builder.insert(name, blob, entry.filemode())?;
-    } else {
-        let sub = replace_in_tree(repo, entry.id(), rest, blob)?;
-        builder.insert(name, sub, entry.filemode())?;
-    }
-    builder.write()
-}
-
 /// When every tracked change in the index and the work tree is a file that differs between
 /// `from` and `to`, holding exactly its `from` or its `to` version (what an interrupted
 /// checkout from one to the other leaves), the paths that differ; otherwise `None` (someone's

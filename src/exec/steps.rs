@@ -248,20 +248,18 @@ fn check_served(
     )))
 }
 
+/// Whether `tip` has every rewritten file of the awaited review at its new blob.
+pub(crate) fn has_rewrite(a: &Await, tip: Oid, fx: &dyn Effects) -> bool {
+    a.files.iter().all(|(path, blob)| fx.blob_at(tip, path).is_some_and(|o| o.to_string() == *blob))
+}
+
 fn check_await(a: &Await, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
     let tip = fx.remote_head(&a.remote, &a.branch)?;
     if tip.map(|t| t.to_string()).as_deref() == Some(a.commit.as_str()) {
         return Ok(Readiness::Done);
     }
-    let has = |t: Oid, fx: &mut dyn Effects| {
-        a.files.iter().all(|(path, blob)| {
-            fx.file_at(t, path)
-                .and_then(|b| Oid::hash_object(git2::ObjectType::Blob, &b).ok())
-                .is_some_and(|o| o.to_string() == *blob)
-        })
-    };
     match tip {
-        Some(t) if has(t, fx) => Ok(Readiness::Blocked(format!(
+        Some(t) if has_rewrite(a, t, fx) => Ok(Readiness::Blocked(format!(
             "`{}/{}` took the CI rewrite through its review, as {} (not {} as planned): what follows is planned again from there",
             a.remote,
             a.branch,

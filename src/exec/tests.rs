@@ -83,6 +83,9 @@ impl Effects for Faulty<'_> {
     fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {
         self.inner.file_at(commit, path)
     }
+    fn blob_at(&self, commit: Oid, path: &str) -> Option<Oid> {
+        self.inner.blob_at(commit, path)
+    }
     fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError> {
         self.inner.fetch(url)
     }

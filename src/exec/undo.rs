@@ -388,9 +388,7 @@ impl Planner<'_> {
         let (r, b) = (a.remote.as_str(), a.branch.as_str());
         let mut files = Vec::new();
         for f in &a.files {
-            let now = self.fx.file_at(tip, &f.path);
-            let now_blob =
-                now.as_deref().and_then(|t| Oid::hash_object(git2::ObjectType::Blob, t).ok());
+            let now_blob = self.fx.blob_at(tip, &f.path);
             if now_blob.map(|o| o.to_string()).as_deref() != Some(f.new_blob.as_str()) {
                 let why = format!(
                     "{} was changed on `{r}/{b}` since the rewrite: the rewrite cannot be reverted without undoing that change; revert it by hand",
@@ -498,16 +496,7 @@ impl Planner<'_> {
     /// taken back by a push (the branch takes changes only through review), but named.
     fn awaited(&mut self, a: &Await) -> Result<Option<Action>, ExecError> {
         let tip = self.head(&a.remote, &a.branch)?;
-        let merged = match tip {
-            Some(t) => a.files.iter().all(|(path, blob)| {
-                self.fx
-                    .file_at(t, path)
-                    .and_then(|b| Oid::hash_object(git2::ObjectType::Blob, &b).ok())
-                    .is_some_and(|o| o.to_string() == *blob)
-            }),
-            None => false,
-        };
-        if merged {
+        if tip.is_some_and(|t| steps::has_rewrite(a, t, self.fx)) {
             self.out.notes.push(format!(
                 "`{}/{}` has the CI rewrite, merged through its review: it stays; revert it through a pull request (`git revert` of the merge) so CI names the old branch again",
                 a.remote, a.branch

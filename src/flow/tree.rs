@@ -9,8 +9,7 @@ use git2::{ObjectType, Oid};
 
 use crate::observe::ci::TreeEntry;
 
-/// The mode of a directory entry.
-pub const DIR_MODE: i32 = 0o040000;
+pub use crate::git::tree::DIR_MODE;
 
 /// The id of the root tree `trees[""]` with the directory at `path` set to `dir` (`None`:
 /// removed). `trees` maps each directory along `path` (`""` for the root) to its entries;

@@ -1,7 +1,7 @@
 //! Writing a chart branch's commit at apply time (called by the executor's effects): the
 //! tree [`super::tree`] planned, built with git from the objects already in the repository.
 
-use git2::{Oid, Repository, Tree};
+use git2::{Oid, Repository};
 
 use super::tree::DIR_MODE;
 use crate::git::{GitError, parse_oid};
@@ -30,42 +30,5 @@ pub fn tree_with_dir(
     path: &str,
     dir: Option<Oid>,
 ) -> Result<Oid, git2::Error> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let root = repo.find_tree(root)?;
-    match put(repo, Some(root), &parts, dir)? {
-        Some(oid) => Ok(oid),
-        None => repo.treebuilder(None)?.write(),
-    }
-}
-
-fn put(
-    repo: &Repository,
-    tree: Option<Tree<'_>>,
-    parts: &[&str],
-    dir: Option<Oid>,
-) -> Result<Option<Oid>, git2::Error> {
-    let Some((name, rest)) = parts.split_first() else { return Ok(dir) };
-    let child = if rest.is_empty() {
-        dir
-    } else {
-        let below = tree
-            .as_ref()
-            .and_then(|t| t.get_name(name))
-            .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-            .map(|e| repo.find_tree(e.id()))
-            .transpose()?;
-        put(repo, below, rest, dir)?
-    };
-    let mut builder = repo.treebuilder(tree.as_ref())?;
-    match child {
-        Some(oid) => {
-            builder.insert(name, oid, DIR_MODE)?;
-        }
-        None if builder.get(name)?.is_some() => builder.remove(name)?,
-        None => {}
-    }
-    if builder.is_empty() {
-        return Ok(None);
-    }
-    builder.write().map(Some)
+    crate::git::tree::set_path(repo, root, path, dir.map(|d| (d, DIR_MODE)))
 }

@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod https;
 pub mod local;
 pub mod remote;
+pub mod tree;
 
 use git2::Oid;
 

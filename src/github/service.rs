@@ -48,8 +48,11 @@ enum Key<'a> {
     PagesSource,
 }
 
-fn parse(key: &str) -> Result<Key<'_>, ServiceError> {
-    let bad = || ServiceError(format!("unknown GitHub setting `{key}` in the plan"));
+fn parse(key: &str) -> Result<Key<'_>, ApiError> {
+    let bad = || ApiError::Decode {
+        what: "plan".into(),
+        message: format!("unknown GitHub setting `{key}` in the plan"),
+    };
     if key == "pages/source" {
         return Ok(Key::PagesSource);
     }
@@ -82,54 +85,46 @@ fn failed(change: &SettingChange, doing: &str, e: ApiError) -> ServiceError {
 
 impl<T: Transport> GitHubService<T> {
     fn live(&self, change: &SettingChange) -> Result<Value, ApiError> {
-        Ok(
-            match parse(&change.key)
-                .map_err(|e| ApiError::Decode { what: "plan".into(), message: e.0 })?
-            {
-                Key::PullBase(n) => {
-                    let pull = self.gh.pull(n)?;
-                    if pull.state != "open" {
-                        // Closed or merged since: nothing to move either way.
-                        return Ok(change.to.clone());
-                    }
-                    json!(pull.base)
+        Ok(match parse(&change.key)? {
+            Key::PullBase(n) => {
+                let pull = self.gh.pull(n)?;
+                if pull.state != "open" {
+                    // Closed or merged since: nothing to move either way.
+                    return Ok(change.to.clone());
                 }
-                Key::PullFrom(head) => {
-                    let want = change.to.get("base").or_else(|| change.from.get("base"));
-                    match self.gh.open_pulls(None, Some(head))?.first() {
-                        // The title is people's to edit: base and head say which review it is.
-                        Some(p) if want.and_then(Value::as_str) == Some(p.base.as_str()) => {
-                            if change.to.is_null() {
-                                change.from.clone()
-                            } else {
-                                change.to.clone()
-                            }
-                        }
-                        Some(p) => json!({"base": p.base, "head": p.head}),
-                        None => Value::Null,
+                json!(pull.base)
+            }
+            Key::PullFrom(head) => {
+                let want = change.to.get("base").or_else(|| change.from.get("base"));
+                match self.gh.open_pulls(None, Some(head))?.first() {
+                    // The title is people's to edit: base and head say which review it is.
+                    Some(p) if want.and_then(Value::as_str) == Some(p.base.as_str()) => {
+                        if change.to.is_null() { change.from.clone() } else { change.to.clone() }
                     }
+                    Some(p) => json!({"base": p.base, "head": p.head}),
+                    None => Value::Null,
                 }
-                Key::Protection(branch) => match self.gh.protection(branch) {
-                    Ok(p) => p.unwrap_or(Value::Null),
-                    // The branch is gone (deleted by the migration): nothing protects it.
-                    Err(e) if e.is_not_found() => Value::Null,
-                    Err(e) => return Err(e),
-                },
-                Key::Ruleset(id) => match self.gh.ruleset(id) {
-                    Ok(body) => body,
-                    Err(e) if e.is_not_found() => Value::Null,
-                    Err(e) => return Err(e),
-                },
-                Key::NamedRuleset(name) => match self.named(name)? {
-                    Some(id) => self.gh.ruleset(id)?,
-                    None => Value::Null,
-                },
-                Key::PagesSource => match self.gh.pages()?.and_then(|site| site.source) {
-                    Some(s) => json!({"branch": s.branch, "path": s.path}),
-                    None => Value::Null,
-                },
+            }
+            Key::Protection(branch) => match self.gh.protection(branch) {
+                Ok(p) => p.unwrap_or(Value::Null),
+                // The branch is gone (deleted by the migration): nothing protects it.
+                Err(e) if e.is_not_found() => Value::Null,
+                Err(e) => return Err(e),
             },
-        )
+            Key::Ruleset(id) => match self.gh.ruleset(id) {
+                Ok(body) => body,
+                Err(e) if e.is_not_found() => Value::Null,
+                Err(e) => return Err(e),
+            },
+            Key::NamedRuleset(name) => match self.named(name)? {
+                Some(id) => self.gh.ruleset(id)?,
+                None => Value::Null,
+            },
+            Key::PagesSource => match self.gh.pages()?.and_then(|site| site.source) {
+                Some(s) => json!({"branch": s.branch, "path": s.path}),
+                None => Value::Null,
+            },
+        })
     }
 
     fn named(&self, name: &str) -> Result<Option<u64>, ApiError> {
@@ -143,9 +138,7 @@ impl<T: Transport> GitHubService<T> {
 
     fn put(&self, change: &SettingChange) -> Result<(), ApiError> {
         let to = &change.to;
-        match parse(&change.key)
-            .map_err(|e| ApiError::Decode { what: "plan".into(), message: e.0 })?
-        {
+        match parse(&change.key)? {
             Key::PullBase(n) => {
                 let base = to.as_str().unwrap_or_default();
                 self.gh.set_pull_base(n, base).map(drop)

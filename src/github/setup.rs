@@ -30,6 +30,16 @@ pub fn client(
 ) -> Result<Option<GitHub<ReqwestTransport>>, SetupError> {
     let Some(def) = &target.github else { return Ok(None) };
     let repository = Some(def.repository.as_str()).filter(|r| !r.is_empty());
+    connect(remote_url, repository, env)
+}
+
+/// A paced client for `repository` (or the one `remote_url` names), from the environment;
+/// `None` when it is not on GitHub.
+fn connect(
+    remote_url: &str,
+    repository: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<GitHub<ReqwestTransport>>, SetupError> {
     let Some(config) = Config::from_env(Some(remote_url), repository, env)? else {
         return Ok(None);
     };
@@ -132,15 +142,13 @@ pub fn service(
         _ => None,
     });
     let Some(scope) = scope else { return Ok(None) };
-    let Some(config) = Config::from_env(Some(&plan.repository.remote_url), Some(&scope), env)?
-    else {
+    let Some(gh) = connect(&plan.repository.remote_url, Some(&scope), env)? else {
         return Ok(None);
     };
     let mut wait = BuildWait::default();
     if let Some(ms) = env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
         wait.interval = Duration::from_millis(ms);
     }
-    let gh = GitHub::new(transport(env)?, config).with_shared_pace(pace(env));
     Ok(Some(GitHubService::new(gh, wait)))
 }
 
