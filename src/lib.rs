@@ -32,8 +32,9 @@
 //!   `integration` and pruned once merged, planned as the same actions;
 //! - [`git`]: git2 access (remote listing, fetching and pushes, local branches, clones);
 //! - [`http`]: the transport every API client sends through (reqwest in one file);
-//! - [`cloudflare`]: the Pages API client and the production-branch switch (the local
-//!   stand-ins of both APIs are a crate of their own, `tests/standin`);
+//! - [`cloudflare`]: the Pages API client and the production-branch switch, a setting of
+//!   the [`service`] seam (the local stand-ins of both APIs are a crate of their own,
+//!   `tests/standin`);
 //! - [`github`]: the GitHub REST client and what a migration asks of GitHub: the settings
 //!   that follow the rename, the review gate, the CI rewrite through a pull request;
 //! - [`service`]: the seam for hosted services: a setting moved from one exact value to
@@ -48,14 +49,14 @@
 //! [`ops::apply::apply`] with a progress sink and a confirmation callback. The operation
 //! takes the lock ([`ops::lockfiles`] over [`exec::lock`]), reads the plan file and
 //! variables ([`ops::request`] and [`spec`], or the last run's from its journal), connects to
-//! the remote once ([`observe::connect`]: list, fetch), looks ([`observe::observe`], the
-//! Pages project through [`ops::Services::observe`]), plans ([`plan::build`]), hands the plan
+//! the remote once ([`observe::connect`]: list, fetch), looks ([`observe::observe`], and the
+//! hosted services through [`ops::Services::contributions`]), plans ([`plan::build`]), hands the plan
 //! to the callback (which shows it with [`render`] and, with `--yes`, does not ask), writes
 //! the journal's first line ([`exec::journal`]) and runs each step through [`exec::apply`],
 //! which checks it against live state and acts through [`exec::effects::GitEffects`] (pushes
-//! with compare-and-swap in [`git::remote`], the Pages switch through the access
-//! [`ops::Services::access`] built). `cli::apply` reports the run, or maps the error to its
-//! exit code.
+//! with compare-and-swap in [`git::remote`], each service's settings through the
+//! [`service::Service`] that [`ops::Services::with_services`] opened). `cli::apply` reports
+//! the run, or maps the error to its exit code.
 
 pub mod atomic;
 pub mod batch;

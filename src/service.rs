@@ -15,7 +15,7 @@ use serde_json::Value;
 
 /// One setting of a service going from `from` to `to`, both exactly as the service reads
 /// it (`null`: absent, e.g. no protection).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SettingChange {
     /// The provider that owns the setting, e.g. `github`.
     pub service: String,
@@ -39,6 +39,24 @@ pub struct SettingChange {
     /// For the inverse: where the value goes back to `from` and what it names.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub back: bool,
+    /// What the write goes on to do once the value is set, in words for the plan (e.g.
+    /// "deploy from `release` and wait until it serves production"); the service then
+    /// reports the change [`Service::settled`] only once that is done. `None`: the write
+    /// sets the value and returns (`apply --no-verify` clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
+    /// The same for the inverse (e.g. "put back the deployment served before").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then_back: Option<String>,
+    /// What the provider noted at plan time to carry the change out beyond its value (the
+    /// deployment a site served before): its own, opaque to the planner and executor.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub record: Value,
+    /// For an inverse: the branch the forward change moved the setting to has commits made
+    /// after the migration, so what the service held before (a deployment of the old
+    /// branch) is out of date, and a service that can rebuilds from the branch instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moved: bool,
 }
 
 /// A file a site must serve after a change: `url` answers with the bytes of `file` at the
@@ -57,6 +75,9 @@ impl SettingChange {
         inverse.from = self.to.clone();
         inverse.to = self.from.clone();
         inverse.back = !self.back;
+        inverse.then = self.then_back.clone();
+        inverse.then_back = self.then.clone();
+        inverse.moved = false;
         // Undoing needs what the value names again; the served check is the forward step's.
         inverse.needs = names_in(&self.from);
         // Switched back, the site must serve the old branch's file again.
@@ -77,6 +98,8 @@ impl SettingChange {
                 let text = other.to_string();
                 if text.chars().count() <= 60 {
                     text
+                } else if let Some(branch) = names_in(other).first() {
+                    format!("\"{branch}\", …")
                 } else if other.is_object() {
                     "{…}".to_string()
                 } else {
@@ -84,6 +107,30 @@ impl SettingChange {
                 }
             }
         }
+    }
+
+    /// Two values in a few words each, for a message that sets them side by side: as
+    /// [`SettingChange::show`] gives them, or, where that reads the same for both, only
+    /// the fields in which they differ.
+    pub fn show_pair(a: &Value, b: &Value) -> (String, String) {
+        let (short_a, short_b) = (SettingChange::show(a), SettingChange::show(b));
+        if short_a != short_b {
+            return (short_a, short_b);
+        }
+        let empty = serde_json::Map::new();
+        let (oa, ob) = (a.as_object().unwrap_or(&empty), b.as_object().unwrap_or(&empty));
+        let keys: std::collections::BTreeSet<&String> = oa.keys().chain(ob.keys()).collect();
+        let pick = |o: &serde_json::Map<String, Value>| {
+            let fields: Vec<String> = keys
+                .iter()
+                .filter(|k| oa.get(**k) != ob.get(**k))
+                .map(|k| {
+                    format!("{k}: {}", o.get(*k).map_or("(none)".to_string(), Value::to_string))
+                })
+                .collect();
+            format!("{{{}, …}}", fields.join(", "))
+        };
+        (pick(oa), pick(ob))
     }
 
     /// One line per top-level field that differs between `from` and `to`, when either is
@@ -124,13 +171,18 @@ pub fn is_unset(v: Option<&Value>) -> bool {
     }
 }
 
-/// The branch names a value refers to, when it is a branch name or `{"branch": …}`.
-fn names_in(value: &Value) -> Vec<String> {
+/// The branch a value names, when it is a branch name or an object that holds one as
+/// `branch` (or, in a hosting's own terms, `production_branch`).
+pub fn names_in(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => vec![s.clone()],
-        Value::Object(o) => {
-            o.get("branch").and_then(Value::as_str).map(str::to_string).into_iter().collect()
-        }
+        Value::Object(o) => o
+            .get("branch")
+            .or_else(|| o.get("production_branch"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -159,6 +211,9 @@ pub struct Contribution {
     pub refusal: Option<(String, String)>,
     /// Requests made while reading.
     pub round_trips: usize,
+    /// For `status`: what the service holds now, each with whether it is where the
+    /// target wants it (e.g. `(false, "pages project x deploys production from charts")`).
+    pub status: Vec<(bool, String)>,
     /// When the CI rewrite's branch takes changes only through a review the service can
     /// open: the route the commit takes instead.
     pub review: Option<ReviewRoute>,
@@ -177,16 +232,37 @@ pub struct ReviewRoute {
 
 /// Why a service could not read or write a setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ServiceError(pub String);
+#[error("{message}")]
+pub struct ServiceError {
+    pub message: String,
+    /// The setting was found changed by someone else since it was checked.
+    pub moved: bool,
+}
+
+impl ServiceError {
+    pub fn new(message: impl Into<String>) -> ServiceError {
+        ServiceError { message: message.into(), moved: false }
+    }
+
+    /// The setting changed under the step: nothing was written.
+    pub fn moved(message: impl Into<String>) -> ServiceError {
+        ServiceError { message: message.into(), moved: true }
+    }
+}
 
 /// Reads and writes a provider's settings at apply and rollback time.
 pub trait Service {
     /// The setting's live value, in the same shape as the change's `from` and `to`.
     fn read(&mut self, change: &SettingChange) -> Result<Value, ServiceError>;
     /// Moves the setting from `change.from` (just checked) to `change.to`, and waits until
-    /// the service reports it in effect.
+    /// the service reports it in effect. Also called with the value at `to` already when
+    /// the change is not [`Service::settled`]: then it only finishes what follows.
     fn write(&mut self, change: &SettingChange) -> Result<(), ServiceError>;
+    /// With the value at `to`: whether what the write goes on to do (`change.then`) is
+    /// done, e.g. a deployment from the new branch serving production.
+    fn settled(&mut self, _change: &SettingChange) -> Result<bool, ServiceError> {
+        Ok(true)
+    }
     /// Where people find the live object a setting is about (a pull request's page), for
     /// messages; `None` when there is none or it cannot be read.
     fn describe(&mut self, _change: &SettingChange) -> Option<String> {
@@ -220,6 +296,7 @@ mod tests {
                 file: "index.yaml".into(),
             }),
             back: false,
+            ..Default::default()
         }
     }
 

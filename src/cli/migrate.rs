@@ -219,12 +219,20 @@ fn findings(repo: &git2::Repository, target: &Target, obs: &Observation, plan: &
             files.join(", ")
         ));
     }
-    match &obs.pages {
-        Some(p) => out.push_str(&format!(
-            "  pages        project {} (account {}) deploys production from {}\n",
-            p.name, p.account_id, p.production_branch
-        )),
-        None => out.push_str("  pages        none named: the hosting is left as it is\n"),
+    let hosting: Vec<&String> = obs
+        .services
+        .iter()
+        .filter(|c| c.service == crate::cloudflare::SERVICE)
+        .flat_map(|c| c.status.iter().map(|(_, line)| line))
+        .collect();
+    match hosting.as_slice() {
+        [] => out.push_str("  pages        none named: the hosting is left as it is\n"),
+        lines => {
+            for line in lines {
+                let line = line.strip_prefix("pages ").unwrap_or(line);
+                out.push_str(&format!("  pages        {line}\n"));
+            }
+        }
     }
     out
 }

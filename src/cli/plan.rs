@@ -128,17 +128,9 @@ fn status_text(
         };
         out.push_str(&format!("  {mark} {}/{old} {state}\n", obs.remote));
     }
-    if let Some(p) = &obs.pages {
-        let done = target.renames().all(|(_, new)| p.production_branch == new);
-        let mark = if done { style.paint("32", "✓") } else { style.paint("31", "✗") };
-        let live = p.canonical_deployment.as_ref().map_or_else(
-            || "no production deployment yet".to_string(),
-            |d| format!("serving deployment {} from {}", d.id, d.branch.as_deref().unwrap_or("?")),
-        );
-        out.push_str(&format!(
-            "  {mark} pages project {} deploys production from {} ({live})\n",
-            p.name, p.production_branch
-        ));
+    for (done, line) in obs.services.iter().flat_map(|c| &c.status) {
+        let mark = if *done { style.paint("32", "✓") } else { style.paint("31", "✗") };
+        out.push_str(&format!("  {mark} {line}\n"));
     }
     out.push('\n');
     if plan.is_empty() {

@@ -1,4 +1,5 @@
-//! Cloudflare Pages: the API client and the production-branch switch step.
+//! Cloudflare Pages: the API client and the production-branch switch, a hosted service
+//! on the [`crate::service`] seam.
 //!
 //! The Helm index is served by a Pages project that deploys from the publishing branch;
 //! this module moves that project from the old branch to the new one and back.
@@ -9,7 +10,8 @@
 //! | `types.rs` | serde types of the API: envelope, project, deployment, PATCH body |
 //! | `error.rs` | [`ApiError`] and [`human_message`] |
 //! | `client.rs` | [`PagesClient`]: calls, retries, the never-blind deployment POST |
-//! | `switch.rs` | the step: observe, [`plan_switch`], [`apply_switch`], [`verify_deployment`], [`rollback_switch`] |
+//! | `switch.rs` | the switch: observe, [`plan_switch`], [`apply_switch`], [`verify_deployment`], [`rollback_switch`] |
+//! | `setting.rs` | the switch on the settings seam: [`contribution`] (pure) and [`PagesService`] |
 //!
 //! The transport, the sleeper and `Retry-After` parsing live in [`crate::http`], shared with
 //! the GitHub client; the local stand-in of the API lives in `tests/standin`.
@@ -17,6 +19,7 @@
 mod client;
 mod config;
 mod error;
+mod setting;
 mod switch;
 mod types;
 
@@ -27,6 +30,7 @@ pub use config::{
     Config, ConfigError, DEFAULT_BASE_URL, Token, validate_account, validate_base_url,
 };
 pub use error::{ApiError, ErrorContext, human_message};
+pub use setting::{KEY, LegacyStep, PagesService, Record, SERVICE, contribution};
 pub use switch::{
     BranchFields, DeployPolls, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions,
     ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,

@@ -6,10 +6,6 @@ use std::collections::BTreeMap;
 use git2::{Oid, Repository};
 
 use super::ExecError;
-use crate::cloudflare::{
-    self, BranchFields, DeploymentRef, PagesClient, PollOptions, RollbackOptions, SwitchPlan,
-    SwitchRecord,
-};
 use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
@@ -73,30 +69,13 @@ pub trait Effects {
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError>;
     /// Where people find what a setting is about (a pull request's page), if anywhere.
     fn describe_setting(&mut self, change: &SettingChange) -> Option<String>;
-    /// The Pages project's branch settings and its live production deployment, read live.
-    fn pages_fields(
-        &mut self,
-        project: &str,
-    ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError>;
-    /// One PATCH that moves the project to `switch.after`, checked by a GET.
-    fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError>;
-    /// A production deployment from `branch`, waited for until it serves.
-    fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError>;
-    /// Moves the project back to `switch.before` and restores its previous deployment, or
-    /// (`redeploy`) deploys the old branch as it is now.
-    fn pages_restore(
-        &mut self,
-        switch: &SwitchPlan,
-        old_branch_exists: bool,
-        redeploy: bool,
-    ) -> Result<(), ExecError>;
+    /// With a setting at its `to`: whether what its write goes on to do is done.
+    fn settled(&mut self, change: &SettingChange) -> Result<bool, ExecError>;
 }
 
-/// API access for the Pages step: the client, how to poll, and where progress goes.
-pub struct PagesAccess {
-    pub client: PagesClient<ReqwestTransport>,
-    pub poll: PollOptions,
-    pub progress: Box<dyn cloudflare::DeployPolls>,
+/// A service's error as the executor's: a setting changed under the step is a move.
+fn service_error(e: crate::service::ServiceError) -> ExecError {
+    if e.moved { ExecError::Moved(e.message) } else { ExecError::Service(e.message) }
 }
 
 /// The real effects on a repository. The remote is listed once per run (one connection)
@@ -105,33 +84,18 @@ pub struct PagesAccess {
 pub struct GitEffects<'r> {
     repo: &'r Repository,
     listings: BTreeMap<String, RemoteListing>,
-    pages: Option<PagesAccess>,
-    /// The Pages project as last read by a step's check.
-    pages_read: Option<cloudflare::ProjectState>,
     /// Hosted services by name (`github`), for plans that change their settings.
     services: BTreeMap<String, Box<dyn Service + 'r>>,
 }
 
 impl<'r> GitEffects<'r> {
     pub fn new(repo: &'r Repository) -> GitEffects<'r> {
-        GitEffects {
-            repo,
-            listings: BTreeMap::new(),
-            pages: None,
-            pages_read: None,
-            services: BTreeMap::new(),
-        }
+        GitEffects { repo, listings: BTreeMap::new(), services: BTreeMap::new() }
     }
 
     /// Starts from a listing of `remote` just read (by the plan), saving a connection.
     pub fn with_listing(mut self, remote: &str, listing: RemoteListing) -> GitEffects<'r> {
         self.listings.insert(remote.to_string(), listing);
-        self
-    }
-
-    /// Adds API access for plans with a Pages step.
-    pub fn with_pages(mut self, access: Option<PagesAccess>) -> GitEffects<'r> {
-        self.pages = access;
         self
     }
 
@@ -154,14 +118,6 @@ impl<'r> GitEffects<'r> {
                 change.label, change.scope, change.service
             ))),
         }
-    }
-
-    fn pages(&self) -> Result<&PagesAccess, ExecError> {
-        self.pages.as_ref().ok_or_else(|| {
-            ExecError::Config(
-                "the plan switches a Cloudflare Pages project, but no API access is set up: set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID".to_string(),
-            )
-        })
     }
 
     fn listing(&mut self, remote: &str) -> Result<&mut RemoteListing, ExecError> {
@@ -262,73 +218,21 @@ impl Effects for GitEffects<'_> {
 
     fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
         let service = self.service(change)?;
-        service.read(change).map_err(|e| ExecError::Service(e.0))
+        service.read(change).map_err(service_error)
     }
 
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
         let service = self.service(change)?;
-        service.write(change).map_err(|e| ExecError::Service(e.0))
+        service.write(change).map_err(service_error)
     }
 
     fn describe_setting(&mut self, change: &SettingChange) -> Option<String> {
         self.service(change).ok()?.describe(change)
     }
 
-    fn pages_fields(
-        &mut self,
-        project: &str,
-    ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError> {
-        let access = self.pages()?;
-        let state = cloudflare::observe(&access.client, project)?;
-        let fields = (state.branch_fields(), state.canonical_deployment.clone());
-        self.pages_read = Some(state);
-        Ok(fields)
-    }
-
-    fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError> {
-        // The step's check read the project just before: start from that read.
-        let read = self.pages_read.take().filter(|s| s.name == switch.project);
-        let client = &self.pages()?.client;
-        match read {
-            Some(state) => cloudflare::apply_switch_from(client, switch, state)?,
-            None => cloudflare::apply_switch(client, switch)?,
-        };
-        Ok(())
-    }
-
-    fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError> {
-        let access = self.pages()?;
-        cloudflare::verify_deployment(
-            &access.client,
-            project,
-            branch,
-            access.progress.as_ref(),
-            &access.poll,
-        )?;
-        Ok(())
-    }
-
-    fn pages_restore(
-        &mut self,
-        switch: &SwitchPlan,
-        old_branch_exists: bool,
-        redeploy: bool,
-    ) -> Result<(), ExecError> {
-        let access = self.pages()?;
-        let record = SwitchRecord::of_plan(switch, true);
-        let options =
-            RollbackOptions { old_branch_exists, restore_deployment: !redeploy, poll: access.poll };
-        cloudflare::rollback_switch(&access.client, &record, access.progress.as_ref(), &options)?;
-        if redeploy {
-            cloudflare::verify_deployment(
-                &access.client,
-                &switch.project,
-                &switch.from,
-                access.progress.as_ref(),
-                &access.poll,
-            )?;
-        }
-        Ok(())
+    fn settled(&mut self, change: &SettingChange) -> Result<bool, ExecError> {
+        let service = self.service(change)?;
+        service.settled(change).map_err(service_error)
     }
 
     fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {

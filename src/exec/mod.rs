@@ -26,8 +26,6 @@ pub enum ExecError {
     Push(#[from] PushError),
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error(transparent)]
-    Pages(Box<crate::cloudflare::StepError>),
     #[error("{0}")]
     Config(String),
     /// A hosted service refused or failed a read or a change.
@@ -214,11 +212,7 @@ pub(crate) fn run_one(
 }
 
 pub(crate) fn stopped(step: &Step, e: ExecError) -> Stopped {
-    let moved = match &e {
-        ExecError::Moved(_) | ExecError::Push(PushError::Moved { .. }) => true,
-        ExecError::Pages(p) => matches!(**p, crate::cloudflare::StepError::Drift { .. }),
-        _ => false,
-    };
+    let moved = matches!(&e, ExecError::Moved(_) | ExecError::Push(PushError::Moved { .. }));
     let waiting = matches!(e, ExecError::Waiting(_));
     Stopped { step: step.id, reason: e.to_string(), moved, interrupted: false, waiting }
 }
@@ -266,12 +260,6 @@ pub(crate) mod fault {
     #[cfg(not(debug_assertions))]
     pub fn at(_point: &str, _step: usize) -> Result<(), ExecError> {
         Ok(())
-    }
-}
-
-impl From<crate::cloudflare::StepError> for ExecError {
-    fn from(e: crate::cloudflare::StepError) -> ExecError {
-        ExecError::Pages(Box::new(e))
     }
 }
 

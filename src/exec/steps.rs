@@ -9,8 +9,8 @@ use super::effects::Effects;
 use crate::git::parse_oid;
 use crate::git::remote::RefUpdate;
 use crate::plan::action::{
-    Action, Await, ChartCommit, CiCommit, LocalBranchChange, LocalRename, PagesChange,
-    RemoteBranch, SettingChange, Tracking, short,
+    Action, Await, ChartCommit, CiCommit, LocalBranchChange, LocalRename, RemoteBranch,
+    SettingChange, Tracking, short,
 };
 
 /// What live state says about an action right before it would run.
@@ -33,7 +33,6 @@ pub fn check(action: &Action, fx: &mut dyn Effects) -> Result<Readiness, ExecErr
         Action::LocalRename(a) => check_rename(a, fx),
         Action::LocalBranch(a) => check_local(a, fx),
         Action::Tracking(a) => check_tracking(a, fx),
-        Action::Pages(a) => check_pages(a, fx),
         Action::CiCommit(a) => check_ci(a, fx),
         Action::ChartCommit(a) => check_chart(a, fx),
         Action::Setting(a) => check_setting(a, fx),
@@ -70,7 +69,6 @@ pub fn run(action: &Action, fx: &mut dyn Effects) -> Result<(), ExecError> {
         },
         Action::LocalBranch(a) => run_local(a, fx),
         Action::Tracking(a) => fx.set_tracking(&a.remote, &a.branch, oid(&a.to)?),
-        Action::Pages(a) => run_pages(a, fx),
         Action::CiCommit(a) => run_ci(a, fx),
         Action::ChartCommit(a) => run_chart(a, fx),
         Action::Setting(a) => run_setting(a, fx),
@@ -114,87 +112,20 @@ fn check_files(a: &RemoteBranch, keeper_tip: Oid, fx: &mut dyn Effects) -> Optio
     )))
 }
 
-fn check_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
-    let (live, serving) = fx.pages_fields(&a.switch.project)?;
-    let (expect, target) = if a.back {
-        (&a.switch.after, &a.switch.before)
-    } else {
-        (&a.switch.before, &a.switch.after)
-    };
-    if &live == target {
-        // The switch holds; a forward step that verifies runs again (its PATCH is then a
-        // no-op), so an apply interrupted during verification does not skip it on resume.
-        if !a.back {
-            return Ok(if a.verify { Readiness::Ready } else { Readiness::Done });
-        }
-        // Switched back; the undo is done once the old deployment (or, for a redeploy, a
-        // deployment of the old branch) serves again: a run stopped between the PATCH and
-        // the deployment has that still to do.
-        let restored = if a.redeploy {
-            serving.as_ref().is_some_and(|s| s.branch.as_deref() == Some(a.switch.from.as_str()))
-        } else {
-            a.switch
-                .canonical_deployment
-                .as_ref()
-                .is_none_or(|d| serving.as_ref().is_some_and(|s| s.id == d.id))
-        };
-        return Ok(if restored { Readiness::Done } else { Readiness::Ready });
-    }
-    if &live != expect {
-        return Ok(Readiness::Blocked(format!(
-            "Pages project \"{}\" has production branch \"{}\", but the plan expects \"{}\"",
-            a.switch.project, live.production_branch, expect.production_branch
-        )));
-    }
-    Ok(Readiness::Ready)
-}
-
-fn run_pages(a: &PagesChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
-    if a.back {
-        let old_exists = fx.remote_head(&a.remote, &a.switch.from)?.is_some();
-        return fx.pages_restore(&a.switch, old_exists, a.redeploy);
-    }
-    fx.pages_switch(&a.switch)?;
-    if a.verify {
-        fx.pages_verify(&a.switch.project, &a.switch.to)?;
-        if let Some(url) = &a.helm_repo_url {
-            check_served_index(a, url, fx)?;
-        }
-    }
-    Ok(())
-}
-
-/// The index the Helm repository serves must be the new branch's `index.yaml`.
-fn check_served_index(a: &PagesChange, url: &str, fx: &mut dyn Effects) -> Result<(), ExecError> {
-    let index_url = format!("{}/index.yaml", url.trim_end_matches('/'));
-    let served = fx.fetch(&index_url)?;
-    let tip = fx.remote_head(&a.remote, &a.switch.to)?;
-    let expected = tip.and_then(|t| fx.file_at(t, "index.yaml"));
-    if expected.as_deref() == Some(served.as_slice()) {
-        return Ok(());
-    }
-    Err(ExecError::Config(format!(
-        "{index_url} does not serve the index.yaml of `{}/{}` ({} bytes served, {} expected); the Pages switch is done, the hosting may still be catching up: check it, then `rebranch apply` again or `rebranch rollback`",
-        a.remote,
-        a.switch.to,
-        served.len(),
-        expected.map_or(0, |e| e.len())
-    )))
-}
-
 fn check_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<Readiness, ExecError> {
     let live = fx.setting(a)?;
     if live == a.to {
         // In effect; a forward step with a served check runs again (its write is then
-        // skipped), so an apply stopped before the check does not skip it on resume.
-        return Ok(if a.serves.is_some() { Readiness::Ready } else { Readiness::Done });
+        // skipped), so an apply stopped before the check does not skip it on resume; and
+        // so does one whose write stopped before what follows it was done (a deployment).
+        let check_again = !a.back && a.serves.is_some();
+        return Ok(if check_again || !fx.settled(a)? { Readiness::Ready } else { Readiness::Done });
     }
     if live != a.from {
+        let (live, expected) = SettingChange::show_pair(&live, &a.from);
         return Ok(Readiness::Blocked(format!(
-            "{} is {}, but the plan expects {}",
-            a.label,
-            SettingChange::show(&live),
-            SettingChange::show(&a.from)
+            "{} is {live}, but the plan expects {expected}",
+            a.label
         )));
     }
     for branch in &a.needs {
@@ -209,7 +140,7 @@ fn check_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<Readiness, E
 }
 
 fn run_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
-    if fx.setting(a)? != a.to {
+    if fx.setting(a)? != a.to || !fx.settled(a)? {
         fx.set_setting(a)?;
     }
     if let Some(served) = &a.serves {

@@ -11,7 +11,6 @@ use git2::{Oid, Repository};
 use super::effects::{Effects, GitEffects};
 use super::journal::Journal;
 use super::{ExecError, NoProgress, undo};
-use crate::cloudflare::{BranchFields, DeploymentRef, SwitchPlan};
 use crate::git::local::{LocalBranch, Upstream};
 use crate::git::remote::RefUpdate;
 use crate::plan::action::{Action, ChartCommit, CiCommit, SettingChange};
@@ -109,27 +108,8 @@ impl Effects for Faulty<'_> {
     fn describe_setting(&mut self, change: &SettingChange) -> Option<String> {
         self.inner.describe_setting(change)
     }
-    fn pages_fields(
-        &mut self,
-        project: &str,
-    ) -> Result<(BranchFields, Option<DeploymentRef>), ExecError> {
-        self.inner.pages_fields(project)
-    }
-    fn pages_switch(&mut self, switch: &SwitchPlan) -> Result<(), ExecError> {
-        self.change("pages switch")?;
-        self.inner.pages_switch(switch)
-    }
-    fn pages_verify(&mut self, project: &str, branch: &str) -> Result<(), ExecError> {
-        self.inner.pages_verify(project, branch)
-    }
-    fn pages_restore(
-        &mut self,
-        s: &SwitchPlan,
-        old: bool,
-        redeploy: bool,
-    ) -> Result<(), ExecError> {
-        self.change("pages restore")?;
-        self.inner.pages_restore(s, old, redeploy)
+    fn settled(&mut self, change: &SettingChange) -> Result<bool, ExecError> {
+        self.inner.settled(change)
     }
 }
 
@@ -144,7 +124,7 @@ impl Service for Memory {
     fn write(&mut self, c: &SettingChange) -> Result<(), ServiceError> {
         let mut map = self.0.borrow_mut();
         if map.get(&c.key).cloned().unwrap_or_default() != c.from {
-            return Err(ServiceError(format!("{} moved", c.key)));
+            return Err(ServiceError::moved(format!("{} moved", c.key)));
         }
         map.insert(c.key.clone(), c.to.clone());
         Ok(())
@@ -165,6 +145,7 @@ fn settings() -> Vec<SettingChange> {
         needs: vec!["release".into()],
         serves: None,
         back: false,
+        ..Default::default()
     };
     vec![
         change("pulls/7/base", serde_json::json!("charts"), serde_json::json!("release")),
@@ -268,7 +249,7 @@ fn plan(repo: &Repository) -> crate::plan::Plan {
     }
     let names = crate::observe::target_names(&target);
     let listing = crate::observe::connect(repo, "origin", &names, false, &|_| Vec::new()).unwrap();
-    let obs = crate::observe::observe(repo, &target, None, listing).unwrap();
+    let obs = crate::observe::observe(repo, &target, listing).unwrap();
     crate::plan::build(&target, &obs, repo).unwrap()
 }
 
@@ -304,4 +285,160 @@ fn a_failure_at_every_change_stops_consistently_and_rolls_back_to_the_start() {
         assert_eq!(refs(&sample.clone), clone_before, "{fail_at}: clone refs back");
     }
     assert!(points >= 7, "a failure point per change: {points}");
+}
+
+/// A hosted site: the branch it deploys production from (a setting), and what it serves
+/// (`branch:NAME`, a deployment built from that branch, or the deployment it served before
+/// the migration, `before`). A deployment can be made to fail after the setting is written.
+#[derive(Clone, Default)]
+struct Site(std::rc::Rc<std::cell::RefCell<SiteState>>);
+
+#[derive(Default)]
+struct SiteState {
+    branch: String,
+    serving: String,
+    failing_deploys: usize,
+    deploys: usize,
+}
+
+impl Site {
+    fn new(branch: &str, serving: &str) -> Site {
+        let state = SiteState {
+            branch: branch.into(),
+            serving: serving.into(),
+            failing_deploys: 0,
+            deploys: 0,
+        };
+        Site(std::rc::Rc::new(std::cell::RefCell::new(state)))
+    }
+
+    /// What the site serves once the change's write is done.
+    fn serves_after(c: &SettingChange) -> String {
+        let branch = crate::service::names_in(&c.to).remove(0);
+        if c.back && !c.moved { "before".to_string() } else { format!("branch:{branch}") }
+    }
+}
+
+impl Service for Site {
+    fn read(&mut self, _: &SettingChange) -> Result<serde_json::Value, ServiceError> {
+        Ok(serde_json::json!({"branch": self.0.borrow().branch}))
+    }
+    fn write(&mut self, c: &SettingChange) -> Result<(), ServiceError> {
+        let mut site = self.0.borrow_mut();
+        let live = serde_json::json!({"branch": site.branch});
+        if live != c.to {
+            if live != c.from {
+                return Err(ServiceError::moved("the site's branch moved"));
+            }
+            site.branch = crate::service::names_in(&c.to).remove(0);
+        }
+        if c.then.is_some() {
+            if site.failing_deploys > 0 {
+                site.failing_deploys -= 1;
+                return Err(ServiceError::new("the deployment failed"));
+            }
+            site.deploys += 1;
+            site.serving = Site::serves_after(c);
+        }
+        Ok(())
+    }
+    fn settled(&mut self, c: &SettingChange) -> Result<bool, ServiceError> {
+        Ok(c.then.is_none() || self.0.borrow().serving == Site::serves_after(c))
+    }
+}
+
+/// The sample's plan with the site following `charts` to `release` right after
+/// `release` is created.
+fn plan_with_site(repo: &Repository) -> crate::plan::Plan {
+    let mut plan = plan(repo);
+    let at = plan
+        .actions
+        .iter()
+        .position(|s| matches!(&s.action, Action::RemoteBranch(r) if r.branch == "release"))
+        .expect("the sample's plan creates release")
+        + 1;
+    let change = SettingChange {
+        service: "site".into(),
+        scope: "sample".into(),
+        key: "production".into(),
+        label: "the site's production branch".into(),
+        from: serde_json::json!({"branch": "charts"}),
+        to: serde_json::json!({"branch": "release"}),
+        remote: "origin".into(),
+        needs: vec!["release".into()],
+        then: Some("deploy release".into()),
+        then_back: Some("put back what it served before".into()),
+        ..Default::default()
+    };
+    let action = Action::Setting(Box::new(change));
+    plan.actions.insert(at, crate::plan::Step { id: 0, summary: action.summary(), action });
+    for (i, step) in plan.actions.iter_mut().enumerate() {
+        step.id = i + 1;
+    }
+    plan
+}
+
+#[test]
+fn a_switch_whose_deployment_failed_is_deployed_on_resume_and_put_back_by_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = crate::demo::create(dir.path()).unwrap();
+    let repo = Repository::open(&sample.clone).unwrap();
+    let site = Site::new("charts", "before");
+    site.0.borrow_mut().failing_deploys = 1;
+    let mut journal = Journal::create(&dir.path().join("state"), &plan_with_site(&repo)).unwrap();
+    let mut fx = GitEffects::new(&repo).with_service("site", Box::new(site.clone()));
+    let outcome = super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap();
+    let stop = outcome.stopped.expect("the failed deployment stops the apply");
+    assert!(stop.reason.contains("the deployment failed"), "{}", stop.reason);
+    assert_eq!(site.0.borrow().branch, "release", "the setting was written");
+    assert_eq!(site.0.borrow().serving, "before", "but nothing new is served yet");
+
+    let outcome = super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap();
+    assert!(outcome.is_complete(), "{:?}", outcome.stopped);
+    assert_eq!(site.0.borrow().serving, "branch:release", "the resumed step deployed");
+    assert_eq!(site.0.borrow().deploys, 1);
+    let again = super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap();
+    assert!(again.is_complete());
+    assert_eq!(site.0.borrow().deploys, 1, "a settled switch is not deployed again");
+
+    let mut chain = vec![Journal::open(&journal.path).unwrap()];
+    let undo = undo::plan(&chain, &mut fx).unwrap();
+    undo::run(&mut chain, &undo, &mut fx, &mut NoProgress).unwrap();
+    assert_eq!(site.0.borrow().branch, "charts");
+    assert_eq!(site.0.borrow().serving, "before", "what it served before is put back");
+}
+
+#[test]
+fn a_branch_published_to_since_the_switch_is_deployed_again_by_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = crate::demo::create(dir.path()).unwrap();
+    let repo = Repository::open(&sample.clone).unwrap();
+    let site = Site::new("charts", "before");
+    let mut journal = Journal::create(&dir.path().join("state"), &plan_with_site(&repo)).unwrap();
+    let mut fx = GitEffects::new(&repo).with_service("site", Box::new(site.clone()));
+    assert!(super::apply(&mut journal, &mut fx, &mut NoProgress).unwrap().is_complete());
+    // A chart is published to `release` after the migration (and this clone has it).
+    let tip = repo.find_reference("refs/remotes/origin/release").unwrap().peel_to_commit().unwrap();
+    let sig = git2::Signature::now("t", "t@example.com").unwrap();
+    let published =
+        repo.commit(None, &sig, &sig, "publish", &tip.tree().unwrap(), &[&tip]).unwrap();
+    let spec = format!("{published}:refs/heads/release");
+    repo.find_remote("origin").unwrap().push(&[spec.as_str()], None).unwrap();
+
+    let mut chain = vec![Journal::open(&journal.path).unwrap()];
+    let mut fx = GitEffects::new(&repo).with_service("site", Box::new(site.clone()));
+    let undo = undo::plan(&chain, &mut fx).unwrap();
+    let back = undo
+        .undo
+        .iter()
+        .find_map(|u| match &u.step.action {
+            Action::Setting(c) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("the switch is undone");
+    assert!(back.moved, "{back:?}");
+    assert!(back.then.as_deref().unwrap().contains("deploy `charts` again"), "{:?}", back.then);
+    let rolled = undo::run(&mut chain, &undo, &mut fx, &mut NoProgress).unwrap();
+    assert!(rolled.is_complete(), "{:?}", rolled.stopped);
+    assert_eq!(site.0.borrow().serving, "branch:charts", "not the older deployment");
 }

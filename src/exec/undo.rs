@@ -22,7 +22,7 @@ use crate::git::short;
 use crate::plan::Step;
 use crate::plan::action::{
     Action, Await, ChartCommit, CiCommit, CiFileChange, LocalBranchChange, LocalRename,
-    PagesChange, RemoteBranch, SettingChange,
+    RemoteBranch, SettingChange,
 };
 
 /// One inverse, and the journal step it undoes.
@@ -202,11 +202,10 @@ impl Planner<'_> {
             }
             Action::CiCommit(a) if !a.back => self.ci_commit(a)?,
             Action::Await(_) => None,
-            Action::Pages(a) if !a.back => self.pages(chain, a)?,
             Action::LocalRename(a) => self.local_rename(a)?,
             Action::LocalBranch(a) => self.local_branch(a)?,
             Action::ChartCommit(a) => self.chart_commit(a)?,
-            Action::Setting(a) if !a.back => self.setting(a)?,
+            Action::Setting(a) if !a.back => self.setting(chain, a)?,
             other => Some(other.inverse()),
         })
     }
@@ -440,56 +439,53 @@ impl Planner<'_> {
         Ok(Some(Action::CiCommit(Box::new(revert))))
     }
 
-    fn pages(&mut self, chain: &[Journal], a: &PagesChange) -> Result<Option<Action>, ExecError> {
-        let (live, _) = self.fx.pages_fields(&a.switch.project)?;
-        if live != a.switch.after && live != a.switch.before {
-            let why = format!(
-                "Pages project \"{}\" deploys production from \"{}\" now, not \"{}\" as the migration left it",
-                a.switch.project, live.production_branch, a.switch.after.production_branch
-            );
-            return Ok(self.refuse(why));
-        }
-        // When the new branch moved since the migration (a chart published to it), the old
-        // deployment is older than what is served now: deploy the old branch, which comes
-        // back at the new one's tip, instead.
-        let created = chain.iter().flat_map(|j| &j.plan.actions).find_map(|s| match &s.action {
-            Action::RemoteBranch(r) if r.branch == a.switch.to && r.from.is_none() => r.to.clone(),
-            _ => None,
-        });
-        let now = self.head(&a.remote, &a.switch.to)?.map(|o| o.to_string());
-        let redeploy = created.is_some() && now.is_some() && created != now;
-        let back = Action::Pages(Box::new(PagesChange {
-            back: true,
-            verify: false,
-            helm_repo_url: None,
-            redeploy,
-            ..a.clone()
-        }));
-        // Switched back already: done once the right deployment serves too (a rollback
-        // stopped between the two has that still to do).
-        Ok(match steps::check(&back, self.fx)? {
-            steps::Readiness::Done => None,
-            _ => Some(back),
-        })
-    }
-
     /// A setting goes back only from the value the migration left; one changed since is
     /// someone's decision, named and left alone.
-    fn setting(&mut self, a: &SettingChange) -> Result<Option<Action>, ExecError> {
+    fn setting(
+        &mut self,
+        chain: &[Journal],
+        a: &SettingChange,
+    ) -> Result<Option<Action>, ExecError> {
+        let mut back = a.inverse();
+        // When a branch the setting was moved to has commits made since the migration (a
+        // chart published to it), what the service held before is out of date: say so, and
+        // a service that can rebuilds from the old branch (back at that branch's tip).
+        for branch in crate::service::names_in(&a.to) {
+            let created =
+                chain.iter().flat_map(|j| &j.plan.actions).find_map(|s| match &s.action {
+                    Action::RemoteBranch(r) if r.branch == branch && r.from.is_none() => {
+                        r.to.clone()
+                    }
+                    _ => None,
+                });
+            let now = self.head(&a.remote, &branch)?.map(|o| o.to_string());
+            if created.is_some() && now.is_some() && created != now {
+                back.moved = true;
+                if back.then.is_some() {
+                    let old =
+                        crate::service::names_in(&a.from).into_iter().next().unwrap_or_default();
+                    back.then = Some(format!(
+                        "deploy `{old}` again: it comes back at the tip of `{branch}`, with what was published there since the migration"
+                    ));
+                }
+            }
+        }
         let live = self.fx.setting(a)?;
         if live == a.from {
-            return Ok(None);
+            // Back already: done once what follows the write is too (a rollback stopped
+            // between the two has that still to do).
+            return Ok(if self.fx.settled(&back)? {
+                None
+            } else {
+                Some(Action::Setting(Box::new(back)))
+            });
         }
         if live != a.to {
-            let why = format!(
-                "{} is {} now, not {} as the migration left it",
-                a.label,
-                SettingChange::show(&live),
-                SettingChange::show(&a.to)
-            );
+            let (live, left) = SettingChange::show_pair(&live, &a.to);
+            let why = format!("{} is {live} now, not {left} as the migration left it", a.label);
             return Ok(self.refuse(why));
         }
-        Ok(Some(Action::Setting(Box::new(a.inverse()))))
+        Ok(Some(Action::Setting(Box::new(back))))
     }
 
     /// A rewrite merged through review is on the branch as people merged it: it is not

@@ -155,6 +155,7 @@ pub fn chart_reviews(
             needs: vec![branch.clone()],
             serves: None,
             back: false,
+            ..Default::default()
         })
         .collect()
 }
@@ -267,6 +268,7 @@ impl Builder<'_> {
             needs: Vec::new(),
             serves: None,
             back: false,
+            ..Default::default()
         }
     }
 

@@ -80,7 +80,7 @@ fn failed(change: &SettingChange, doing: &str, e: ApiError) -> ServiceError {
     if e.is_forbidden() {
         message.push_str(" (give GH_TOKEN a token with admin access to the repository)");
     }
-    ServiceError(message)
+    ServiceError::new(message)
 }
 
 impl<T: Transport> GitHubService<T> {
@@ -182,7 +182,7 @@ impl<T: Transport> GitHubService<T> {
             if source.is_some_and(|s| s.branch == branch) {
                 match site.as_ref().and_then(|s| s.status.as_deref()) {
                     Some("errored") => {
-                        return Err(ServiceError(format!(
+                        return Err(ServiceError::new(format!(
                             "GitHub {scope}: the Pages build from `{branch}` failed: see Settings → Pages; the source is switched: apply again once it builds, or roll back"
                         )));
                     }
@@ -195,7 +195,7 @@ impl<T: Transport> GitHubService<T> {
             }
         }
         let waited = self.wait.interval * self.wait.attempts;
-        Err(ServiceError(format!(
+        Err(ServiceError::new(format!(
             "GitHub {scope}: the Pages build from `{branch}` did not finish in {} s; the source is switched: check the site, then apply again or roll back",
             waited.as_secs()
         )))

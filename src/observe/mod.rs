@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
 
-use crate::cloudflare::ProjectState;
 use crate::git::local::{self, LocalBranch};
 use crate::git::{self, GitError, remote};
 use crate::spec::Target;
@@ -45,8 +44,6 @@ pub struct Observation {
     pub missing: BTreeSet<Oid>,
     /// `(tip, path)` for each file the plan requires that the tip has.
     pub files: BTreeSet<(Oid, String)>,
-    /// The Pages project, when the plan names one (read with one GET).
-    pub pages: Option<ProjectState>,
     /// What hosted services (a forge, its Pages) bring to the plan, read by their modules.
     pub services: Vec<crate::service::Contribution>,
     /// The CI files the rewrite may change, read at the remote tip of its branch.
@@ -71,14 +68,8 @@ impl Observation {
             out.insert(format!("remote {name}"), show(self.remote_heads.get(name)));
             out.insert(format!("local {name}"), show(self.local.get(name).map(|b| &b.oid)));
         }
-        if let Some(p) = &self.pages {
-            let fields = p.branch_fields();
-            let key = format!("pages {}", p.name);
-            out.insert(format!("{key} production_branch"), Some(fields.production_branch));
-            out.insert(
-                format!("{key} source.config.production_branch"),
-                fields.source_production_branch,
-            );
+        for (_, change) in self.services.iter().flat_map(|c| &c.changes) {
+            out.insert(setting_key(change), Some(change.from.to_string()));
         }
         out
     }
@@ -177,12 +168,12 @@ fn check_clone(repo: &Repository, remote_name: &str) -> Result<(), ObserveError>
     Ok(())
 }
 
-/// Observes everything the target's plan depends on; `pages` is the project as read
-/// through the API when the plan names one, `listing` the remote as [`connect`] read it.
+/// Observes everything the target's plan depends on in git; `listing` is the remote as
+/// [`connect`] read it. What hosted services bring is added by their modules
+/// ([`Observation::services`]).
 pub fn observe(
     repo: &Repository,
     target: &Target,
-    pages: Option<ProjectState>,
     listing: remote::RemoteListing,
 ) -> Result<Observation, ObserveError> {
     let dir = repo.workdir().unwrap_or(repo.path());
@@ -244,7 +235,6 @@ pub fn observe(
         contains,
         missing,
         files,
-        pages,
         services: Vec::new(),
         ci,
         listing,
@@ -373,39 +363,38 @@ fn known_remotes(known: &[String]) -> String {
     }
 }
 
+/// The key under which a plan records a hosted service's setting: `setting SERVICE SCOPE KEY`.
+pub fn setting_key(change: &crate::service::SettingChange) -> String {
+    format!("setting {} {} {}", change.service, change.scope, change.key)
+}
+
 /// Re-reads just the refs a saved plan recorded (`remote X` / `local X` keys), in one
-/// connection, so `apply FILE` can name exactly what moved since the plan.
+/// connection, so `apply FILE` can name exactly what moved since the plan; `settings` holds
+/// the services' settings as read now, by [`setting_key`].
 pub fn current_refs(
     repo: &Repository,
     remote_name: &str,
     recorded: &BTreeMap<String, Option<String>>,
-    pages: Option<&ProjectState>,
+    settings: &BTreeMap<String, Option<String>>,
 ) -> Result<(BTreeMap<String, Option<String>>, remote::RemoteListing), ObserveError> {
     if repo.find_remote(remote_name).is_err() {
         return Err(no_remote(repo, remote_name));
     }
     let listing = remote::list(repo, remote_name)?;
     let mut out = BTreeMap::new();
-    for key in recorded.keys() {
+    for (key, then) in recorded {
         let value = match key.split_once(' ') {
             Some(("remote", name)) => listing.heads.get(name).map(Oid::to_string),
             Some(("local", name)) => local::read(repo, name)?.map(|b| b.oid.to_string()),
-            Some(("pages", rest)) => pages_field(pages, rest),
+            Some(("setting", _)) => settings.get(key).cloned().flatten(),
+            // A Pages field as plans recorded it before the settings seam: its step checks
+            // the live value itself before it changes anything.
+            Some(("pages", _)) => then.clone(),
             _ => None,
         };
         out.insert(key.clone(), value);
     }
     Ok((out, listing))
-}
-
-fn pages_field(pages: Option<&ProjectState>, key: &str) -> Option<String> {
-    let p = pages?;
-    let fields = p.branch_fields();
-    match key.strip_prefix(&format!("{} ", p.name))? {
-        "production_branch" => Some(fields.production_branch),
-        "source.config.production_branch" => fields.source_production_branch,
-        _ => None,
-    }
 }
 
 /// The charts on a commit: directories under `charts/` that hold a `Chart.yaml`.

@@ -163,10 +163,9 @@ pub fn run_plan<'r>(
     let dir = state_dir(repo);
     let lock = lockfiles::take(&dir, command, progress)?;
     let mut journal = Journal::create(&Journal::dir(&dir), &plan)?;
-    let pages = services.access(&journal.plan, progress)?;
     let remote = plan.repository.remote.clone();
-    let fx = GitEffects::new(repo).with_pages(pages).with_listing(&remote, listing);
-    let mut fx = services.with_services(fx, &[&journal.plan])?;
+    let fx = GitEffects::new(repo).with_listing(&remote, listing);
+    let mut fx = services.with_services(fx, &[&journal.plan], progress)?;
     progress.started();
     let outcome = exec::apply(&mut journal, &mut fx, progress)?;
     Ok(Run { journal, outcome, fx, _lock: lock })
@@ -269,8 +268,7 @@ fn run_journal(
         // A resumed run keeps its recorded plan; --no-verify still skips the check now.
         journal.plan = strip_verify(journal.plan.clone());
     }
-    let fx = GitEffects::new(repo).with_pages(services.access(&journal.plan, progress)?);
-    let mut fx = services.with_services(fx, &[&journal.plan])?;
+    let mut fx = services.with_services(GitEffects::new(repo), &[&journal.plan], progress)?;
     if let Some(listing) = listing {
         fx = fx.with_listing(&journal.plan.repository.remote, listing);
     }
@@ -282,13 +280,13 @@ fn without_verify(plan: Plan, opts: &ApplyOptions) -> Plan {
     if opts.no_verify { strip_verify(plan) } else { plan }
 }
 
-/// The plan with its Pages switch left unverified.
+/// The plan with its settings' changes made but not verified: no deployment waited for,
+/// no served file checked.
 fn strip_verify(mut plan: Plan) -> Plan {
     for step in &mut plan.actions {
-        match &mut step.action {
-            Action::Pages(p) => p.verify = false,
-            Action::Setting(c) => c.serves = None,
-            _ => {}
+        if let Action::Setting(c) = &mut step.action {
+            c.serves = None;
+            c.then = None;
         }
     }
     plan

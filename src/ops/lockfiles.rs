@@ -64,7 +64,7 @@ fn stale_ref_locks(git_dir: &Path, state_dir: &Path) -> Vec<PathBuf> {
             Action::LocalRename(a) => names.insert(a.from.clone()) | names.insert(a.to.clone()),
             Action::LocalBranch(a) => names.insert(a.branch.clone()),
             Action::Tracking(a) => names.insert(a.branch.clone()),
-            Action::Pages(_) | Action::Setting(_) | Action::Await(_) => false,
+            Action::Setting(_) | Action::Await(_) => false,
         };
     }
     names

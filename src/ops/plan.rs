@@ -81,10 +81,9 @@ pub fn plan_with(
     notices: &dyn Notices,
 ) -> Result<(Observation, Plan), Error> {
     let target = target.clone();
-    let pages = services.observe(&target, notices)?;
     let fetch_warnings = listing.warnings.clone();
-    let mut obs = observe::observe(repo, &target, pages, listing)?;
-    obs.services = services.contributions(&target, &obs)?;
+    let mut obs = observe::observe(repo, &target, listing)?;
+    obs.services = services.contributions(&target, &obs, notices)?;
     let mut plan = crate::plan::build(&target, &obs, repo)?;
     plan.warnings.extend(fetch_warnings);
     if let Some(hint) = services.suggest(&target, &obs, notices) {

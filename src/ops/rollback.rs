@@ -58,16 +58,10 @@ pub fn rollback(
     let remote = plan.repository.remote.clone();
     let names = super::apply::remote_names(chain.iter().map(|j| &j.plan));
     let listing = observe::connect(&repo, &remote, &names, opts.no_fetch, &|_| Vec::new())?;
-    // The Pages step may be in an earlier run of the chain than the last one.
-    let with_pages = chain
-        .iter()
-        .map(|j| &j.plan)
-        .find(|p| p.actions.iter().any(|s| matches!(s.action, Action::Pages(_))))
-        .unwrap_or(&plan);
-    let access = services.access(with_pages, progress)?;
-    let fx = GitEffects::new(&repo).with_pages(access).with_listing(&remote, listing);
+    // A service's settings may be in an earlier run of the chain than the last one.
+    let fx = GitEffects::new(&repo).with_listing(&remote, listing);
     let plans: Vec<&crate::plan::Plan> = chain.iter().map(|j| &j.plan).collect();
-    let mut fx = services.with_services(fx, &plans)?;
+    let mut fx = services.with_services(fx, &plans, progress)?;
     let undo = exec::undo::plan(&chain, &mut fx)?;
     let runs: Vec<String> = chain.iter().map(|j| j.run.clone()).collect();
     let steps: Vec<Step> = undo.undo.iter().map(|u| u.step.clone()).collect();

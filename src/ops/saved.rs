@@ -85,8 +85,8 @@ pub fn check(
         )
         .hint("make the plan in this repository with `rebranch plan --out FILE`"));
     }
-    let pages = services.observe_plan(plan, notices)?;
-    let (refs, listing) = observe::current_refs(repo, remote, &plan.observed.refs, pages.as_ref())?;
+    let settings = services.read_settings(plan, notices)?;
+    let (refs, listing) = observe::current_refs(repo, remote, &plan.observed.refs, &settings)?;
     let moved = plan.observed.moved(&RefFingerprint::new(refs));
     if moved.is_empty() {
         return Ok(listing);

@@ -1,19 +1,24 @@
-//! The providers an operation talks to besides git, set up from the environment: the
-//! Cloudflare Pages API (the hosting whose production branch a plan switches) and GitHub
-//! (the forge whose pull requests, protection, rulesets, Pages site and review gate follow
-//! the migration, through the [`crate::service`] seam). Observing them for a plan, the
-//! access an apply or rollback needs, and the project suggestion are all here, so that
-//! another provider is added in this file.
+//! The hosted services an operation talks to besides git, set up from the environment:
+//! Cloudflare Pages (the hosting whose production branch a plan switches) and GitHub (the
+//! forge whose pull requests, protection, rulesets, Pages site and review gate follow the
+//! migration). Both take part through the [`crate::service`] seam: here each is read for a
+//! plan (its [`Contribution`]), opened as a [`Service`] for an apply, a rollback or a saved
+//! plan's check, and asked for hints. Another provider is added in its own module and here.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{Env, Error, Kind, Notices, Progress};
-use crate::cloudflare::{Config, ConfigError, PagesClient, PollOptions, ProjectState};
-use crate::exec::effects::{GitEffects, PagesAccess};
+use crate::cloudflare::{Config, ConfigError, PagesClient, PagesService, PollOptions};
+use crate::exec::effects::GitEffects;
 use crate::http::{ReqwestTransport, TransportOptions};
 use crate::observe::Observation;
 use crate::plan::{Action, Plan};
+use crate::service::{Contribution, Service};
 use crate::spec::Target;
+
+/// A service opened for a run, with the name its settings carry.
+type Opened = (String, Box<dyn Service>);
 
 /// The providers, configured from an environment lookup.
 #[derive(Clone, Copy)]
@@ -31,77 +36,104 @@ impl<'a> Services<'a> {
         (self.env)(key)
     }
 
-    /// Reads the Pages project `target` names, if any.
-    pub fn observe(
-        &self,
-        target: &Target,
-        notices: &dyn Notices,
-    ) -> Result<Option<ProjectState>, Error> {
-        let Some(pages) = target.pages.as_ref().filter(|p| !p.project.is_empty()) else {
-            return Ok(None);
-        };
-        let client = self.pages_client(&pages.project, &pages.account_id, notices)?;
-        let state = crate::cloudflare::observe(&client, &pages.project)
-            .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
-        Ok(Some(state))
-    }
-
-    /// What the hosted services (GitHub) bring to the plan, read for `target` given the
-    /// repository as observed.
+    /// What the hosted services bring to the plan, read for `target` given the repository
+    /// as observed: the Pages project the target names, then GitHub; and, when neither
+    /// moves the site that serves the renamed branch, the warning that says so.
     pub fn contributions(
         &self,
         target: &Target,
         obs: &Observation,
-    ) -> Result<Vec<crate::service::Contribution>, Error> {
+        notices: &dyn Notices,
+    ) -> Result<Vec<Contribution>, Error> {
+        let mut out = Vec::new();
+        if let Some(pages) = target.pages.as_ref().filter(|p| !p.project.is_empty()) {
+            let client = self.pages_client(&pages.project, &pages.account_id, notices)?;
+            let state = crate::cloudflare::observe(&client, &pages.project)
+                .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
+            let renames: Vec<(String, String)> =
+                target.renames().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+            let url = Some(pages.helm_repo_url.as_str()).filter(|u| !u.is_empty());
+            out.push(crate::cloudflare::contribution(&state, &renames, &target.remote, url));
+        }
         let github = crate::github::setup::observe(target, obs, &|k| self.env(k))
             .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
-        Ok(github.into_iter().collect())
+        out.extend(github);
+        out.extend(unhosted(target, obs, &out));
+        Ok(out)
     }
 
     /// `fx` with the hosted services whose settings `plans` change, for an apply or a
-    /// rollback.
+    /// rollback; deployment polls go to `progress`.
     pub fn with_services<'r>(
         &self,
-        fx: GitEffects<'r>,
+        mut fx: GitEffects<'r>,
         plans: &[&Plan],
+        progress: &dyn Progress,
     ) -> Result<GitEffects<'r>, Error> {
-        for plan in plans {
-            let service = crate::github::setup::service(plan, &|k| self.env(k))
-                .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
-            if let Some(service) = service {
-                return Ok(fx.with_service(crate::github::forge::SERVICE, Box::new(service)));
-            }
+        for (name, service) in self.open(plans, progress, &|| progress.deployments())? {
+            fx = fx.with_service(&name, service);
         }
         Ok(fx)
     }
 
-    /// Reads, as it is now, the Pages project a plan switches (a saved plan's drift check).
-    pub fn observe_plan(
+    /// The live values of the settings a saved plan recorded, by
+    /// [`crate::observe::setting_key`], for its check before it runs.
+    pub fn read_settings(
         &self,
         plan: &Plan,
         notices: &dyn Notices,
-    ) -> Result<Option<ProjectState>, Error> {
-        let Some(switch) = pages_switch(plan) else { return Ok(None) };
-        let client = self.pages_client(&switch.project, &switch.account_id, notices)?;
-        let state = crate::cloudflare::observe(&client, &switch.project)
-            .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
-        Ok(Some(state))
+    ) -> Result<BTreeMap<String, Option<String>>, Error> {
+        let mut services: BTreeMap<String, Box<dyn Service>> = self
+            .open(&[plan], notices, &|| Box::new(crate::cloudflare::NoProgress))?
+            .into_iter()
+            .collect();
+        let mut out = BTreeMap::new();
+        for step in &plan.actions {
+            let Action::Setting(change) = &step.action else { continue };
+            let key = crate::observe::setting_key(change);
+            if change.back || !plan.observed.refs.contains_key(&key) {
+                continue;
+            }
+            let Some(service) = services.get_mut(&change.service) else { continue };
+            let live = service.read(change).map_err(|e| Error::new(Kind::Failure, e.message))?;
+            out.insert(key, Some(live.to_string()));
+        }
+        Ok(out)
     }
 
-    /// Everything a plan's Pages step needs at apply or rollback time, with deployment
-    /// polls going to `progress`.
-    pub fn access(
+    /// The services the settings of `plans` belong to, opened with access from the
+    /// environment.
+    fn open(
         &self,
-        plan: &Plan,
-        progress: &dyn Progress,
-    ) -> Result<Option<PagesAccess>, Error> {
-        let Some(switch) = pages_switch(plan) else { return Ok(None) };
-        let client = self.pages_client(&switch.project, &switch.account_id, progress)?;
-        let mut poll = PollOptions::default();
-        if let Some(ms) = self.env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
-            poll.interval = Duration::from_millis(ms);
+        plans: &[&Plan],
+        notices: &dyn Notices,
+        polls: &dyn Fn() -> Box<dyn crate::cloudflare::DeployPolls>,
+    ) -> Result<Vec<Opened>, Error> {
+        let mut out: Vec<Opened> = Vec::new();
+        let settings = plans.iter().flat_map(|p| &p.actions).filter_map(|s| match &s.action {
+            Action::Setting(c) => Some(c),
+            _ => None,
+        });
+        if let Some(c) = settings.clone().find(|c| c.service == crate::cloudflare::SERVICE) {
+            let record = crate::cloudflare::Record::of(c)
+                .map_err(|e| Error::new(Kind::Failure, e.message))?;
+            let client = self.pages_client(&c.scope, &record.account_id, notices)?;
+            let mut poll = PollOptions::default();
+            if let Some(ms) = self.env("REBRANCH_PAGES_POLL_MS").and_then(|v| v.parse().ok()) {
+                poll.interval = Duration::from_millis(ms);
+            }
+            let service = PagesService::new(client, poll, polls());
+            out.push((crate::cloudflare::SERVICE.to_string(), Box::new(service)));
         }
-        Ok(Some(PagesAccess { client, poll, progress: progress.deployments() }))
+        for plan in plans {
+            let service = crate::github::setup::service(plan, &|k| self.env(k))
+                .map_err(|e| Error::new(Kind::Failure, e.to_string()))?;
+            if let Some(service) = service {
+                out.push((crate::github::forge::SERVICE.to_string(), Box::new(service)));
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// When no Pages project is named but the API is reachable, the projects of the account
@@ -179,10 +211,30 @@ impl<'a> Services<'a> {
     }
 }
 
-/// The Pages switch a plan makes, if any.
-fn pages_switch(plan: &Plan) -> Option<&crate::cloudflare::SwitchPlan> {
-    plan.actions.iter().find_map(|s| match &s.action {
-        Action::Pages(p) => Some(&p.switch),
-        _ => None,
+/// When the target has a `[pages]` section naming no project and no service moves the site
+/// that serves the renamed branch: the warning that the hosting must follow some other way
+/// (and, on GitHub without a `[github]` section, what deleting the old branch does).
+fn unhosted(target: &Target, obs: &Observation, found: &[Contribution]) -> Option<Contribution> {
+    let pages = target.pages.as_ref()?;
+    let hosted = found.iter().flat_map(|c| &c.changes).any(|(_, c)| c.serves.is_some());
+    if !pages.project.is_empty() || hosted {
+        return None;
+    }
+    let mut warnings = vec![
+        "no cloudflare.project set: the Pages step is left out, so the hosting must follow the rename some other way (set it with --set cloudflare.project=NAME)".to_string(),
+    ];
+    if let Some(slug) =
+        crate::observe::ci::github_slug(&obs.remote_url).filter(|_| found.is_empty())
+    {
+        for (old, new) in target.renames() {
+            warnings.push(format!(
+                "{slug} is on GitHub: if GitHub Pages serves `{old}`, the site (and the Helm repository behind it) is down from the moment `{old}` is deleted until Settings → Pages is switched to `{new}`; add a [github] section to the plan file (as the built-in plan has) to switch it"
+            ));
+        }
+    }
+    Some(Contribution {
+        service: crate::cloudflare::SERVICE.to_string(),
+        warnings,
+        ..Contribution::default()
     })
 }

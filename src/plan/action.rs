@@ -4,13 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cloudflare::SwitchPlan;
 use crate::git::local::Upstream;
 pub use crate::service::SettingChange;
 
 /// One step of a migration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", from = "Stored")]
 pub enum Action {
     /// Creates, moves or deletes a branch on the remote, with compare-and-swap.
     RemoteBranch(RemoteBranch),
@@ -20,8 +19,6 @@ pub enum Action {
     LocalBranch(LocalBranchChange),
     /// Brings a stale remote-tracking ref in line with the remote.
     Tracking(Tracking),
-    /// Switches (or switches back) the Pages project that serves the published branch.
-    Pages(Box<PagesChange>),
     /// Commits the CI/CD rewrite on a branch and pushes it (or takes it back).
     CiCommit(Box<CiCommit>),
     /// Waits until a branch has a change that people merge (the CI rewrite's review).
@@ -32,6 +29,38 @@ pub enum Action {
     /// Commits a chart's directory from `integration` on top of `main` to the chart's own
     /// branch and pushes it (`rebranch split`); its inverse moves the branch back.
     ChartCommit(Box<ChartCommit>),
+}
+
+/// How actions are read back: as they are written, and a Pages step as journals and saved
+/// plans recorded it before the settings seam (read as the setting it is).
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Stored {
+    RemoteBranch(RemoteBranch),
+    LocalRename(LocalRename),
+    LocalBranch(LocalBranchChange),
+    Tracking(Tracking),
+    Pages(Box<crate::cloudflare::LegacyStep>),
+    CiCommit(Box<CiCommit>),
+    Await(Box<Await>),
+    Setting(Box<SettingChange>),
+    ChartCommit(Box<ChartCommit>),
+}
+
+impl From<Stored> for Action {
+    fn from(stored: Stored) -> Action {
+        match stored {
+            Stored::RemoteBranch(a) => Action::RemoteBranch(a),
+            Stored::LocalRename(a) => Action::LocalRename(a),
+            Stored::LocalBranch(a) => Action::LocalBranch(a),
+            Stored::Tracking(a) => Action::Tracking(a),
+            Stored::Pages(a) => Action::Setting(Box::new(SettingChange::from(*a))),
+            Stored::CiCommit(a) => Action::CiCommit(a),
+            Stored::Await(a) => Action::Await(a),
+            Stored::Setting(a) => Action::Setting(a),
+            Stored::ChartCommit(a) => Action::ChartCommit(a),
+        }
+    }
 }
 
 /// A per-chart branch set to one new commit: `main`'s tree with the chart's directory as
@@ -126,29 +155,6 @@ pub struct CiFileChange {
     pub rewrites: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-/// The Pages project's branch settings going from `switch.before` to `switch.after`
-/// (or back, for the inverse).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PagesChange {
-    /// The git remote whose branches the project builds from.
-    pub remote: String,
-    pub switch: SwitchPlan,
-    /// True for the inverse: from `after` back to `before`.
-    #[serde(default)]
-    pub back: bool,
-    /// Deploy from the new branch and wait until it serves production.
-    #[serde(default)]
-    pub verify: bool,
-    /// After the deployment, the served `index.yaml` must equal the new branch's
-    /// (`<helm_repo_url>/index.yaml`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub helm_repo_url: Option<String>,
-    /// For the inverse: deploy the old branch (back at the new one's tip, which moved since
-    /// the migration) instead of restoring the older deployment served before.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub redeploy: bool,
 }
 
 /// A remote branch going from `from` to `to` (object ids; `None`: absent).
@@ -263,14 +269,6 @@ impl Action {
                 from: a.to.clone(),
                 to: a.from.clone(),
             }),
-            Action::Pages(a) => Action::Pages(Box::new(PagesChange {
-                remote: a.remote.clone(),
-                switch: a.switch.clone(),
-                back: !a.back,
-                verify: false,
-                helm_repo_url: None,
-                redeploy: false,
-            })),
             Action::CiCommit(a) => {
                 Action::CiCommit(Box::new(CiCommit { back: !a.back, ..(**a).clone() }))
             }
@@ -296,7 +294,7 @@ impl Action {
             Action::LocalRename(_) => Sign::Change,
             Action::LocalBranch(a) => Sign::of(&a.from, &a.to),
             Action::Tracking(a) => Sign::of(&a.from, &a.to),
-            Action::Pages(_) | Action::Await(_) => Sign::Change,
+            Action::Await(_) => Sign::Change,
             Action::CiCommit(a) => match (&a.head, a.back) {
                 (None, _) => Sign::Change,
                 (Some(_), false) => Sign::Create,
@@ -318,7 +316,6 @@ impl Action {
             Action::LocalRename(a) => format!("branch {} → {}", a.from, a.to),
             Action::LocalBranch(a) => format!("branch {}", a.branch),
             Action::Tracking(a) => format!("refs/remotes/{}/{}", a.remote, a.branch),
-            Action::Pages(a) => format!("pages project {}", a.switch.project),
             Action::CiCommit(a) => {
                 format!("{}/{}", a.remote, a.head.as_deref().unwrap_or(&a.branch))
             }
@@ -347,7 +344,6 @@ impl Action {
                     "drop the stale remote-tracking ref (the remote has no such branch)".into()
                 }
             },
-            Action::Pages(a) => pages_summary(a),
             Action::CiCommit(a) => ci_summary(a),
             Action::ChartCommit(a) => chart_summary(a),
             Action::Await(a) => format!(
@@ -382,13 +378,6 @@ impl Action {
                 format!("local {} {}", a.branch, state(&a.from.as_ref().map(|s| s.oid.clone())))
             }
             Action::Tracking(a) => format!("{}/{} {}", a.remote, a.branch, state(&a.from)),
-            Action::Pages(a) => {
-                let (from, _) = pages_ends(a);
-                format!(
-                    "pages project {} (account {}) on production branch \"{}\"",
-                    a.switch.project, a.switch.account_id, from
-                )
-            }
             Action::CiCommit(a) => match &a.head {
                 Some(head) if a.back => format!("{}/{head} at {}", a.remote, short(&a.commit)),
                 Some(head) => format!(
@@ -414,7 +403,6 @@ impl Action {
         matches!(
             self,
             Action::RemoteBranch(_)
-                | Action::Pages(_)
                 | Action::CiCommit(_)
                 | Action::ChartCommit(_)
                 | Action::Setting(_)
@@ -422,15 +410,9 @@ impl Action {
         )
     }
 
-    /// Lines of detail under the summary (the Pages fields that change).
+    /// Lines of detail under the summary (the rewrite's diff, the fields a setting changes).
     pub fn details(&self) -> Vec<String> {
         match self {
-            Action::Pages(a) if !a.back => a
-                .switch
-                .diff_lines()
-                .into_iter()
-                .map(|l| l.split_once("\": ").map_or(l.clone(), |(_, field)| field.to_string()))
-                .collect(),
             Action::CiCommit(a) if !a.back => {
                 let mut lines = Vec::new();
                 for f in &a.files {
@@ -442,6 +424,7 @@ impl Action {
             Action::ChartCommit(a) => a.files.clone(),
             Action::Setting(a) => {
                 let mut lines = a.field_changes();
+                lines.extend(a.then.iter().map(|t| format!("then {t}")));
                 lines.extend(
                     a.serves
                         .iter()
@@ -492,27 +475,6 @@ fn chart_summary(a: &ChartCommit) -> String {
         Some(from) => format!("move {} → {}", short(from), short(&a.commit)),
     };
     format!("{change}: commit {on} with {} {what} integration {}", a.path, short(&a.source))
-}
-
-fn pages_ends(a: &PagesChange) -> (&str, &str) {
-    if a.back { (&a.switch.to, &a.switch.from) } else { (&a.switch.from, &a.switch.to) }
-}
-
-fn pages_summary(a: &PagesChange) -> String {
-    let (from, to) = pages_ends(a);
-    let mut s = format!("production branch \"{from}\" → \"{to}\"");
-    if a.verify {
-        s.push_str(&format!(", then deploy from {to} and wait until it serves production"));
-    }
-    if let (true, Some(url)) = (a.verify, &a.helm_repo_url) {
-        s.push_str(&format!(", and check {}/index.yaml", url.trim_end_matches('/')));
-    }
-    if a.back && a.redeploy {
-        s.push_str(&format!(", and deploy {to} (its tip holds what was published since)"));
-    } else if a.back {
-        s.push_str(", and restore the previous production deployment");
-    }
-    s
 }
 
 fn remote_summary(a: &RemoteBranch) -> String {

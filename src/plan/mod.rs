@@ -6,7 +6,7 @@
 //! moment; no CI run points at a branch that does not exist):
 //!
 //! 1. copy each renamed branch to its new name on the remote;
-//! 2. (the hosting switch: the Pages project, and with a forge the pull requests, protection
+//! 2. (hosted services: the Pages project, and with a forge the pull requests, protection
 //!    and site that name the old branch, follow the new name);
 //! 3. (the CI rewrite commit on the stable branch);
 //! 4. create the new branches from their sources (so they carry the rewrite);
@@ -128,7 +128,11 @@ impl RefFingerprint {
     /// The refs that differ from `now`, one line each: `remote charts: 9c0ffee → 1a2b3c4`.
     pub fn moved(&self, now: &RefFingerprint) -> Vec<String> {
         let show = |v: Option<&Option<String>>| match v.cloned().flatten() {
-            Some(o) => action::short(&o).to_string(),
+            // An object id is shown short; a setting's value (JSON) whole.
+            Some(o) if o.len() == 40 && o.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                action::short(&o).to_string()
+            }
+            Some(o) => o,
             None => "(absent)".to_string(),
         };
         self.refs
@@ -164,8 +168,6 @@ pub fn build(target: &Target, obs: &Observation, texts: &dyn Texts) -> Result<Pl
     for (new, src) in target.creations() {
         b.create(new, src)?;
     }
-    b.pages()?;
-    b.pages_warning();
     b.services()?;
     let ordered: Vec<Action> = b.phases.into_values().flatten().collect();
     preflight::check_names(target, obs, &ordered)?;
@@ -393,46 +395,6 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// The Pages project follows each renamed branch, right after the copy.
-    fn pages(&mut self) -> Result<(), PlanError> {
-        let Some(state) = self.obs.pages.clone() else { return Ok(()) };
-        let renames: Vec<(String, String)> =
-            self.target.renames().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        for (old, new) in renames {
-            let current = state.production_branch.as_str();
-            if current != old && current != new {
-                return Err(PlanError {
-                    message: format!(
-                        "Pages project \"{}\" (account {}) deploys production from `{current}`, not from `{old}`",
-                        state.name, state.account_id
-                    ),
-                    hint: "check --set cloudflare.project: the plan switches the project that serves the renamed branch".to_string(),
-                });
-            }
-            if let Some(switch) = crate::cloudflare::plan_switch(&state, &old, &new) {
-                self.warnings.extend(switch.notes.iter().cloned());
-                let remote = self.remote().to_string();
-                self.push(
-                    Phase::Hosting,
-                    Action::Pages(Box::new(action::PagesChange {
-                        remote,
-                        switch,
-                        back: false,
-                        verify: true,
-                        helm_repo_url: self
-                            .target
-                            .pages
-                            .as_ref()
-                            .map(|p| p.helm_repo_url.clone())
-                            .filter(|u| !u.is_empty()),
-                        redeploy: false,
-                    })),
-                );
-            }
-        }
-        Ok(())
-    }
-
     /// Each hosted service's changes, at their stage; a service that refuses stops the plan.
     fn services(&mut self) -> Result<(), PlanError> {
         for c in &self.obs.services {
@@ -601,29 +563,6 @@ impl Builder<'_> {
             message: format!("this clone does not have commit {} ({what})", crate::git::short(oid)),
             hint: format!("run `git fetch {}` and plan again", self.remote()),
         })
-    }
-
-    fn pages_warning(&mut self) {
-        let Some(p) = &self.target.pages else { return };
-        // A service change that checks a served file is a hosting switch of its own.
-        let hosted =
-            self.obs.services.iter().flat_map(|c| &c.changes).any(|(_, c)| c.serves.is_some());
-        if p.project.is_empty() && self.obs.pages.is_none() && !hosted {
-            self.warnings.push(
-                "no cloudflare.project set: the Pages step is left out, so the hosting must follow the rename some other way (set it with --set cloudflare.project=NAME)".to_string(),
-            );
-            // Without a forge's view (a plan file with no [github] section): say what
-            // deleting the old branch does to a GitHub Pages site served from it.
-            if let Some(slug) = crate::observe::ci::github_slug(&self.obs.remote_url)
-                .filter(|_| self.obs.services.is_empty())
-            {
-                for (old, new) in self.target.renames() {
-                    self.warnings.push(format!(
-                        "{slug} is on GitHub: if GitHub Pages serves `{old}`, the site (and the Helm repository behind it) is down from the moment `{old}` is deleted until Settings → Pages is switched to `{new}`; add a [github] section to the plan file (as the built-in plan has) to switch it"
-                    ));
-                }
-            }
-        }
     }
 }
 

@@ -198,7 +198,9 @@ fn asks_for_a_missing_token_and_account_without_echoing_the_token() {
     let screen = pty.expect("[1/3]").unwrap();
     let screen = String::from_utf8_lossy(screen.before()).into_owned();
     assert!(
-        screen.contains("project acme-helm-charts (account 0123456789abcdef0123456789abcdef)"),
+        screen.contains(
+            "project acme-helm-charts deploys production from charts (account 0123456789abcdef0123456789abcdef"
+        ),
         "{screen}"
     );
     assert!(!screen.contains(TOKEN), "the token was echoed: {screen}");

@@ -69,11 +69,15 @@ fn plan_shows_the_pages_change_beside_the_git_changes() {
     let run = p.run(&s, &["plan"]).expect(0);
     let out = &run.stdout;
     let release = out.find("+ origin/release").unwrap();
-    let pages = out.find("~ pages project acme-helm-charts").unwrap();
+    let pages = out.find("~ cloudflare acme-helm-charts").unwrap();
     let delete = out.find("- origin/charts").unwrap();
     assert!(release < pages && pages < delete, "ADR-002 order: {out}");
-    assert!(out.contains("production_branch \"charts\" → \"release\""), "{out}");
-    assert!(out.contains("source.config.production_branch \"charts\" → \"release\""), "{out}");
+    assert!(out.contains("    production_branch: \"charts\" → \"release\""), "{out}");
+    assert!(out.contains("source.config.production_branch: \"charts\" → \"release\""), "{out}");
+    assert!(
+        out.contains("then deploy from `release` and wait until it serves production"),
+        "{out}"
+    );
     assert!(!out.contains("no cloudflare.project set"), "{out}");
 }
 
@@ -128,10 +132,11 @@ fn the_journal_records_the_unverified_switch_that_ran() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["kind"] == "pages")
+        .filter(|s| s["kind"] == "setting" && s["service"] == "cloudflare")
         .collect();
     assert_eq!(pages.len(), 1, "{}", begin["plan"]["actions"]);
-    assert_eq!(pages[0]["verify"], false, "the plan that ran, not the one before --no-verify");
+    let then = &pages[0]["then"];
+    assert!(then.is_null(), "the plan that ran, not the one before --no-verify: {then}");
 }
 
 #[test]
@@ -285,7 +290,8 @@ fn served_index_is_checked_against_the_release_branch() {
         .1;
     let good = serve(index.to_vec());
     let run = p.run(&s, &["apply", "--yes", "--set", &format!("helm_repo_url={good}")]).expect(0);
-    assert!(run.stdout.contains(&format!("check {good}/index.yaml")), "{}", run.stdout);
+    let check = format!("then {good}/index.yaml must serve index.yaml of release");
+    assert!(run.stdout.contains(&check), "{}", run.stdout);
 }
 
 #[test]
@@ -299,4 +305,81 @@ fn stale_served_index_stops_the_apply() {
         run.stderr
     );
     assert!(s.remote_heads().contains_key("charts"), "charts kept while the index is wrong");
+}
+
+/// A journal written before the Pages switch was a setting of the services seam holds it
+/// as a step of kind `pages`: such a run still rolls back exactly.
+#[test]
+fn a_journal_with_the_older_pages_step_still_rolls_back() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let before = (p.branches(), p.canonical());
+    let remote = s.remote_heads();
+    p.run(&s, &["apply", "--yes"]).expect(0);
+    let journals = walk(&s.clone.join(".git/rebranch/journal"));
+    let path = journals.iter().find(|p| p.extension().is_some_and(|e| e == "jsonl")).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions = lines[0]["plan"]["actions"].as_array_mut().unwrap();
+    let step = actions.iter_mut().find(|s| s["service"] == "cloudflare").expect("the switch");
+    let fields = |v: &serde_json::Value| {
+        serde_json::json!({
+            "production_branch": v["production_branch"],
+            "source_production_branch": v["source.config.production_branch"],
+            "preview_branch_includes": v["source.config.preview_branch_includes"],
+            "preview_branch_excludes": v["source.config.preview_branch_excludes"],
+        })
+    };
+    *step = serde_json::json!({
+        "id": step["id"],
+        "summary": step["summary"],
+        "kind": "pages",
+        "remote": "origin",
+        "switch": {
+            "account_id": ACCOUNT,
+            "project": PROJECT,
+            "from": "charts",
+            "to": "release",
+            "source_type": "github",
+            "before": fields(&step["from"]),
+            "after": fields(&step["to"]),
+            "canonical_deployment": step["record"]["deployment"],
+            "notes": [],
+        },
+        "verify": true,
+    });
+    std::fs::write(path, rechain(lines)).unwrap();
+
+    p.run(&s, &["rollback", "--yes"]).expect(0);
+    assert_eq!((p.branches(), p.canonical()), before, "both fields and the deployment are back");
+    assert_eq!(s.remote_heads(), remote);
+}
+
+/// Journal lines again, each naming the one before it by its git blob id, as written.
+fn rechain(lines: Vec<serde_json::Value>) -> String {
+    let mut out = String::new();
+    let mut prev: Option<String> = None;
+    for mut v in lines {
+        let o = v.as_object_mut().unwrap();
+        o.remove("prev");
+        if let Some(p) = &prev {
+            o.insert("prev".into(), p.clone().into());
+        }
+        let line = serde_json::to_string(&v).unwrap();
+        let hash = std::process::Command::new("git")
+            .args(["hash-object", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(line.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        prev = Some(String::from_utf8(hash.stdout).unwrap().trim().to_string());
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
