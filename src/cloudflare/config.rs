@@ -1,8 +1,6 @@
 //! Client configuration: the API base URL, the token and the account, read from the
 //! environment through a lookup function so tests pass their own.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
 /// The public API's base URL, used when `CLOUDFLARE_API_BASE_URL` is unset.
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 
@@ -112,42 +110,7 @@ pub fn validate_base_url(url: &str) -> Result<String, ConfigError> {
         url: crate::git::redact_url(url),
         reason: reason.to_owned(),
     };
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("it has no scheme"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(bad("credentials in the URL are not allowed"));
-    }
-    if rest.contains(['?', '#']) {
-        return Err(bad("a query or fragment is not allowed"));
-    }
-    let host = host_of(authority).ok_or_else(|| bad("it has no host"))?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" => {
-            return Err(bad(
-                "plain http is allowed only for a loopback host (127.0.0.0/8, ::1, localhost); \
-                 use https",
-            ));
-        }
-        _ => return Err(bad("the scheme must be https")),
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
-fn host_of(authority: &str) -> Option<&str> {
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next()?
-    } else {
-        authority.split(':').next()?
-    };
-    (!host.is_empty()).then_some(host)
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-        || host.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback())
+    crate::http::check_url(url).map_err(|reason| bad(&reason))
 }
 
 fn deprecated(old: &str, new: &str) -> String {

@@ -9,7 +9,6 @@ use super::ExecError;
 use crate::git::GitError;
 use crate::git::local::{self, LocalBranch, Upstream};
 use crate::git::remote::{self, RefUpdate, RemoteListing};
-use crate::http::ReqwestTransport;
 use crate::plan::action::{ChartCommit, CiCommit, SettingChange};
 use crate::service::Service;
 
@@ -247,22 +246,9 @@ impl Effects for GitEffects<'_> {
     }
 
     fn fetch(&mut self, url: &str) -> Result<Vec<u8>, ExecError> {
-        use crate::http::{Body, HttpRequest, Method, Transport, TransportOptions};
-        let fail = |m: String| ExecError::Config(format!("cannot fetch {url}: {m}"));
-        crate::cloudflare::validate_base_url(url).map_err(|e| fail(e.to_string()))?;
-        let transport =
-            ReqwestTransport::new(TransportOptions::default()).map_err(|e| fail(e.message))?;
-        let request = HttpRequest {
-            method: Method::Get,
-            url: url.to_string(),
-            headers: Vec::new(),
-            body: Body::Empty,
-        };
-        let response = transport.send(request).map_err(|e| fail(e.message))?;
-        if response.status != 200 {
-            return Err(fail(format!("HTTP {}", response.status)));
-        }
-        Ok(response.body)
+        crate::http::get_public(url).map_err(|m| {
+            ExecError::Config(format!("cannot fetch {}: {m}", crate::git::redact_url(url)))
+        })
     }
 
     fn write_commit(&mut self, c: &CiCommit) -> Result<Oid, ExecError> {
