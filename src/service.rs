@@ -250,6 +250,21 @@ impl ServiceError {
     }
 }
 
+/// Hears about each poll of what a write waits for (a deployment's stages), so that a
+/// person sees it move; the CLI draws it on the step's line.
+pub trait Polls {
+    /// Called after each poll with the latest stage and its status.
+    fn on_poll(&self, stage: &str, status: &str);
+}
+
+/// [`Polls`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPolls;
+
+impl Polls for NoPolls {
+    fn on_poll(&self, _stage: &str, _status: &str) {}
+}
+
 /// Reads and writes a provider's settings at apply and rollback time.
 pub trait Service {
     /// The setting's live value, in the same shape as the change's `from` and `to`.

@@ -122,7 +122,7 @@ pub struct DeployLines {
     last: std::sync::Mutex<String>,
 }
 
-impl crate::cloudflare::DeployPolls for DeployLines {
+impl crate::service::Polls for DeployLines {
     fn on_poll(&self, stage: &str, status: &str) {
         let now = format!("{stage}: {status}");
         let Ok(mut last) = self.last.lock() else { return };
@@ -302,7 +302,7 @@ pub struct DeploySpinner {
     current: SharedBar,
 }
 
-impl crate::cloudflare::DeployPolls for DeploySpinner {
+impl crate::service::Polls for DeploySpinner {
     fn on_poll(&self, stage: &str, status: &str) {
         if let Ok(current) = self.current.lock()
             && let Some(bar) = current.as_ref()

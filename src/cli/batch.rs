@@ -17,7 +17,7 @@ use crate::batch::shard::{self, Shard};
 use crate::batch::{self, BatchFile, Only, RepoEntry};
 use crate::ops::batch::{BatchOptions, Op};
 use crate::ops::{self, PlanOptions};
-use crate::ui::{RepoProgress, Ui};
+use crate::ui::Ui;
 
 #[derive(Debug, Args)]
 pub struct BatchArgs {
@@ -172,15 +172,16 @@ pub fn cmd_batch(ctx: &Ctx<'_>, args: &BatchArgs) -> Result<u8, CliError> {
         &selected,
         jobs,
         |i, entry| {
-            let mut progress =
-                RepoSink { ui: Ui { quiet: true, ..ctx.ui }, progress: display.repo(i) };
+            let mut shown = display.repo(i);
+            let ui = Ui { quiet: true, ..ctx.ui };
+            let mut progress = super::Sink { ui, steps: &mut shown, outcome_json: false };
             let env = ctx.lookup();
             let services = ops::Services::new(&env);
             let dir = entry.dir(&file.workdir);
             let opts = repo_options(ctx.global, &file, entry, &dir);
             let line = ops::batch::run_repo(&file, entry, op, opts, &services, &mut progress);
             let ok = !matches!(line.result, RepoResult::Failed);
-            progress.progress.finish(ok, &result_words(&line));
+            shown.finish(ok, &result_words(&line));
             line
         },
         |i, line| {
@@ -241,43 +242,6 @@ fn repo_options(
         resolves: super::parse_resolves(&resolves)?,
         no_fetch: global.no_fetch,
     })
-}
-
-/// A repository's progress for the operations: its line of the batch display, notices
-/// through the (quiet) terminal.
-struct RepoSink {
-    ui: Ui,
-    progress: RepoProgress,
-}
-
-impl ops::Notices for RepoSink {
-    fn status(&self, text: &str) {
-        self.ui.status(text);
-    }
-
-    fn warn(&self, text: &str) {
-        self.ui.warn(text);
-    }
-}
-
-impl crate::exec::Progress for RepoSink {
-    fn event(&mut self, step: &crate::plan::Step, event: crate::exec::StepEvent<'_>) {
-        self.progress.event(step, event);
-    }
-}
-
-impl ops::Progress for RepoSink {
-    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls> {
-        Box::new(self.ui.deploy_progress())
-    }
-
-    fn started(&mut self) {
-        super::stop_on_interrupt();
-    }
-
-    fn phase(&mut self, what: &str) {
-        self.progress.phase(what);
-    }
 }
 
 /// The exit code of the whole batch, from its report.

@@ -20,7 +20,7 @@ use crate::plan::{Action, Plan};
 use crate::render;
 use crate::rewrite::Verdict;
 use crate::spec::Target;
-use crate::ui::{Cancelled, Spinners, Ui};
+use crate::ui::Cancelled;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -327,7 +327,8 @@ fn apply(
     no_verify: bool,
     target: &Target,
 ) -> Result<u8, CliError> {
-    let mut watch = Watch { ui: ctx.ui, spinners: ctx.ui.spinners() };
+    let mut spinners = ctx.ui.spinners();
+    let mut watch = super::Sink { ui: ctx.ui, steps: &mut spinners, outcome_json: false };
     let mut run =
         ops::apply::run_plan(repo, plan, listing, no_verify, "migrate", services, &mut watch)?;
     match run.outcome.stopped.clone() {
@@ -336,39 +337,6 @@ fn apply(
             Ok(0)
         }
         Some(stop) => failure(ctx, &mut run, &stop, target),
-    }
-}
-
-/// A person watching the migration: a spinner per step, the Pages deployment on it.
-struct Watch {
-    ui: Ui,
-    spinners: Spinners,
-}
-
-impl ops::Notices for Watch {
-    fn status(&self, text: &str) {
-        self.ui.status(text);
-    }
-
-    fn warn(&self, text: &str) {
-        self.ui.warn(text);
-    }
-}
-
-impl crate::exec::Progress for Watch {
-    fn event(&mut self, step: &crate::plan::Step, event: crate::exec::StepEvent<'_>) {
-        self.spinners.event(step, event);
-    }
-}
-
-impl ops::Progress for Watch {
-    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls> {
-        Box::new(self.spinners.deployments())
-    }
-
-    fn started(&mut self) {
-        super::stop_on_interrupt();
-        self.ui.status("");
     }
 }
 
@@ -433,7 +401,8 @@ fn failure(
             .hint(format!("journal: {}", journal.path.display())));
     }
     let journal_path = journal.path.clone();
-    let mut watch = Watch { ui: ctx.ui, spinners: ctx.ui.spinners() };
+    let mut spinners = ctx.ui.spinners();
+    let mut watch = super::Sink { ui: ctx.ui, steps: &mut spinners, outcome_json: false };
     let undone = run.undo(&mut watch)?;
     match undone.stopped {
         None => {
@@ -470,7 +439,7 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command};
-    use crate::ui::Prompt;
+    use crate::ui::{Prompt, Ui};
 
     #[derive(Debug)]
     enum Answer {

@@ -276,11 +276,43 @@ impl Ctx<'_> {
     }
 }
 
-/// Progress of an apply or rollback for the operations: notices through the terminal, steps
-/// to `steps`, the run's JSON outcome on stdout when asked for, Ctrl-C handled once steps run.
+/// How a command shows the steps of a run: a line per step, spinners, or a batch
+/// repository's line.
+trait StepView: crate::exec::Progress {
+    /// Where a service's polls are drawn (a deployment's stage).
+    fn polls(&self, ui: &Ui) -> Box<dyn crate::service::Polls> {
+        Box::new(ui.deploy_progress())
+    }
+    /// What a batch's repository is doing.
+    fn phase(&mut self, _what: &str) {}
+    /// Steps are about to run.
+    fn started(&mut self, _ui: &Ui) {}
+}
+
+impl StepView for crate::ui::StepLines {}
+
+impl StepView for crate::ui::RepoProgress {
+    fn phase(&mut self, what: &str) {
+        crate::ui::RepoProgress::phase(self, what);
+    }
+}
+
+impl StepView for crate::ui::Spinners {
+    fn polls(&self, _ui: &Ui) -> Box<dyn crate::service::Polls> {
+        Box::new(self.deployments())
+    }
+
+    fn started(&mut self, ui: &Ui) {
+        ui.status("");
+    }
+}
+
+/// Progress of an operation for a person: notices through the terminal, steps to `steps`,
+/// the run's JSON outcome on stdout when asked for, Ctrl-C handled once steps run. Every
+/// command's runs (apply, rollback, migrate, each repository of a batch) report through it.
 struct Sink<'s> {
     ui: Ui,
-    steps: &'s mut dyn crate::exec::Progress,
+    steps: &'s mut dyn StepView,
     /// Print the outcome document when the run ends (`--format json`).
     outcome_json: bool,
 }
@@ -302,12 +334,17 @@ impl crate::exec::Progress for Sink<'_> {
 }
 
 impl ops::Progress for Sink<'_> {
-    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls> {
-        Box::new(self.ui.deploy_progress())
+    fn polls(&self) -> Box<dyn crate::service::Polls> {
+        self.steps.polls(&self.ui)
     }
 
     fn started(&mut self) {
         stop_on_interrupt();
+        self.steps.started(&self.ui);
+    }
+
+    fn phase(&mut self, what: &str) {
+        self.steps.phase(what);
     }
 
     fn finished(&mut self, command: &str, journal: &Journal, outcome: &Outcome) {

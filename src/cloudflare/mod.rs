@@ -32,10 +32,10 @@ pub use config::{
 pub use error::{ApiError, ErrorContext, human_message};
 pub use setting::{KEY, LegacyStep, PagesService, Record, SERVICE, contribution};
 pub use switch::{
-    BranchFields, DeployPolls, DeploymentOutcome, DeploymentRef, NoProgress, PollOptions,
-    ProjectState, RestoredDeployment, RollbackOptions, RollbackOutcome, StepError, SwitchPlan,
-    SwitchRecord, apply_switch, apply_switch_from, build_patch, observe, plan_switch,
-    projects_for_repository, rollback_switch, verify_deployment,
+    BranchFields, DeploymentOutcome, DeploymentRef, PollOptions, ProjectState, RestoredDeployment,
+    RollbackOptions, RollbackOutcome, StepError, SwitchPlan, SwitchRecord, apply_switch,
+    apply_switch_from, build_patch, observe, plan_switch, projects_for_repository, rollback_switch,
+    verify_deployment,
 };
 pub use types::{
     ApiMessage, Deployment, Envelope, Environment, Page, Project, ProjectPatch, ResultInfo, Source,

@@ -13,12 +13,12 @@ use serde_json::{Map, Value, json};
 
 use super::client::PagesClient;
 use super::switch::{
-    BranchFields, DeployPolls, DeploymentRef, PollOptions, ProjectState, RollbackOptions,
-    StepError, SwitchPlan, SwitchRecord, apply_switch, apply_switch_from, observe, plan_switch,
-    rollback_switch, verify_deployment,
+    BranchFields, DeploymentRef, PollOptions, ProjectState, RollbackOptions, StepError, SwitchPlan,
+    SwitchRecord, apply_switch, apply_switch_from, observe, plan_switch, rollback_switch,
+    verify_deployment,
 };
 use crate::http::Transport;
-use crate::service::{Contribution, Service, ServiceError, SettingChange, Stage, names_in};
+use crate::service::{Contribution, Polls, Service, ServiceError, SettingChange, Stage, names_in};
 
 /// The service name settings of a Pages project carry.
 pub const SERVICE: &str = "cloudflare";
@@ -210,13 +210,13 @@ fn failed(e: StepError) -> ServiceError {
 pub struct PagesService<T: Transport> {
     client: PagesClient<T>,
     poll: PollOptions,
-    progress: Box<dyn DeployPolls>,
+    progress: Box<dyn Polls>,
     /// The project as last read: a write right after a check starts from it.
     last: Option<ProjectState>,
 }
 
 impl<T: Transport> PagesService<T> {
-    pub fn new(client: PagesClient<T>, poll: PollOptions, progress: Box<dyn DeployPolls>) -> Self {
+    pub fn new(client: PagesClient<T>, poll: PollOptions, progress: Box<dyn Polls>) -> Self {
         Self { client, poll, progress, last: None }
     }
 

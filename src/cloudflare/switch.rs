@@ -14,20 +14,7 @@ use super::client::PagesClient;
 use super::error::{ApiError, ErrorContext, human_message};
 use super::types::{Deployment, Project, ProjectPatch, Source, SourceConfig};
 use crate::http::Transport;
-
-/// Hears about each poll of a deployment (the CLI draws a progress line from it).
-pub trait DeployPolls {
-    /// Called with the deployment's latest stage and its status, after each poll.
-    fn on_poll(&self, stage: &str, status: &str);
-}
-
-/// A [`DeployPolls`] that ignores everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoProgress;
-
-impl DeployPolls for NoProgress {
-    fn on_poll(&self, _stage: &str, _status: &str) {}
-}
+use crate::service::Polls;
 
 /// A deployment as recorded for rollback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -416,7 +403,7 @@ pub fn verify_deployment<T: Transport>(
     client: &PagesClient<T>,
     project: &str,
     branch: &str,
-    progress: &dyn DeployPolls,
+    progress: &dyn Polls,
     poll: &PollOptions,
 ) -> Result<DeploymentOutcome, StepError> {
     let account = client.account_id().to_owned();
@@ -471,7 +458,7 @@ pub fn verify_deployment<T: Transport>(
 pub fn rollback_switch<T: Transport>(
     client: &PagesClient<T>,
     record: &SwitchRecord,
-    progress: &dyn DeployPolls,
+    progress: &dyn Polls,
     options: &RollbackOptions,
 ) -> Result<RollbackOutcome, StepError> {
     let current = observe(client, &record.project)?;
@@ -540,7 +527,7 @@ fn restore_fields<T: Transport>(
 fn restore_deployment<T: Transport>(
     client: &PagesClient<T>,
     record: &SwitchRecord,
-    progress: &dyn DeployPolls,
+    progress: &dyn Polls,
     options: &RollbackOptions,
 ) -> Result<RestoredDeployment, StepError> {
     let live = observe(client, &record.project)?.canonical_deployment;
@@ -629,7 +616,7 @@ fn deployment_error<T: Transport>(
     }
 }
 
-fn report(progress: &dyn DeployPolls, d: &Deployment) {
+fn report(progress: &dyn Polls, d: &Deployment) {
     if let Some(stage) = &d.latest_stage {
         progress.on_poll(&stage.name, &stage.status);
     }

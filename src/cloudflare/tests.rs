@@ -87,7 +87,7 @@ fn switch(c: &Client) -> (SwitchPlan, SwitchRecord) {
 #[derive(Default)]
 struct Stages(Mutex<Vec<String>>);
 
-impl DeployPolls for Stages {
+impl crate::service::Polls for Stages {
     fn on_poll(&self, stage: &str, status: &str) {
         self.0.lock().expect("stages").push(format!("{stage}/{status}"));
     }
@@ -152,7 +152,8 @@ fn direct_upload_switch_sends_only_production_branch() {
         serde_json::from_str::<Value>(&patch.body).expect("json"),
         json!({"production_branch": "release"})
     );
-    let outcome = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
+    let outcome = verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll())
+        .expect("verify");
     assert_eq!(outcome.environment, "production");
     let posts: Vec<_> = s.requests().into_iter().filter(|r| r.method == "POST").collect();
     let content_type = posts[0]
@@ -169,7 +170,8 @@ fn direct_upload_switch_sends_only_production_branch() {
 fn a_preview_deployment_is_a_failure() {
     let s = standin(vec![StandInProject::direct_upload(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client(&s);
-    let err = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect_err("preview");
+    let err = verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll())
+        .expect_err("preview");
     let message = err.to_string();
     assert!(message.contains("preview") && message.contains(PROJECT), "{message}");
 }
@@ -181,7 +183,8 @@ fn a_failed_build_is_reported() {
     let s = standin(vec![project]);
     let (c, _) = client(&s);
     switch(&c);
-    let err = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect_err("fails");
+    let err = verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll())
+        .expect_err("fails");
     assert!(err.to_string().contains("build (failure)"), "{err}");
 }
 
@@ -204,21 +207,22 @@ fn rollback_restores_both_fields_lists_and_the_old_deployment() {
         record.canonical_deployment_before.as_ref().map(|d| d.id.clone()),
         Some(old_canonical.clone())
     );
-    verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
+    verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll()).expect("verify");
     assert_ne!(canonical(&s).as_deref(), Some(old_canonical.as_str()));
 
     let journal = serde_json::to_string(&record).expect("serialize");
     let record: SwitchRecord = serde_json::from_str(&journal).expect("deserialize");
     let outcome =
-        rollback_switch(&c, &record, &NoProgress, &RollbackOptions::default()).expect("rollback");
+        rollback_switch(&c, &record, &crate::service::NoPolls, &RollbackOptions::default())
+            .expect("rollback");
     assert!(outcome.fields_restored);
     assert_eq!(outcome.deployment, RestoredDeployment::RolledBackTo(old_canonical.clone()));
     assert_eq!(stored(&s)["source"], original["source"], "source restored exactly");
     assert_eq!(stored(&s)["production_branch"], "charts");
     assert_eq!(canonical(&s), Some(old_canonical));
 
-    let again =
-        rollback_switch(&c, &record, &NoProgress, &RollbackOptions::default()).expect("again");
+    let again = rollback_switch(&c, &record, &crate::service::NoPolls, &RollbackOptions::default())
+        .expect("again");
     assert!(!again.fields_restored);
     assert!(matches!(again.deployment, RestoredDeployment::AlreadyLive(_)));
 }
@@ -228,10 +232,11 @@ fn rollback_rebuilds_from_the_old_branch_when_the_rollback_endpoint_fails() {
     let s = standin(vec![StandInProject::git(ACCOUNT, PROJECT, "charts")]);
     let (c, _) = client(&s);
     let (_, record) = switch(&c);
-    verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
+    verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll()).expect("verify");
     s.inject(Fault::new(Some("POST"), "/rollback", FaultKind::ServerError { status: 500 }, None));
     let options = RollbackOptions { poll: poll(), ..RollbackOptions::default() };
-    let outcome = rollback_switch(&c, &record, &NoProgress, &options).expect("rollback");
+    let outcome =
+        rollback_switch(&c, &record, &crate::service::NoPolls, &options).expect("rollback");
     match outcome.deployment {
         RestoredDeployment::Rebuilt(d) => {
             assert_eq!((d.branch.as_str(), d.environment.as_str()), ("charts", "production"));
@@ -250,7 +255,7 @@ fn rollback_refuses_when_the_project_changed_since() {
         p.project["production_branch"] = json!("main");
     });
     s.clear_requests();
-    let err = rollback_switch(&c, &record, &NoProgress, &RollbackOptions::default())
+    let err = rollback_switch(&c, &record, &crate::service::NoPolls, &RollbackOptions::default())
         .expect_err("refused");
     assert!(matches!(err, StepError::RollbackRefused { .. }), "{err:?}");
     assert!(err.to_string().contains("\"main\""), "{err}");
@@ -390,7 +395,8 @@ fn a_timed_out_deployment_post_is_adopted_not_repeated() {
         FaultKind::DelayAfter(Duration::from_secs(2)),
         Some(1),
     ));
-    let outcome = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("adopted");
+    let outcome = verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll())
+        .expect("adopted");
     assert_eq!(count(&s, "POST", "/deployments"), 1, "the POST was not repeated");
     assert_eq!(s.state().projects[0].deployments.len(), before + 1);
     assert!(count(&s, "GET", "/deployments?") >= 1, "recent deployments were listed first");
@@ -410,7 +416,7 @@ fn a_deployment_post_that_never_arrived_is_sent_again_after_looking() {
         Some(1),
     ));
     s.inject(Fault::new(Some("POST"), "/deployments", FaultKind::Drop, Some(1)));
-    verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
+    verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll()).expect("verify");
     assert_eq!(count(&s, "POST", "/deployments"), 3);
     assert_eq!(count(&s, "GET", "/deployments?"), 2, "looked before each repeat");
     assert_eq!(s.state().projects[0].deployments.len(), before + 1, "exactly one deployment");
@@ -493,7 +499,8 @@ fn the_token_never_leaks() {
     let (c, _) = client(&s);
     let mut seen = Vec::new();
     let (plan, record) = switch(&c);
-    let outcome = verify_deployment(&c, PROJECT, "release", &NoProgress, &poll()).expect("verify");
+    let outcome = verify_deployment(&c, PROJECT, "release", &crate::service::NoPolls, &poll())
+        .expect("verify");
     seen.push(serde_json::to_string(&plan).expect("plan"));
     seen.push(serde_json::to_string(&record).expect("record"));
     seen.push(serde_json::to_string(&outcome).expect("outcome"));

@@ -46,11 +46,11 @@ pub trait Notices {
     fn warn(&self, text: &str);
 }
 
-/// Where a run's progress goes: its notices, each step's events, and a Pages deployment's
-/// polls while a switch is verified.
+/// Where a run's progress goes: its notices, each step's events, and the polls of what a
+/// service's write waits for (a deployment going live).
 pub trait Progress: Notices + crate::exec::Progress {
-    /// The sink of a Pages deployment's polls.
-    fn deployments(&self) -> Box<dyn crate::cloudflare::DeployPolls>;
+    /// Where a service's polls go.
+    fn polls(&self) -> Box<dyn crate::service::Polls>;
     /// Steps are about to run: from here on an interrupt should stop the run between steps.
     fn started(&mut self) {}
     /// What a batch's repository is doing (cloning, planning, applying…).

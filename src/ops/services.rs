@@ -70,7 +70,7 @@ impl<'a> Services<'a> {
         plans: &[&Plan],
         progress: &dyn Progress,
     ) -> Result<GitEffects<'r>, Error> {
-        for (name, service) in self.open(plans, progress, &|| progress.deployments())? {
+        for (name, service) in self.open(plans, progress, &|| progress.polls())? {
             fx = fx.with_service(&name, service);
         }
         Ok(fx)
@@ -84,7 +84,7 @@ impl<'a> Services<'a> {
         notices: &dyn Notices,
     ) -> Result<BTreeMap<String, Option<String>>, Error> {
         let mut services: BTreeMap<String, Box<dyn Service>> = self
-            .open(&[plan], notices, &|| Box::new(crate::cloudflare::NoProgress))?
+            .open(&[plan], notices, &|| Box::new(crate::service::NoPolls))?
             .into_iter()
             .collect();
         let mut out = BTreeMap::new();
@@ -107,7 +107,7 @@ impl<'a> Services<'a> {
         &self,
         plans: &[&Plan],
         notices: &dyn Notices,
-        polls: &dyn Fn() -> Box<dyn crate::cloudflare::DeployPolls>,
+        polls: &dyn Fn() -> Box<dyn crate::service::Polls>,
     ) -> Result<Vec<Opened>, Error> {
         let mut out: Vec<Opened> = Vec::new();
         let settings = plans.iter().flat_map(|p| &p.actions).filter_map(|s| match &s.action {

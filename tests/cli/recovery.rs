@@ -202,7 +202,7 @@ fn names_with_escapes_are_shown_escaped() {
 
 /// A production deployment of `branch`, as the project's CI would make it.
 fn deploy(w: &World, branch: &str) {
-    use rebranch::cloudflare::{Config, NoProgress, PagesClient, PollOptions};
+    use rebranch::cloudflare::{Config, PagesClient, PollOptions};
     use rebranch::http::ReqwestTransport;
     let env = |k: &str| match k {
         "CLOUDFLARE_API_BASE_URL" => Some(w.base.clone()),
@@ -214,5 +214,12 @@ fn deploy(w: &World, branch: &str) {
     let transport = ReqwestTransport::new(Default::default()).unwrap();
     let client = PagesClient::new(transport, &config).unwrap();
     let poll = PollOptions { interval: Duration::from_millis(10), ..PollOptions::default() };
-    rebranch::cloudflare::verify_deployment(&client, PROJECT, branch, &NoProgress, &poll).unwrap();
+    rebranch::cloudflare::verify_deployment(
+        &client,
+        PROJECT,
+        branch,
+        &rebranch::service::NoPolls,
+        &poll,
+    )
+    .unwrap();
 }
