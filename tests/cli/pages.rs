@@ -383,3 +383,27 @@ fn rechain(lines: Vec<serde_json::Value>) -> String {
     }
     out
 }
+
+/// A saved plan records the Pages settings it read; a project changed since is named and
+/// nothing runs.
+#[test]
+fn a_saved_plan_is_refused_when_the_project_changed_since() {
+    let (s, p) = (Sandbox::new(), Pages::git());
+    let path = s.dir.path().join("plan.json");
+    p.run(&s, &["plan", "--out", path.to_str().unwrap()]).expect(0);
+    p.standin.with_state(|st| {
+        let project = st.projects.iter_mut().find(|p| p.name() == PROJECT).unwrap();
+        project.project["production_branch"] = "gh-pages".into();
+    });
+    let heads = s.remote_heads();
+    let run = p.run(&s, &["apply", path.to_str().unwrap()]).expect(3);
+    assert!(run.stderr.contains("refused: the repository changed since"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("setting cloudflare acme-helm-charts pages/branches"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\"production_branch\":\"gh-pages\""), "{}", run.stderr);
+    assert_eq!(s.remote_heads(), heads, "nothing ran");
+    assert!(p.standin.requests().iter().all(|r| r.method == "GET"), "no change to the project");
+}
