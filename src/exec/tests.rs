@@ -155,6 +155,11 @@ fn settings() -> Vec<SettingChange> {
 
 /// The sample's plan with the settings placed right after `release` is created.
 fn plan_with_settings(repo: &Repository) -> crate::plan::Plan {
+    plan_following_release(repo, settings())
+}
+
+/// The sample's plan with `changes` right after the step that creates `release`.
+fn plan_following_release(repo: &Repository, changes: Vec<SettingChange>) -> crate::plan::Plan {
     let mut plan = plan(repo);
     let at = plan
         .actions
@@ -162,7 +167,7 @@ fn plan_with_settings(repo: &Repository) -> crate::plan::Plan {
         .position(|s| matches!(&s.action, Action::RemoteBranch(r) if r.branch == "release"))
         .expect("the sample's plan creates release")
         + 1;
-    for (i, c) in settings().into_iter().enumerate() {
+    for (i, c) in changes.into_iter().enumerate() {
         let action = Action::Setting(Box::new(c));
         let step = crate::plan::Step { id: 0, summary: action.summary(), action };
         plan.actions.insert(at + i, step);
@@ -350,13 +355,6 @@ impl Service for Site {
 /// The sample's plan with the site following `charts` to `release` right after
 /// `release` is created.
 fn plan_with_site(repo: &Repository) -> crate::plan::Plan {
-    let mut plan = plan(repo);
-    let at = plan
-        .actions
-        .iter()
-        .position(|s| matches!(&s.action, Action::RemoteBranch(r) if r.branch == "release"))
-        .expect("the sample's plan creates release")
-        + 1;
     let change = SettingChange {
         service: "site".into(),
         scope: "sample".into(),
@@ -370,12 +368,7 @@ fn plan_with_site(repo: &Repository) -> crate::plan::Plan {
         then_back: Some("put back what it served before".into()),
         ..Default::default()
     };
-    let action = Action::Setting(Box::new(change));
-    plan.actions.insert(at, crate::plan::Step { id: 0, summary: action.summary(), action });
-    for (i, step) in plan.actions.iter_mut().enumerate() {
-        step.id = i + 1;
-    }
-    plan
+    plan_following_release(repo, vec![change])
 }
 
 #[test]
