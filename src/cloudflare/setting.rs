@@ -253,12 +253,14 @@ impl<T: Transport> Service for PagesService<T> {
                 canonical_deployment: record.deployment,
                 notes: Vec::new(),
             };
-            match self.last.take().filter(|s| s.name == project) {
+            let done = match self.last.take().filter(|s| s.name == project) {
                 Some(state) => apply_switch_from(&self.client, &switch, state),
                 None => apply_switch(&self.client, &switch),
             }
             .map_err(failed)?;
-            if change.then.is_some() && !self.settled(change)? {
+            // Just switched, nothing serves the new branch yet; a resumed write that found
+            // the switch made asks the project whether its deployment is live.
+            if change.then.is_some() && (done.patched || !self.settled(change)?) {
                 self.deploy(project, &switch.to)?;
             }
             return Ok(());

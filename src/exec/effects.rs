@@ -64,6 +64,9 @@ pub trait Effects {
     fn follow_local(&mut self, branch: &str, from: Oid, to: Oid) -> Result<(), ExecError>;
     /// A hosted service's setting, read live.
     fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError>;
+    /// The setting as the step's check read it right before (the step runs next), or read
+    /// now when it was not the last setting read.
+    fn checked_setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError>;
     /// Moves a hosted service's setting from `change.from` to `change.to`.
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError>;
     /// Where people find what a setting is about (a pull request's page), if anywhere.
@@ -85,11 +88,13 @@ pub struct GitEffects<'r> {
     listings: BTreeMap<String, RemoteListing>,
     /// Hosted services by name (`github`), for plans that change their settings.
     services: BTreeMap<String, Box<dyn Service + 'r>>,
+    /// The last setting read, with its value: the step that checked it starts from it.
+    last_read: Option<(SettingChange, serde_json::Value)>,
 }
 
 impl<'r> GitEffects<'r> {
     pub fn new(repo: &'r Repository) -> GitEffects<'r> {
-        GitEffects { repo, listings: BTreeMap::new(), services: BTreeMap::new() }
+        GitEffects { repo, listings: BTreeMap::new(), services: BTreeMap::new(), last_read: None }
     }
 
     /// Starts from a listing of `remote` just read (by the plan), saving a connection.
@@ -217,10 +222,20 @@ impl Effects for GitEffects<'_> {
 
     fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
         let service = self.service(change)?;
-        service.read(change).map_err(service_error)
+        let value = service.read(change).map_err(service_error)?;
+        self.last_read = Some((change.clone(), value.clone()));
+        Ok(value)
+    }
+
+    fn checked_setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
+        match self.last_read.take() {
+            Some((read, value)) if read == *change => Ok(value),
+            _ => self.setting(change),
+        }
     }
 
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
+        self.last_read = None;
         let service = self.service(change)?;
         service.write(change).map_err(service_error)
     }

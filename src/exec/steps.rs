@@ -140,7 +140,10 @@ fn check_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<Readiness, E
 }
 
 fn run_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<(), ExecError> {
-    if fx.setting(a)? != a.to || !fx.settled(a)? {
+    // The check just read the setting: no second read right before the change, which
+    // neither a read nor a write of these APIs could make any safer (they have no
+    // compare-and-swap; the check is what makes a change from any other value stop).
+    if fx.checked_setting(a)? != a.to || !fx.settled(a)? {
         fx.set_setting(a)?;
     }
     if let Some(served) = &a.serves {

@@ -101,6 +101,9 @@ impl Effects for Faulty<'_> {
     fn setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
         self.inner.setting(change)
     }
+    fn checked_setting(&mut self, change: &SettingChange) -> Result<serde_json::Value, ExecError> {
+        self.inner.checked_setting(change)
+    }
     fn set_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
         self.change("setting")?;
         self.inner.set_setting(change)
