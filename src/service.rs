@@ -269,14 +269,18 @@ impl Polls for NoPolls {
 pub trait Service {
     /// The setting's live value, in the same shape as the change's `from` and `to`.
     fn read(&mut self, change: &SettingChange) -> Result<Value, ServiceError>;
-    /// Moves the setting from `change.from` (just checked) to `change.to`, and waits until
-    /// the service reports it in effect. Also called with the value at `to` already when
-    /// the change is not [`Service::settled`]: then it only finishes what follows.
+    /// Moves the setting from `change.from` (just checked) to `change.to`, then does what
+    /// `change.then` says (when set) and waits until it is done.
     fn write(&mut self, change: &SettingChange) -> Result<(), ServiceError>;
     /// With the value at `to`: whether what the write goes on to do (`change.then`) is
     /// done, e.g. a deployment from the new branch serving production.
     fn settled(&mut self, _change: &SettingChange) -> Result<bool, ServiceError> {
         Ok(true)
+    }
+    /// With the value at `to` but the change not [`Service::settled`] (a write stopped
+    /// part way): does only what follows the write.
+    fn finish(&mut self, _change: &SettingChange) -> Result<(), ServiceError> {
+        Ok(())
     }
     /// Where people find the live object a setting is about (a pull request's page), for
     /// messages; `None` when there is none or it cannot be read.

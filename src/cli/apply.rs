@@ -20,7 +20,7 @@ pub struct ApplyArgs {
     /// Apply without asking
     #[arg(short = 'y', long)]
     yes: bool,
-    /// Skip the production deployment that checks the Pages switch
+    /// Switch a site without waiting for it to serve the new branch (no Pages deployment or build, no index check)
     #[arg(long)]
     no_verify: bool,
 }

@@ -97,7 +97,7 @@ struct BatchApplyArgs {
     /// Apply without asking (required: a batch never asks)
     #[arg(short = 'y', long)]
     yes: bool,
-    /// Skip the production deployment that checks each Pages switch
+    /// Switch each site without waiting for it to serve the new branch (no Pages deployment or build, no index check)
     #[arg(long)]
     no_verify: bool,
 }

@@ -24,7 +24,7 @@ use crate::ui::Cancelled;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// Skip the production deployment that checks the Pages switch
+    /// Switch a site without waiting for it to serve the new branch (no Pages deployment or build, no index check)
     #[arg(long)]
     no_verify: bool,
 }

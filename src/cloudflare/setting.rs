@@ -291,6 +291,14 @@ impl<T: Transport> Service for PagesService<T> {
         Ok(())
     }
 
+    fn finish(&mut self, change: &SettingChange) -> Result<(), ServiceError> {
+        if change.back {
+            // Switching back finds the fields back already and puts the deployment back.
+            return self.write(change);
+        }
+        self.deploy(&change.scope, &branch(&change.to))
+    }
+
     fn settled(&mut self, change: &SettingChange) -> Result<bool, ServiceError> {
         if change.then.is_none() {
             return Ok(true);

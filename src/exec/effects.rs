@@ -73,6 +73,8 @@ pub trait Effects {
     fn describe_setting(&mut self, change: &SettingChange) -> Option<String>;
     /// With a setting at its `to`: whether what its write goes on to do is done.
     fn settled(&mut self, change: &SettingChange) -> Result<bool, ExecError>;
+    /// With a setting at its `to` but not settled: what its write goes on to do.
+    fn finish_setting(&mut self, change: &SettingChange) -> Result<(), ExecError>;
 }
 
 /// A service's error as the executor's: a setting changed under the step is a move.
@@ -247,6 +249,12 @@ impl Effects for GitEffects<'_> {
     fn settled(&mut self, change: &SettingChange) -> Result<bool, ExecError> {
         let service = self.service(change)?;
         service.settled(change).map_err(service_error)
+    }
+
+    fn finish_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
+        self.last_read = None;
+        let service = self.service(change)?;
+        service.finish(change).map_err(service_error)
     }
 
     fn file_at(&self, commit: Oid, path: &str) -> Option<Vec<u8>> {

@@ -143,8 +143,10 @@ fn run_setting(a: &SettingChange, fx: &mut dyn Effects) -> Result<(), ExecError>
     // The check just read the setting: no second read right before the change, which
     // neither a read nor a write of these APIs could make any safer (they have no
     // compare-and-swap; the check is what makes a change from any other value stop).
-    if fx.checked_setting(a)? != a.to || !fx.settled(a)? {
+    if fx.checked_setting(a)? != a.to {
         fx.set_setting(a)?;
+    } else if !fx.settled(a)? {
+        fx.finish_setting(a)?;
     }
     if let Some(served) = &a.serves {
         check_served(&a.remote, served, fx)?;

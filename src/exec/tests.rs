@@ -114,6 +114,10 @@ impl Effects for Faulty<'_> {
     fn settled(&mut self, change: &SettingChange) -> Result<bool, ExecError> {
         self.inner.settled(change)
     }
+    fn finish_setting(&mut self, change: &SettingChange) -> Result<(), ExecError> {
+        self.change("finish setting")?;
+        self.inner.finish_setting(change)
+    }
 }
 
 /// A service whose settings live in memory, shared with the test that inspects them.
@@ -332,14 +336,17 @@ impl Service for Site {
         Ok(serde_json::json!({"branch": self.0.borrow().branch}))
     }
     fn write(&mut self, c: &SettingChange) -> Result<(), ServiceError> {
-        let mut site = self.0.borrow_mut();
-        let live = serde_json::json!({"branch": site.branch});
-        if live != c.to {
-            if live != c.from {
+        {
+            let mut site = self.0.borrow_mut();
+            if serde_json::json!({"branch": site.branch}) != c.from {
                 return Err(ServiceError::moved("the site's branch moved"));
             }
             site.branch = crate::service::names_in(&c.to).remove(0);
         }
+        self.finish(c)
+    }
+    fn finish(&mut self, c: &SettingChange) -> Result<(), ServiceError> {
+        let mut site = self.0.borrow_mut();
         if c.then.is_some() {
             if site.failing_deploys > 0 {
                 site.failing_deploys -= 1;

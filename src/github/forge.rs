@@ -541,6 +541,8 @@ impl Builder<'_> {
             json!({"branch": new, "path": source.path}),
         );
         c.needs = vec![new.to_string()];
+        c.then = Some(format!("wait until GitHub Pages has built the site from `{new}`"));
+        c.then_back = Some(format!("wait until GitHub Pages has built the site from `{old}`"));
         if source.path == "/" && self.w.has_index.contains(old) {
             let base = self.w.helm_repo_url.clone().unwrap_or(url);
             if !base.is_empty() {

@@ -37,6 +37,13 @@ impl<T: Transport> GitHubService<T> {
     }
 }
 
+/// For a Pages source change that waits for its build (`then`): the branch built.
+fn built_from(change: &SettingChange) -> Option<&str> {
+    (change.key == "pages/source" && change.then.is_some())
+        .then(|| change.to.get("branch").and_then(Value::as_str))
+        .flatten()
+}
+
 /// The setting a key names.
 enum Key<'a> {
     PullBase(u64),
@@ -217,12 +224,23 @@ impl<T: Transport> Service for GitHubService<T> {
 
     fn write(&mut self, change: &SettingChange) -> Result<(), ServiceError> {
         self.put(change).map_err(|e| failed(change, "change", e))?;
-        if change.key == "pages/source"
-            && let Some(branch) = change.to.get("branch").and_then(Value::as_str)
-        {
-            self.wait_for_build(change, branch)?;
+        self.finish(change)
+    }
+
+    fn settled(&mut self, change: &SettingChange) -> Result<bool, ServiceError> {
+        let Some(branch) = built_from(change) else { return Ok(true) };
+        let site = self.gh.pages().map_err(|e| failed(change, "read", e))?;
+        Ok(site.is_some_and(|s| {
+            s.source.is_some_and(|src| src.branch == branch)
+                && s.status.as_deref().is_none_or(|st| st == "built")
+        }))
+    }
+
+    fn finish(&mut self, change: &SettingChange) -> Result<(), ServiceError> {
+        match built_from(change) {
+            Some(branch) => self.wait_for_build(change, branch),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn describe(&mut self, change: &SettingChange) -> Option<String> {
