@@ -167,7 +167,10 @@ pub fn delete(repo: &Repository, name: &str, expect: Oid) -> Result<(), GitError
     branch.delete().map_err(GitError::from_git(&doing))
 }
 
-/// Writes `branch.<name>.remote` and `.merge`, or removes them for `None`.
+/// Writes `branch.<name>.remote` and `.merge`, or removes them for `None`. Every value a
+/// key had goes first: a rename killed after libgit2 copied the old branch's section, and
+/// before it removed it, leaves that section behind, and renaming back onto it doubles each
+/// key (`git config` then calls it a multivar, and a plain set refuses it).
 pub fn set_upstream(
     repo: &Repository,
     name: &str,
@@ -177,23 +180,19 @@ pub fn set_upstream(
     let mut config = repo.config().map_err(GitError::from_git(&doing))?;
     let remote_key = format!("branch.{name}.remote");
     let merge_key = format!("branch.{name}.merge");
-    match upstream {
-        Some(u) => {
-            config.set_str(&remote_key, &u.remote).map_err(GitError::from_git(&doing))?;
-            let merge = format!("refs/heads/{}", u.branch);
-            config.set_str(&merge_key, &merge).map_err(GitError::from_git(&doing))
-        }
-        None => {
-            for key in [&remote_key, &merge_key] {
-                match config.remove(key) {
-                    Ok(()) => {}
-                    Err(e) if e.code() == git2::ErrorCode::NotFound => {}
-                    Err(e) => return Err(GitError::from_git(&doing)(e)),
-                }
-            }
-            Ok(())
+    for key in [&remote_key, &merge_key] {
+        match config.remove_multivar(key, ".*") {
+            Ok(()) => {}
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+            Err(e) => return Err(GitError::from_git(&doing)(e)),
         }
     }
+    if let Some(u) = upstream {
+        config.set_str(&remote_key, &u.remote).map_err(GitError::from_git(&doing))?;
+        let merge = format!("refs/heads/{}", u.branch);
+        config.set_str(&merge_key, &merge).map_err(GitError::from_git(&doing))?;
+    }
+    Ok(())
 }
 
 fn upstream(repo: &Repository, name: &str) -> Result<Option<Upstream>, GitError> {
@@ -208,4 +207,41 @@ fn upstream(repo: &Repository, name: &str) -> Result<Option<Upstream>, GitError>
         }),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upstream_is_set_over_a_section_a_killed_rename_doubled() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let mut config = repo.config().unwrap().open_level(git2::ConfigLevel::Local).unwrap();
+        for remote in ["origin", "origin"] {
+            config.set_multivar("branch.charts.remote", "^$", remote).unwrap();
+            config.set_multivar("branch.charts.merge", "^$", "refs/heads/release").unwrap();
+        }
+        let count = |key: &str| {
+            let config = repo.config().unwrap();
+            let mut entries = config.multivar(key, None).unwrap();
+            let mut n = 0;
+            while entries.next().is_some() {
+                n += 1;
+            }
+            n
+        };
+        assert_eq!(count("branch.charts.remote"), 2, "the state the kill left");
+        let upstream = Upstream { remote: "origin".into(), branch: "charts".into() };
+        set_upstream(&repo, "charts", Some(&upstream)).unwrap();
+        assert_eq!(count("branch.charts.remote"), 1);
+        assert_eq!(count("branch.charts.merge"), 1);
+        assert_eq!(upstream_of(&repo, "charts"), Some(upstream));
+        set_upstream(&repo, "charts", None).unwrap();
+        assert_eq!(count("branch.charts.merge"), 0);
+    }
+
+    fn upstream_of(repo: &Repository, name: &str) -> Option<Upstream> {
+        upstream(repo, name).unwrap()
+    }
 }

@@ -320,17 +320,17 @@ fn sigkill_at_random_moments_is_recovered() {
         // Whatever state it was left in, status reads it without error.
         w.status();
         if rng.below(2) == 0 && !rolling_back {
-            recover(&w, &["apply", "--yes"], &why);
-            assert_migrated(&w, &before, &format!("{why}, then apply"));
+            let out = recover(&w, &["apply", "--yes"], &why);
+            assert_migrated(&w, &before, &format!("{why}, then apply, which printed:\n{out}\n"));
         }
-        recover(&w, &["rollback", "--yes"], &why);
+        let out = recover(&w, &["rollback", "--yes"], &why);
         for lock in left.iter().filter(|p| p.exists()) {
             // Not needed by the recovery (it never wrote that ref again); a later write of
             // it would name it, as `recover` checks. Removed as git advises.
             eprintln!("{why}: git lock left by the kill, unused since: {}", lock.display());
             std::fs::remove_file(lock).unwrap();
         }
-        assert_original(&w, &before, &format!("{why}, then rollback"));
+        assert_original(&w, &before, &format!("{why}, then rollback, which printed:\n{out}\n"));
         assert_no_token(&w);
         eprintln!("{why}: recovered");
     }
@@ -481,10 +481,12 @@ fn local_branch_created_without_its_upstream_is_finished() {
 /// local transport leaves git's own `<ref>.lock` file behind, as a killed `git` would; the
 /// next run must then name that file, and once it is removed (as git's own message says to
 /// do when no git process runs) the command must succeed.
-fn recover(w: &World, args: &[&str], why: &str) {
+/// Runs the recovering command (once more after removing a stale git lock it names);
+/// returns what it printed, for the messages of the checks that follow.
+fn recover(w: &World, args: &[&str], why: &str) -> String {
     let run = w.run(args, &[]);
     if run.code == 0 {
-        return;
+        return run.all();
     }
     let text = run.all();
     let lock = text
@@ -494,5 +496,5 @@ fn recover(w: &World, args: &[&str], why: &str) {
     assert_eq!(run.code, 5, "{why}: {text}");
     eprintln!("{why}: a stale git lock was left, {lock}; removed, as git advises");
     std::fs::remove_file(lock).unwrap();
-    w.run(args, &[]).expect(0);
+    w.run(args, &[]).expect(0).all()
 }
