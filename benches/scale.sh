@@ -5,7 +5,8 @@
 #      `git ls-remote` + `git cat-file --batch` of the same files by path, and by blob id
 #      (benches/startup.sh; instructions by callgrind over every process, wall by hyperfine);
 #   2. the rewriter beside its floor, yaml-rust2 parse-only of the inputs plus the re-parse of
-#      the changed outputs (benches/rewrite.rs under callgrind, as benches/run.sh does);
+#      the changed outputs (benches/rewrite.rs under callgrind, as benches/run.sh does), in the
+#      bench profile (one codegen unit for rebranch: the figure) and in the release profile;
 #   3. a fleet of 20 URL repositories with long histories, planned by `batch plan`, beside a
 #      full `git clone` and `git clone --depth 1 --single-branch` (benches/fetch.sh);
 #   4. the same batch as 3 shards, whose merged report must equal the unsharded one
@@ -35,14 +36,20 @@ cargo build --quiet --release --bin rebranch
 # A copy, so that a build elsewhere cannot swap the binary during the run.
 BIN=$DATA/rebranch
 cp target/release/rebranch "$BIN"
-EXE=$(cargo bench --profile release --bench rewrite --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
+# The rewriter bench in the bench profile (release with rebranch in one codegen unit, whose
+# counts do not move with how rustc splits the crate: the figure), and in the release
+# profile the binary is built with (16 units), for comparison.
+bench_exe() {
+  cargo bench --profile "$1" --bench rewrite --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("executable") and m["target"]["name"] == "rewrite": print(m["executable"])')
-cp "$EXE" "$DATA/rewrite-bench"
+    if m.get("executable") and m["target"]["name"] == "rewrite": print(m["executable"])'
+}
+cp "$(bench_exe bench)" "$DATA/rewrite-bench"
+cp "$(bench_exe release)" "$DATA/rewrite-bench-release"
 
-ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.2f}x')" "$1" "$2"; }
+ratio() { python3 -c "import sys; a, b = map(float, sys.argv[1:]); print(f'{a / b:.3f}x')" "$1" "$2"; }
 
 # --- 1. start-up ---------------------------------------------------------------------------
 echo "== 1. start-up (benches/startup.sh)"
@@ -72,18 +79,25 @@ if [[ ! -f $BIG/sizes.json || -n $(cat "$BIG/.args" 2>/dev/null) ]]; then
   python3 benches/gen.py "$BIG" --quiet
   echo "" >"$BIG/.args"
 fi
-declare -A n
-for side in load parse reparse rewrite; do
-  n[$side]=$(REBRANCH_BENCH_CORPUS=$BIG REBRANCH_BENCH_ONCE=$side valgrind --tool=callgrind \
-    --callgrind-out-file="$DATA/callgrind.$side" "$DATA/rewrite-bench" 2>&1 \
-    | awk '/Collected/ {gsub(",", "", $NF); print $NF}')
-done
-parse=$((n[parse] - n[load])) floor=$((n[reparse] - n[load])) rewrite=$((n[rewrite] - n[load]))
 say ""
 say "## 2. the rewriter ($(REBRANCH_BENCH_CORPUS=$BIG REBRANCH_BENCH_ONCE=rewrite "$DATA/rewrite-bench"))"
-say "- instructions, corpus loading subtracted: rewriter $rewrite | floor (parse-only of the inputs" \
-  "+ re-parse of the changed outputs) $floor | parse-only $parse"
-say "  rewriter/floor $(ratio "$rewrite" "$floor") (target <= 1.3x), rewriter/parse-only $(ratio "$rewrite" "$parse")"
+declare -A n
+for exe in rewrite-bench rewrite-bench-release; do
+  for side in load parse reparse rewrite; do
+    n[$side]=$(REBRANCH_BENCH_CORPUS=$BIG REBRANCH_BENCH_ONCE=$side valgrind --tool=callgrind \
+      --callgrind-out-file="$DATA/callgrind.$exe.$side" "$DATA/$exe" 2>&1 \
+      | awk '/Collected/ {gsub(",", "", $NF); print $NF}')
+  done
+  parse=$((n[parse] - n[load])) floor=$((n[reparse] - n[load])) rewrite=$((n[rewrite] - n[load]))
+  if [[ $exe == rewrite-bench ]]; then
+    say "- bench profile (rebranch in one codegen unit), instructions, corpus loading subtracted:"
+  else
+    say "- release profile (16 codegen units, as the binary is built; moves with the crate's split):"
+  fi
+  say "  rewriter $rewrite | floor (parse-only of the inputs + re-parse of the changed outputs)" \
+    "$floor | parse-only $parse"
+  say "  rewriter/floor $(ratio "$rewrite" "$floor") (target <= 1.3x), rewriter/parse-only $(ratio "$rewrite" "$parse")"
+done
 
 # --- 3. and 4. the fleet, and shards -------------------------------------------------------
 echo "== 3. fleet and 4. shards (benches/fetch.sh)"
