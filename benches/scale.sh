@@ -12,7 +12,7 @@
 #   4. the same batch as 3 shards, whose merged report must equal the unsharded one
 #      (benches/fetch.sh; the run fails when it does not).
 #
-#   benches/scale.sh          about 10 minutes on 2 cores once the data is generated
+#   benches/scale.sh          4 to 6 minutes on 2 cores once the data is generated and built
 #
 # Environment: BENCH_DATA (default target/bench-data). Writes $BENCH_DATA/scale/results.txt.
 # Needs git, python3, hyperfine and valgrind.
