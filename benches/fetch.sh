@@ -8,11 +8,14 @@
 # Each checks out main, as rebranch does. Bytes are the received packs as stored
 # (.git/objects/pack), time is wall time for the 20,
 # one repository at a time. rebranch's time includes planning; a second batch plan (fetching
-# nothing new, then planning) is given to show that share.
+# nothing new, then planning) is given to show that share. Then the same batch plan is run
+# unsharded and as 3 shards (`--shard K/3 --report F`), and `batch report --merge` of the
+# three must equal the unsharded report byte for byte, with the same exit code.
 #
 #   benches/fetch.sh BIN...        each binary in turn (e.g. before and after a change)
 #
-# Environment: BENCH_DATA (default target/bench-data). Writes $BENCH_DATA/fetch/results.txt.
+# Environment: BENCH_DATA (default target/bench-data). Writes $BENCH_DATA/fetch/results.txt
+# (and results.tsv: name, ms, bytes, for benches/scale.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -64,15 +67,20 @@ run_git() { # NAME then a function that fetches repository $i into $W/$i
   s=$(date +%s%N)
   for i in $(seq -w 1 "$N"); do "$how" "$i"; done
   e=$(date +%s%N)
-  say "$name: $(ms "$s" "$e") ms, $(packs "$W"/*/.git/objects/pack) bytes"
+  local bytes
+  bytes=$(packs "$W"/*/.git/objects/pack)
+  say "$name: $(ms "$s" "$e") ms, $bytes bytes"
+  printf '%s\t%s\t%s\n' "$3" "$(ms "$s" "$e")" "$bytes" >>"$TSV"
 }
 full() { git clone -q "$(url "$1")" "$W/$1"; }
 tips() {
   git clone -q --depth 1 --single-branch --branch main "$(url "$1")" "$W/$1"
   git -C "$W/$1" fetch -q --depth 1 origin charts:refs/remotes/origin/charts
 }
-run_git "git clone (full)" full
-run_git "git clone --depth 1 --single-branch main + fetch --depth 1 charts" tips
+TSV=$DATA/results.tsv
+: >"$TSV"
+run_git "git clone (full)" full full
+run_git "git clone --depth 1 --single-branch main + fetch --depth 1 charts" tips depth1
 
 for bin in "$@"; do
   rm -rf "$W" && mkdir -p "$W"
@@ -85,5 +93,33 @@ for bin in "$@"; do
   "$bin" batch plan --repos "$DATA/repos.toml" --jobs 1 >/dev/null 2>&1 || true
   e2=$(date +%s%N)
   results=$(grep -o ' repositories: .*' "$DATA/plan.out" | head -1)
-  say "$bin batch plan: $(ms "$s" "$e") ms, $(packs "$W"/*/.git/objects/pack) bytes ($results); again: $(ms "$s2" "$e2") ms"
+  bytes=$(packs "$W"/*/.git/objects/pack)
+  say "$bin batch plan: $(ms "$s" "$e") ms, $bytes bytes ($results); again: $(ms "$s2" "$e2") ms"
+  printf '%s\t%s\t%s\t%s\n' "batch:$bin" "$(ms "$s" "$e")" "$bytes" "$(ms "$s2" "$e2")" >>"$TSV"
+
+  # Shards: the same batch plan (nothing new to fetch now) as one run and as 3 shards, each
+  # writing its own report; the shards' reports merged must equal the unsharded report, and
+  # the merge must exit as the unsharded run did.
+  rc=0
+  "$bin" batch plan --repos "$DATA/repos.toml" --jobs 1 --detailed-exitcode >/dev/null 2>&1 || rc=$?
+  cp "$W/rebranch-batch-report.json" "$DATA/unsharded.json"
+  s=$(date +%s%N)
+  for k in 1 2 3; do
+    "$bin" batch plan --repos "$DATA/repos.toml" --jobs 1 --detailed-exitcode --shard "$k/3" \
+      --report "$DATA/shard-$k.json" >/dev/null 2>&1 || true
+  done
+  e=$(date +%s%N)
+  mrc=0
+  "$bin" batch report --merge "$DATA"/shard-{1,2,3}.json --format json --detailed-exitcode \
+    >"$DATA/merged.json" 2>"$DATA/merge.err" || mrc=$?
+  sizes=$(python3 -c 'import json,sys; print("/".join(str(len(json.load(open(f))["repos"])) for f in sys.argv[1:]))' \
+    "$DATA"/shard-{1,2,3}.json)
+  if cmp -s "$DATA/unsharded.json" "$DATA/merged.json" && [[ $rc == "$mrc" ]]; then
+    verdict="merged report byte-identical to the unsharded one, exit code $mrc for both"
+  else
+    verdict="MERGED REPORT DIFFERS (exit codes: unsharded $rc, merge $mrc; see $DATA/merged.json)"
+  fi
+  say "$bin 3 shards ($sizes repositories), $(ms "$s" "$e") ms for the three: $verdict"
+  printf '%s\t%s\t%s\n' "shards:$bin" "$(ms "$s" "$e")" "$verdict" >>"$TSV"
+  [[ $verdict == merged* ]] || exit 1
 done

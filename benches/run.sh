@@ -20,11 +20,12 @@ W=$DATA/work
 rm -rf "$W" && mkdir -p "$W"
 
 if [[ $MODE == smoke ]]; then
-  PROFILE=dev BIN=$ROOT/target/debug/rebranch
+  PROFILE=dev BENCH_PROFILE=dev BIN=$ROOT/target/debug/rebranch
   BIG=(--files 400 --charts 8 --commits 60 --index-releases 3)
   FLEET=4 HF=(--runs 1) CRIT=(--test)
 else
-  PROFILE=release BIN=$ROOT/target/release/rebranch
+  # The benches in the bench profile: release, with rebranch in one codegen unit (Cargo.toml).
+  PROFILE=release BENCH_PROFILE=bench BIN=$ROOT/target/release/rebranch
   BIG=()
   FLEET=100 HF=(--warmup 2 --min-runs 10) CRIT=()
 fi
@@ -40,6 +41,9 @@ say "machine: $(nproc) cores, $(free -g | awk '/^Mem/ {print $2}') GiB, load $(c
 
 echo "== build ($PROFILE)"
 cargo build --quiet --profile "$PROFILE" --bin rebranch
+# A copy: building the benches in the bench profile writes its own build of the binary to
+# the same place.
+cp "$BIN" "$DATA/rebranch" && BIN=$DATA/rebranch
 
 # The big repository and the fleet of small ones: generated once, reused.
 gen() { # DIR ARGS...
@@ -99,10 +103,10 @@ hyperfine "${HF[@]}" --style basic --export-json "$W/plan.json" \
 # --- 2. the rewriter vs yaml-rust2 parsing alone (criterion, in process) ------------------
 echo "== 2. rewriter vs parse-only"
 export REBRANCH_BENCH_CORPUS=$DATA/big
-cargo bench --quiet --profile "$PROFILE" --bench rewrite -- "${CRIT[@]}" >"$W/rewrite.criterion.txt" 2>&1 \
+cargo bench --quiet --profile "$BENCH_PROFILE" --bench rewrite -- "${CRIT[@]}" >"$W/rewrite.criterion.txt" 2>&1 \
   || { cat "$W/rewrite.criterion.txt"; exit 1; }
 if [[ $MODE == full ]] && command -v valgrind >/dev/null; then
-  EXE=$(cargo bench --profile "$PROFILE" --bench rewrite --no-run --message-format=json 2>/dev/null \
+  EXE=$(cargo bench --profile "$BENCH_PROFILE" --bench rewrite --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
@@ -143,7 +147,7 @@ done >"$W/fleet.cpu.txt"
 
 # --- 4. network round trips of a full ADR-002 apply --------------------------------------
 echo "== 4. round trips"
-cargo bench --quiet --profile "$PROFILE" --bench roundtrips >"$W/roundtrips.txt" 2>&1 \
+cargo bench --quiet --profile "$BENCH_PROFILE" --bench roundtrips >"$W/roundtrips.txt" 2>&1 \
   || { cat "$W/roundtrips.txt"; exit 1; }
 
 # --- 5. peak memory of plan on the big repository ----------------------------------------

@@ -9,7 +9,7 @@
 #   benches/startup.sh BIN...      each binary measured in turn (e.g. before and after a change)
 #
 # Environment: BENCH_DATA (default target/bench-data); needs git, python3, hyperfine and
-# valgrind. Writes $BENCH_DATA/startup/results.txt.
+# valgrind. Writes $BENCH_DATA/startup/results.txt (and hyperfine's hyperfine.json beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -58,4 +58,5 @@ cmds+=(-n "floor by id" "benches/floor.sh $CLONE $DATA/cand.txt ids")
 for bin in "$@"; do
   cmds+=(-n "$bin" "$bin plan --repo $CLONE >/dev/null")
 done
-hyperfine --warmup 3 --min-runs 20 --style basic "${cmds[@]}" 2>&1 | tee -a "$OUT"
+hyperfine --warmup 3 --min-runs 20 --style basic --export-json "$DATA/hyperfine.json" "${cmds[@]}" 2>&1 \
+  | tee -a "$OUT"

@@ -2,9 +2,10 @@
 //! commit goes to (never from the work tree), with the tree entries along their paths so
 //! the planner can compute the rewrite commit's id without writing anything.
 //!
-//! The snapshot lists the files (path and blob id) but holds none of their texts: the
-//! planner reads each one through [`Texts`] when it rewrites it and drops it after, so a
-//! plan over thousands of files never holds them all at once.
+//! The snapshot lists the files (path and blob id) and keeps the texts its search read of
+//! the first of them, up to [`KEPT_TEXT_BYTES`] in all; the planner reads each other one
+//! through [`Texts`] when it rewrites it and drops it after, so a plan over thousands of
+//! files never holds them all at once.
 //!
 //! Coverage: every blob of the tree (within [`MAX_FILE_BYTES`], binary ones skipped) is
 //! searched for the old branch names as whole words. A file of a kind the rewriter
@@ -23,6 +24,11 @@ use crate::rewrite::{self, BranchMap, FileKind};
 
 /// Files larger than this are refused rather than rewritten.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
+
+/// The search keeps the candidate texts it read, up to this many bytes in all, so that the
+/// planner does not read those blobs again; the planner reads the others when their turn
+/// comes (as it streams them, this bounds what a snapshot adds to a plan's memory).
+pub const KEPT_TEXT_BYTES: usize = 2 * 1024 * 1024;
 
 /// What the rewrite is planned from.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +49,8 @@ pub struct CiSnapshot {
     pub links: Vec<String>,
     /// Occurrences of an old name the rewrite does not read, by path and line.
     pub not_covered: Vec<Uncovered>,
+    /// Candidate texts the search already read, by blob id (see [`KEPT_TEXT_BYTES`]).
+    pub kept: BTreeMap<Oid, String>,
 }
 
 /// An occurrence of an old branch name that the CI rewrite does not read.
@@ -151,16 +159,22 @@ pub fn snapshot(
     })
     .map_err(GitError::from_git(&doing))?;
     let mut dirs = Dirs { repo, found: BTreeMap::from([(String::new(), Some(root))]) };
+    let mut kept = BTreeMap::new();
+    let mut room = KEPT_TEXT_BYTES;
     for (path, oid) in blobs {
         let in_scope = in_scope(patterns, &path);
-        match scan(repo, &path, oid, map.as_ref()) {
-            Scan::Candidate { .. } if in_scope => {
+        match scan(repo, &path, oid, map.as_ref(), if in_scope { room } else { 0 }) {
+            Scan::Candidate { text, .. } if in_scope => {
+                if let Some(text) = text {
+                    room -= text.len();
+                    kept.insert(oid, text);
+                }
                 let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
                 files.insert(path.clone(), CiFile { path, blob: oid });
                 record_trees(&mut dirs, &dir, &mut trees);
             }
             Scan::Skip => {}
-            Scan::Candidate { lines } | Scan::Uncovered { lines, .. } if !in_scope => {
+            Scan::Candidate { lines, .. } | Scan::Uncovered { lines, .. } if !in_scope => {
                 not_covered.extend(lines.into_iter().map(|line| Uncovered {
                     path: path.clone(),
                     line,
@@ -190,15 +204,17 @@ pub fn snapshot(
         slug: github_slug(remote_url),
         links,
         not_covered,
+        kept,
     })
 }
 
 /// What the scan of one blob found.
 enum Scan {
     /// A file the rewriter reads: it names an old branch (on these lines), or may rely on
-    /// a default.
+    /// a default; its text when it was kept.
     Candidate {
         lines: Vec<usize>,
+        text: Option<String>,
     },
     /// The old names occur on these lines, in a file the rewriter does not read, for this
     /// reason.
@@ -209,8 +225,9 @@ enum Scan {
     Skip,
 }
 
-/// Reads one blob (once, and drops it) and tells what it is to the rewrite.
-fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>) -> Scan {
+/// Reads one blob (once) and tells what it is to the rewrite; a candidate's text is kept
+/// when it fits in `room` bytes, else dropped.
+fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>, room: usize) -> Scan {
     let Some(map) = map else { return Scan::Skip };
     let Ok(blob) = repo.find_blob(oid) else {
         // Missing from a partial clone: nothing to read, so nothing to cover.
@@ -232,7 +249,9 @@ fn scan(repo: &Repository, path: &str, oid: Oid, map: Option<&BranchMap>) -> Sca
     let lines = rewrite::occurrence_lines(text, map);
     match kind {
         Some(kind) if !lines.is_empty() || rewrite::may_rely_on_default(kind, text, map) => {
-            Scan::Candidate { lines }
+            // The same text the planner would read (`read_text`): UTF-8, within the limit.
+            let text = (text.len() <= room).then(|| text.to_string());
+            Scan::Candidate { lines, text }
         }
         _ if lines.is_empty() => Scan::Skip,
         _ => Scan::Uncovered { lines, reason: "not a kind of file the rewriter understands" },
@@ -246,7 +265,7 @@ fn unreadable(by_path: Option<FileKind>, bytes: &[u8], map: &BranchMap, why: &'s
     if by_path.is_some_and(|k| {
         !matches!(k, FileKind::OtherYaml | FileKind::ShellScript | FileKind::Makefile)
     }) {
-        return Scan::Candidate { lines: Vec::new() };
+        return Scan::Candidate { lines: Vec::new(), text: None };
     }
     let lines = rewrite::occurrence_lines(&String::from_utf8_lossy(bytes), map);
     if lines.is_empty() { Scan::Skip } else { Scan::Uncovered { lines, reason: why } }

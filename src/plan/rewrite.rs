@@ -2,8 +2,8 @@
 //! it leaves, and the rewrite commit — whose id is computed here by hashing the objects it
 //! will consist of, so the plan can show it and the apply can prove it made exactly it.
 //!
-//! The files are streamed: each text is read when its file's turn comes and dropped once
-//! it is rewritten, and the rewriting runs on as many threads as there are cores (see
+//! The files are streamed: each text is read when its file's turn comes (or taken from the
+//! ones the snapshot's search kept) and dropped once it is rewritten, and the rewriting runs on as many threads as there are cores (see
 //! [`stream`]). The result does not depend on the number of threads.
 
 use std::num::NonZeroUsize;
@@ -105,7 +105,9 @@ fn plan_with(
             .to_string(),
     })?;
     let ctx = RepoContext { slug: ci.slug.clone(), main_branch: def.commit_on.clone() };
-    let outcomes = stream(&ci.files, texts, how, |file, text| {
+    // The texts the snapshot's search kept are not read again.
+    let texts = |blob: Oid| ci.kept.get(&blob).map_or_else(|| texts.text(blob), |t| Ok(t.clone()));
+    let outcomes = stream(&ci.files, &texts, how, |file, text| {
         rewrite_one(file, text, &map, &ctx, &target.resolutions, &def.commit_on)
     })?;
     let mut out = CiPlan::default();
@@ -569,6 +571,7 @@ mod tests {
             slug: Some("acme/helm-charts".into()),
             links: Vec::new(),
             not_covered: Vec::new(),
+            kept: BTreeMap::new(),
         };
         (ci, blobs)
     }
@@ -608,6 +611,29 @@ mod tests {
         assert_eq!(planned.reviews.len(), 10);
         assert_eq!(planned.reviews[0].path, ".github/workflows/w001.yml");
         assert_eq!(planned.reviews[0].text, "      - name: push to charts");
+    }
+
+    #[test]
+    fn texts_the_snapshot_kept_are_not_read_again() {
+        let (mut ci, blobs) = workflows(30);
+        let texts = |blob: Oid| blobs[&blob].clone();
+        let read_all = plan_as(&ci, &texts, streaming(1, CHUNK_BYTES)).unwrap();
+        // The first half kept, as the search keeps texts until its budget is spent.
+        let kept: Vec<Oid> = ci.files[..15].iter().map(|f| f.blob).collect();
+        ci.kept = kept.iter().map(|b| (*b, blobs[b].clone().unwrap())).collect();
+        let read = std::sync::Mutex::new(Vec::new());
+        let counted = |blob: Oid| {
+            read.lock().unwrap().push(blob);
+            blobs[&blob].clone()
+        };
+        for how in every_streaming() {
+            read.lock().unwrap().clear();
+            let got = plan_as(&ci, &counted, how).unwrap();
+            assert_eq!(got.commit, read_all.commit, "{how:?}");
+            assert_eq!(got.reviews, read_all.reviews, "{how:?}");
+            let read = read.lock().unwrap();
+            assert_eq!(*read, ci.files[15..].iter().map(|f| f.blob).collect::<Vec<_>>(), "{how:?}");
+        }
     }
 
     #[test]

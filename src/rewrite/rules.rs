@@ -94,9 +94,16 @@ pub(crate) fn names_a_ref(name: &str) -> bool {
 
 /// Tells whether a key names a path, a directory, a repository or a chart.
 pub(crate) fn is_path_key(key: &str) -> bool {
-    ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"].iter().any(
-        |w| key.as_bytes().windows(w.len()).any(|part| part.eq_ignore_ascii_case(w.as_bytes())),
-    )
+    const WORDS: [&str; 9] =
+        ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"];
+    // One pass over the key: a word is tried only where a word's first letter stands.
+    let k = key.as_bytes();
+    (0..k.len()).any(|i| {
+        matches!(k[i].to_ascii_lowercase(), b'd' | b'p' | b'f' | b'c' | b'r' | b'o')
+            && WORDS.iter().any(|w| {
+                k.get(i..i + w.len()).is_some_and(|part| part.eq_ignore_ascii_case(w.as_bytes()))
+            })
+    })
 }
 
 fn byte_before(text: &str, at: usize) -> Option<u8> {
@@ -166,7 +173,9 @@ pub(crate) fn path_call(text: &str, at: usize, len: usize) -> Option<Call> {
 pub(crate) fn url_call(text: &str, at: usize, len: usize, env: &Env) -> Option<Call> {
     let (s, e) = token_around(text, at, len);
     let token = &text[s..e];
-    let scheme = token.find("://").or_else(|| token.find("git@"))?;
+    // Tokens are short: searched byte by byte (a substring searcher costs more to set up).
+    let find = |w: &[u8]| token.as_bytes().windows(w.len()).position(|part| part == w);
+    let scheme = find(b"://").or_else(|| find(b"git@"))?;
     if s + scheme > at {
         return None;
     }
@@ -400,6 +409,34 @@ mod tests {
 
     fn at(text: &str) -> usize {
         text.find("charts").expect("has charts")
+    }
+
+    #[test]
+    fn path_keys() {
+        let words =
+            ["dir", "path", "folder", "file", "chart", "repo", "owner", "publish", "pattern"];
+        let naive = |key: &str| words.iter().any(|w| key.to_ascii_lowercase().contains(w));
+        for key in [
+            "",
+            "d",
+            "dir",
+            "charts_dir",
+            "CHART",
+            "target-branch",
+            "publish_branch",
+            "owner",
+            "REPOSITORY",
+            "Pattern",
+            "pa",
+            "files",
+            "fi",
+            "ropo",
+            "workdir",
+            "Ünï-path",
+            "cwd",
+        ] {
+            assert_eq!(is_path_key(key), naive(key), "{key}");
+        }
     }
 
     #[test]

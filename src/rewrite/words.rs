@@ -1,6 +1,8 @@
 //! Whole-word occurrences of branch names, line/column lookup, and the normalisation used
 //! when comparing a document before and after the edit.
 
+use memchr::memmem;
+
 use super::BranchMap;
 
 /// A whole-word occurrence of `map.pairs()[name].0` starting at byte `start`.
@@ -25,6 +27,16 @@ pub(crate) fn is_word_char(c: char) -> bool {
 /// Finds every whole-word occurrence of every old name, sorted, without overlaps (the
 /// longer name wins where two start at the same place).
 pub(crate) fn find_hits(text: &str, map: &BranchMap) -> Vec<Hit> {
+    if let [(old, _)] = map.pairs() {
+        // One name (the usual map): its matches come in order, so only overlaps are dropped.
+        let mut out: Vec<Hit> = Vec::new();
+        each_word(text, old, |start| {
+            if out.last().is_none_or(|last| start >= last.end()) {
+                out.push(Hit { start, name: 0, len: old.len() });
+            }
+        });
+        return out;
+    }
     let mut hits = Vec::new();
     for (name, (old, _)) in map.pairs().iter().enumerate() {
         for start in find_word(text, old) {
@@ -88,9 +100,16 @@ pub(crate) fn each_word(text: &str, word: &str, mut found: impl FnMut(usize)) {
         }
         return;
     }
+    // memchr's searcher (vector instructions, a prefilter on the word's rarest bytes) finds
+    // the same non-overlapping matches as `match_indices`: the word is UTF-8, so a byte
+    // match starts at a character boundary. It is made once per thread and word.
+    let finder = match FINDER.take() {
+        Some(f) if f.needle() == word.as_bytes() => f,
+        _ => memmem::Finder::new(word.as_bytes()).into_owned(),
+    };
     let mut from = 0;
     'search: loop {
-        for (pos, _) in text[from..].match_indices(word) {
+        for pos in finder.find_iter(&text.as_bytes()[from..]) {
             let start = from + pos;
             if whole(start) {
                 found(start);
@@ -99,8 +118,15 @@ pub(crate) fn each_word(text: &str, word: &str, mut found: impl FnMut(usize)) {
                 continue 'search;
             }
         }
-        return;
+        break;
     }
+    FINDER.set(Some(finder));
+}
+
+thread_local! {
+    /// The last word's searcher, kept for the next text (taken while in use, so a caller's
+    /// `found` may search too).
+    static FINDER: std::cell::Cell<Option<memmem::Finder<'static>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Tells whether `normalize(a, map) == normalize(b, map)`, without building either.
