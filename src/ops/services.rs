@@ -94,7 +94,16 @@ impl<'a> Services<'a> {
             if change.back || !plan.observed.refs.contains_key(&key) {
                 continue;
             }
-            let Some(service) = services.get_mut(&change.service) else { continue };
+            let Some(service) = services.get_mut(&change.service) else {
+                return Err(Error::new(
+                    Kind::Failure,
+                    format!(
+                        "the plan changes {} ({}), but no {} API access is set up",
+                        change.label, change.scope, change.service
+                    ),
+                )
+                .hint("give the token the plan was made with (see README, Environment), then apply the plan again"));
+            };
             let live = service.read(change).map_err(|e| Error::new(Kind::Failure, e.message))?;
             out.insert(key, Some(live.to_string()));
         }

@@ -447,3 +447,32 @@ fn split_opens_a_pull_request_per_chart_branch_and_its_rollback_closes_them() {
     }
     h.assert_no_secret();
 }
+
+/// A saved plan records the GitHub settings it read: without a token it stops before any
+/// change, on the first setting it cannot read, naming the token to set; with a setting changed since, it is refused naming the
+/// setting; as it was, it applies.
+#[test]
+fn a_saved_plan_checks_its_github_settings_before_any_change() {
+    let h = hub();
+    let path = h.s.dir.path().join("plan.json");
+    let file = path.to_str().unwrap();
+    h.run(&["plan", "--out", file], Some(ADMIN), &[]).expect(0);
+    let heads = ls_remote(&h.s.origin);
+
+    let run = h.run(&["apply", file], None, &[]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("set GH_TOKEN"), "{}", run.stderr);
+    assert_eq!(ls_remote(&h.s.origin), heads, "nothing ran");
+
+    h.gh.enable_pages(OWNER, NAME, "main", "/", Some("charts.example.org"));
+    let run = h.run(&["apply", file], Some(ADMIN), &[]).expect(3);
+    assert!(run.stderr.contains("refused: the repository changed since"), "{}", run.stderr);
+    assert!(run.stderr.contains("setting github acme/helm-charts pages/source"), "{}", run.stderr);
+    assert_eq!(ls_remote(&h.s.origin), heads, "nothing ran");
+    assert!(h.gh.requests().iter().all(|r| r.method == "GET"), "no change on GitHub");
+
+    h.gh.enable_pages(OWNER, NAME, "charts", "/", Some("charts.example.org"));
+    h.run(&["apply", file], Some(ADMIN), &[]).expect(0);
+    assert_eq!(h.pages_branch(), "release");
+    h.assert_no_secret();
+}
