@@ -373,11 +373,11 @@ fn finish_half_checkout(
     tree.checkout_tree(target.as_object(), Some(&mut opts))
 }
 
-/// Returns the id of `tree` with the blob at `path` replaced (its mode kept).
 /// When every tracked change in the index and the work tree is a file that differs between
-/// `from` and `to`, holding exactly its `from` or its `to` version (what an interrupted
-/// checkout from one to the other leaves), the paths that differ; otherwise `None` (someone's
-/// own work is there, and it is left alone).
+/// `from` and `to`, holding exactly its `from` or its `to` version, or the start of one of
+/// them (what a checkout killed from one to the other leaves: files written, files not yet
+/// written, one file cut short while it was written), the paths that differ; otherwise
+/// `None` (someone's own work is there, and it is left alone).
 fn half_followed(
     repo: &Repository,
     from: Oid,
@@ -408,9 +408,65 @@ fn half_followed(
             Ok(_) => return Ok(None),
             Err(_) => None,
         };
-        if !ours.contains(&staged) || !ours.contains(&on_disk) {
+        if !ours.contains(&staged) {
+            return Ok(None);
+        }
+        if !ours.contains(&on_disk) && !cut_short(repo, &file, ours) {
             return Ok(None);
         }
     }
     Ok(Some(versions.into_keys().collect()))
+}
+
+/// Whether the file holds a proper start of one of the versions: a write of it that a kill
+/// stopped part way (nobody's edit ends a file exactly there).
+fn cut_short(repo: &Repository, file: &std::path::Path, versions: &[Option<Oid>; 2]) -> bool {
+    let Ok(bytes) = std::fs::read(file) else { return false };
+    versions.iter().flatten().any(|id| {
+        repo.find_blob(*id).is_ok_and(|b| {
+            let whole = b.content();
+            bytes.len() < whole.len() && whole.starts_with(&bytes)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with two commits that differ in one file, `from` checked out.
+    fn two_commits(dir: &std::path::Path) -> (Repository, Oid, Oid) {
+        let repo = Repository::init(dir).unwrap();
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        let commit = |text: &str, parents: &[&git2::Commit<'_>]| {
+            let blob = repo.blob(text.as_bytes()).unwrap();
+            let mut tree = repo.treebuilder(None).unwrap();
+            tree.insert("ci.yaml", blob, 0o100644).unwrap();
+            let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+            repo.commit(None, &sig, &sig, "c", &tree, parents).unwrap()
+        };
+        let from = commit("branch: charts\nname: release workflow\n", &[]);
+        let parent = repo.find_commit(from).unwrap();
+        let to = commit("branch: release\nname: release workflow\n", &[&parent]);
+        drop(parent);
+        repo.reference("refs/heads/main", from, true, "t").unwrap();
+        repo.set_head("refs/heads/main").unwrap();
+        repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+        (repo, from, to)
+    }
+
+    #[test]
+    fn a_file_cut_short_by_a_killed_checkout_is_ours_and_an_edit_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, from, to) = two_commits(dir.path());
+        let file = dir.path().join("ci.yaml");
+        std::fs::write(&file, "branch: rel").unwrap();
+        assert_eq!(half_followed(&repo, from, to).unwrap(), Some(vec!["ci.yaml".to_string()]));
+        std::fs::write(&file, "").unwrap();
+        assert!(half_followed(&repo, from, to).unwrap().is_some(), "truncated, nothing written");
+        std::fs::write(&file, "branch: release\nname: release workflow\n").unwrap();
+        assert!(half_followed(&repo, from, to).unwrap().is_some(), "written whole");
+        std::fs::write(&file, "branch: mine\n").unwrap();
+        assert_eq!(half_followed(&repo, from, to).unwrap(), None, "someone's edit");
+    }
 }
