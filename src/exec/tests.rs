@@ -440,7 +440,11 @@ fn a_branch_published_to_since_the_switch_is_deployed_again_by_rollback() {
         })
         .expect("the switch is undone");
     assert!(back.moved, "{back:?}");
-    assert!(back.then.as_deref().unwrap().contains("deploy `charts` again"), "{:?}", back.then);
+    assert!(
+        back.then.as_deref().unwrap().contains("build and serve `charts` again"),
+        "{:?}",
+        back.then
+    );
     let rolled = undo::run(&mut chain, &undo, &mut fx, &mut NoProgress).unwrap();
     assert!(rolled.is_complete(), "{:?}", rolled.stopped);
     assert_eq!(site.0.borrow().serving, "branch:charts", "not the older deployment");

@@ -448,9 +448,11 @@ impl Planner<'_> {
     ) -> Result<Option<Action>, ExecError> {
         let mut back = a.inverse();
         // When a branch the setting was moved to has commits made since the migration (a
-        // chart published to it), what the service held before is out of date: say so, and
-        // a service that can rebuilds from the old branch (back at that branch's tip).
-        for branch in crate::service::names_in(&a.to) {
+        // chart published to it), what a site served before is out of date: it is built from
+        // the old branch again (back at that branch's tip) instead of put back. Only a change
+        // that does something after its write (a deployment, a build) has such a state.
+        let follows = back.then.is_some();
+        for branch in crate::service::names_in(&a.to).into_iter().filter(|_| follows) {
             let created =
                 chain.iter().flat_map(|j| &j.plan.actions).find_map(|s| match &s.action {
                     Action::RemoteBranch(r) if r.branch == branch && r.from.is_none() => {
@@ -460,14 +462,11 @@ impl Planner<'_> {
                 });
             let now = self.head(&a.remote, &branch)?.map(|o| o.to_string());
             if created.is_some() && now.is_some() && created != now {
+                let old = crate::service::names_in(&a.from).into_iter().next().unwrap_or_default();
                 back.moved = true;
-                if back.then.is_some() {
-                    let old =
-                        crate::service::names_in(&a.from).into_iter().next().unwrap_or_default();
-                    back.then = Some(format!(
-                        "deploy `{old}` again: it comes back at the tip of `{branch}`, with what was published there since the migration"
-                    ));
-                }
+                back.then = Some(format!(
+                    "build and serve `{old}` again: it comes back at the tip of `{branch}`, with what was published there since the migration"
+                ));
             }
         }
         let live = self.fx.setting(a)?;

@@ -132,7 +132,7 @@ fn a_publication_after_the_migration_is_kept_and_served_by_rollback() {
 
     let run = w.run(&["rollback", "--yes"], &[]).expect(0);
     assert!(run.stdout.contains("at the tip of release"), "{}", run.stdout);
-    assert!(run.stdout.contains("then deploy `charts` again"), "{}", run.stdout);
+    assert!(run.stdout.contains("then build and serve `charts` again"), "{}", run.stdout);
     let heads = w.s.remote_heads();
     assert_eq!(heads["charts"], theirs, "their publication is on charts");
     assert!(!heads.contains_key("release") && !heads.contains_key("integration"), "{heads:?}");
