@@ -12,13 +12,12 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use rebranch_standin::cloudflare::{StandIn, StandInProject, TokenRule};
+use rebranch_standin::git_daemon::GitDaemon;
 
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const PROJECT: &str = "acme-helm-charts";
@@ -98,57 +97,19 @@ fn forward(mut client: TcpStream, target: u16, counts: &Counts) {
     let _ = up.join();
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn daemon(base: &Path) -> (Daemon, u16) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    // `git-daemon` itself: the `git daemon` wrapper would leave it running when killed.
-    let exec_path = Command::new("git").arg("--exec-path").output().expect("git --exec-path");
-    let exec_path = String::from_utf8(exec_path.stdout).expect("a path");
-    let child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
-        .args([
-            "--export-all",
-            "--enable=receive-pack",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            &format!("--base-path={}", base.display()),
-            base.to_str().unwrap(),
-        ])
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start git daemon");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "git daemon did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Daemon(child), port)
-}
-
 struct Setup {
     dir: tempfile::TempDir,
     clone: std::path::PathBuf,
     standin: StandIn,
     proxy: Proxy,
-    _daemon: Daemon,
+    _daemon: GitDaemon,
 }
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let sample = rebranch::demo::create(dir.path()).expect("sample");
-    let (d, port) = daemon(dir.path());
-    let proxy = Proxy::start(port);
+    let d = GitDaemon::serve(dir.path()).expect("start git daemon");
+    let proxy = Proxy::start(d.port);
     let url = format!("git://127.0.0.1:{}/origin.git", proxy.port);
     let repo = git2::Repository::open(&sample.clone).unwrap();
     repo.remote_set_url("origin", &url).unwrap();

@@ -73,11 +73,6 @@ impl ProjectState {
         }
     }
 
-    /// Tells whether the project has no git source.
-    pub fn is_direct_upload(&self) -> bool {
-        self.source_type.is_none()
-    }
-
     /// The branch-naming settings.
     pub fn branch_fields(&self) -> BranchFields {
         let config = self.source_config.as_ref();

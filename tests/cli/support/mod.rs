@@ -7,10 +7,8 @@ pub mod fleet;
 pub mod https;
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
@@ -201,65 +199,23 @@ pub fn ls_remote(repo: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A loopback `git daemon` serving a directory with receive-pack enabled: the real
-/// protocol, with the server-side old-value check and hooks.
-pub struct Daemon {
-    child: Child,
-    pub port: u16,
-}
+/// A loopback `git daemon` serving a directory with receive-pack enabled, in the tests'
+/// hermetic environment.
+pub struct Daemon(rebranch_standin::git_daemon::GitDaemon);
 
 impl Daemon {
     pub fn serve(base: &Path) -> Daemon {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cmd = git_daemon_command();
-        cmd.args([
-            "--export-all",
-            "--enable=receive-pack",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            &format!("--base-path={}", base.display()),
-            base.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        hermetic(&mut cmd, base);
-        let child = cmd.spawn().expect("start git daemon");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "git daemon did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, port }
-    }
-
-    pub fn url(&self, name: &str) -> String {
-        format!("git://127.0.0.1:{}/{name}", self.port)
+        let daemon = rebranch_standin::git_daemon::GitDaemon::serve_with(base, |cmd| {
+            hermetic(cmd, base);
+        });
+        Daemon(daemon.expect("start git daemon"))
     }
 }
 
-/// `git-daemon` itself, not the `git daemon` wrapper: the wrapper runs it as a child and,
-/// killed with SIGKILL (as `Child::kill` does), leaves that child serving forever.
-pub fn git_daemon_command() -> Command {
-    static EXEC_PATH: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let dir = EXEC_PATH.get_or_init(|| {
-        let out = Command::new("git").arg("--exec-path").output().ok()?;
-        let dir = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
-        dir.join("git-daemon").is_file().then_some(dir)
-    });
-    match dir {
-        Some(dir) => Command::new(dir.join("git-daemon")),
-        None => {
-            let mut cmd = Command::new("git");
-            cmd.arg("daemon");
-            cmd
-        }
-    }
-}
+impl std::ops::Deref for Daemon {
+    type Target = rebranch_standin::git_daemon::GitDaemon;
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }

@@ -2,10 +2,10 @@
 //! repositories; the hook test pushes through a loopback `git daemon`.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -634,48 +634,6 @@ fn a_rename_is_in_progress_then_lands_with_everything_github_moves() {
     );
 }
 
-/// A loopback `git daemon` with receive-pack, stopped on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Daemon {
-    fn serve(base: &Path) -> Daemon {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let exec = ok(base, &["--exec-path"]);
-        let child = Command::new(Path::new(&exec).join("git-daemon"))
-            .args([
-                "--export-all",
-                "--enable=receive-pack",
-                "--reuseaddr",
-                "--listen=127.0.0.1",
-                &format!("--port={port}"),
-                &format!("--base-path={}", base.display()),
-                base.to_str().unwrap(),
-            ])
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("git daemon starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "git daemon did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, port }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_hook_refuses_what_protection_forbids() {
     let dir = tempfile::tempdir().unwrap();
@@ -685,8 +643,8 @@ fn the_hook_refuses_what_protection_forbids() {
     s.protect("acme", "charts", "charts", review_gate());
     s.add_ruleset("acme", "charts", json!({"name": "keep", "enforcement": "active", "target": "branch",
         "conditions": {"ref_name": {"include": ["refs/heads/feat*"], "exclude": []}}, "rules": [{"type": "deletion"}]}));
-    let daemon = Daemon::serve(dir.path());
-    let url = format!("git://127.0.0.1:{}/origin.git", daemon.port);
+    let daemon = crate::git_daemon::GitDaemon::serve(dir.path()).expect("git daemon starts");
+    let url = daemon.url("origin.git");
 
     let out = git(&work, &["push", &url, ":charts"]);
     let err = String::from_utf8_lossy(&out.stderr);
